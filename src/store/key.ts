@@ -1,0 +1,13 @@
+import { createHash } from 'node:crypto';
+import type { TokenIdentity } from './store.js';
+
+/**
+ * The store key of one token lifecycle. Hashes the token URL and client id (so keys from different
+ * clients never collide and the client id does not appear in plain text), then names profile and
+ * slot. Never includes the secret. The `{…}` hash tag keeps a lifecycle's keys in one Redis Cluster
+ * slot so a Lua script may touch them together.
+ */
+export function tokenKey(prefix: string, id: TokenIdentity): string {
+  const hash = createHash('sha256').update(`${id.tokenUrl}\n${id.clientId}`).digest('hex').slice(0, 16);
+  return `${prefix}:{${hash}:${id.profile}:${id.slot}}`;
+}
