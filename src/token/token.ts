@@ -1,8 +1,10 @@
 /**
  * The token as the sidecar knows it. A leaf module: imports nothing from the rest of the sidecar.
  *
- * `accessToken` and `refreshToken` are secrets: never log, serialise to an admin response, or put
- * them in a metric or error. Use `describeToken()` for anything a person may see.
+ * `accessToken` is a secret: never log it, serialise it to an admin response, or put it in a metric
+ * or error. Use `describeToken()` for anything a person may see. Refresh tokens are not part of a
+ * Token: they live in the store on their own (see TokenStore.putRefreshToken) so an invalidated
+ * access token never takes its single-use refresh token with it.
  */
 export interface Token {
   readonly accessToken: string;
@@ -17,8 +19,11 @@ export interface Token {
   readonly generation: number;
   /** Instance id of the sidecar that fetched it (for /token and logs). */
   readonly fetchedBy: string;
-  /** Single-use rotating refresh token returned with this access token (refresh_token grant). */
-  readonly refreshToken?: string;
+  /**
+   * True when fetched while the shared store was unreachable: the generation is then local to this
+   * instance, so a token from the store later replaces it whatever its generation.
+   */
+  readonly local?: boolean;
 }
 
 /** What may be shown about a token: everything but the secrets. */

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/types.js';
+import type { TokenProfiles } from '../lifecycle/profiles.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { TokenStore } from '../store/store.js';
+import { SidecarError } from '../errors.js';
+import { INBOUND_KEY_HEADER, matchesInboundKey } from '../proxy/inbound-key.js';
+import { sendError } from '../proxy/send-error.js';
+
+export interface AdminOptions {
+  readonly config: Config;
+  readonly profiles: TokenProfiles;
+  readonly metrics: Metrics;
+  readonly store: TokenStore;
+  readonly instanceId: string;
+  readonly storeKind: 'memory' | 'redis';
+}
+
+/**
+ * The admin port (contract "Admin port"): metrics, health, readiness and token metadata. Nothing
+ * here ever returns a token, a refresh token or a secret: `/token` is built from describeToken().
+ */
+export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
+  const { config, profiles, metrics, store } = opts;
+  const inboundKey = config.inboundApiKey ? Buffer.from(config.inboundApiKey) : undefined;
+
+  app.get('/metrics', async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(body);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const notReady = profiles.all.filter((pool) => !pool.ready).map((pool) => pool.profile);
+    const reasons: string[] = notReady.map((name) => {
+      const failing = profiles.pool(name)!.status().find((slot) => slot.lastError);
+      return `profile "${name}" holds no valid token${failing ? `: ${failing.lastError}` : ''}`;
+    });
+    // Redis down is served around (in-memory lifecycle), so it is reported but does not fail readiness.
+    const body = { ready: reasons.length === 0, reasons, store: { kind: opts.storeKind, available: store.available } };
+    return reply.code(reasons.length === 0 ? 200 : 503).send(body);
+  });
+
+  app.get('/token', async () => ({
+    instanceId: opts.instanceId,
+    store: { kind: opts.storeKind, available: store.available },
+    defaultProfile: config.defaultProfile,
+    profiles: profiles.all.map((pool) => {
+      const slots = pool.status();
+      return {
+        profile: pool.profile,
+        state: pool.ready ? 'valid' : slots[0]?.state ?? 'starting',
+        poolSize: slots.length,
+        slots,
+      };
+    }),
+  }));
+
+  app.post('/token/refresh', async (request, reply) => {
+    if (inboundKey && !matchesInboundKey(request.headers[INBOUND_KEY_HEADER], inboundKey)) {
+      return sendError(reply, new SidecarError('inboundKeyRequired', 'send the inbound key in x-sidecar-key to force a refresh'));
+    }
+    const query = request.query as { profile?: string };
+    const targets = query.profile ? [profiles.pool(query.profile)] : profiles.all;
+    if (targets.some((pool) => pool === undefined)) {
+      return sendError(reply, new SidecarError('unknownProfile', `unknown token profile "${query.profile}"`));
+    }
+    try {
+      await Promise.all(targets.map((pool) => pool!.forceRefresh()));
+    } catch (err) {
+      return sendError(reply, err instanceof SidecarError ? err : new SidecarError('tokenUnavailable', 'forced refresh failed', { cause: (err as Error).message, retryAfterSeconds: 1 }));
+    }
+    return { refreshed: targets.map((pool) => ({ profile: pool!.profile, slots: pool!.status() })) };
+  });
+
+  app.setNotFoundHandler((request, reply) => sendError(reply, new SidecarError('notFound', `no admin route ${request.method} ${request.url.split('?')[0]}`)));
+}

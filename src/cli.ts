@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from './config/load.js';
+import { serveHelp } from './config/help.js';
+import { createLogger } from './logging.js';
+import { VERSION } from './version.js';
+
+/**
+ * The only module that reads process.argv/env, listens, and handles signals.
+ * Exit codes (contract): 0 clean stop, 2 bad usage or configuration, 1 anything else.
+ */
+const EXIT_USAGE = 2;
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(serveHelp());
+    return 0;
+  }
+  switch (first) {
+    case 'mock': {
+      const { runMock } = await import('./mock/main.js');
+      await runMock(rest, process.env);
+      return undefined;
+    }
+    case 'demo': {
+      const { runDemo } = await import('./demo/main.js');
+      return runDemo(rest, process.env);
+    }
+    case 'serve':
+      return serve(rest);
+    default:
+      if (first !== undefined && !first.startsWith('-')) {
+        process.stderr.write(`token-sidecar: unknown command "${first}" (commands: serve, mock, demo; see --help)\n`);
+        return EXIT_USAGE;
+      }
+      return serve(argv);
+  }
+}
+
+async function serve(argv: string[]): Promise<number | undefined> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(serveHelp());
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig(argv, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`token-sidecar: invalid configuration (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n`);
+      for (const problem of err.problems) process.stderr.write(`  - ${problem}\n`);
+      process.stderr.write('See token-sidecar --help.\n');
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const { runServe } = await import('./serve.js');
+  await runServe(config, log);
+  return undefined;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`token-sidecar: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

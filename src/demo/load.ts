@@ -1,0 +1,94 @@
+import { Agent, request, type Dispatcher } from 'undici';
+
+/**
+ * A closed-loop load generator on undici (the HTTP client Node itself ships): N concurrent clients,
+ * each with its own keep-alive connection, each sending its next request as soon as the previous one
+ * is answered, until the duration is over. Used by the demo and the end-to-end tests. What a client
+ * sends is up to `step`, so a client can also manage its own token (the demo's naive side).
+ */
+export interface LoadOptions {
+  readonly clients: number;
+  readonly durationMs: number;
+  /** One request of client `index`; resolves with the HTTP status (the body is consumed by step). */
+  readonly step: (index: number, dispatcher: Dispatcher) => Promise<number>;
+  /** Called about every second with the figures so far (progress display). */
+  readonly onProgress?: (soFar: LoadResult) => void;
+}
+
+export interface LoadResult {
+  requests: number;
+  /** Requests by status; 0 = no response (connection error). */
+  byStatus: Record<string, number>;
+  non2xx: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  durationMs: number;
+  requestsPerSecond: number;
+}
+
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const dispatcher = new Agent({ connections: opts.clients, pipelining: 1, keepAliveTimeout: 30_000 });
+  const latencies: number[] = [];
+  const byStatus = new Map<number, number>();
+  const started = performance.now();
+  const deadline = started + opts.durationMs;
+
+  const summarize = (): LoadResult => summarizeRun(latencies, byStatus, performance.now() - started);
+  const progress = opts.onProgress ? setInterval(() => opts.onProgress!(summarize()), 1000) : undefined;
+
+  async function client(index: number): Promise<void> {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      let status = 0;
+      try {
+        status = await opts.step(index, dispatcher);
+      } catch {
+        status = 0;
+      }
+      latencies.push(performance.now() - t0);
+      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+      if (status === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  try {
+    await Promise.all(Array.from({ length: opts.clients }, (_, i) => client(i)));
+  } finally {
+    if (progress) clearInterval(progress);
+    await dispatcher.close();
+  }
+  return summarize();
+}
+
+function summarizeRun(latencies: number[], byStatus: Map<number, number>, durationMs: number): LoadResult {
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
+  let non2xx = 0;
+  const statuses: Record<string, number> = {};
+  for (const [status, count] of byStatus) {
+    statuses[String(status)] = count;
+    if (status < 200 || status >= 300) non2xx += count;
+  }
+  return {
+    requests: latencies.length,
+    byStatus: statuses,
+    non2xx,
+    p50Ms: round(at(0.5)),
+    p99Ms: round(at(0.99)),
+    maxMs: round(sorted.length ? sorted[sorted.length - 1]! : 0),
+    durationMs: Math.round(durationMs),
+    requestsPerSecond: Math.round((latencies.length / durationMs) * 1000),
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/** A plain GET whose body is drained; resolves with the status. */
+export async function getStatus(dispatcher: Dispatcher, url: string, headers?: Record<string, string>): Promise<number> {
+  const response = await request(url, { dispatcher, headers });
+  await response.body.dump();
+  return response.statusCode;
+}

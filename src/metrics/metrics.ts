@@ -1,0 +1,86 @@
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+
+/**
+ * Every metric of the contract, created against the registry passed in (never the global one, so
+ * tests and several servers in one process do not collide). Labels are bounded: results, reasons,
+ * status codes, profile names (from configuration) and pool slots; never a path or a token.
+ *
+ * Beyond the contract's label sets, token and lock metrics also carry `profile` (configured profile
+ * name) so several credential profiles can be told apart; sum it away for the contract's view.
+ */
+export function createMetrics(registry: Registry, opts: { defaultMetrics?: boolean } = {}) {
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    tokenRequests: new Counter({
+      name: 'token_sidecar_token_requests_total',
+      help: 'Calls to the token endpoint made by this instance, by result.',
+      labelNames: ['profile', 'result'] as const,
+      registers,
+    }),
+    tokenRequestDuration: new Histogram({
+      name: 'token_sidecar_token_request_duration_seconds',
+      help: 'Latency of token endpoint calls made by this instance.',
+      labelNames: ['profile'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    tokenExpiry: new Gauge({
+      name: 'token_sidecar_token_expiry_timestamp_seconds',
+      help: 'Unix time at which the current token of each pool slot expires.',
+      labelNames: ['profile', 'slot'] as const,
+      registers,
+    }),
+    lockWait: new Histogram({
+      name: 'token_sidecar_lock_wait_seconds',
+      help: 'Time spent acquiring the refresh lock or waiting for the holder to publish a token.',
+      labelNames: ['profile'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    lockAcquisitions: new Counter({
+      name: 'token_sidecar_lock_acquisitions_total',
+      help: 'Refresh lock attempts: acquired, contended (another instance holds it) or failed (lock service unreachable).',
+      labelNames: ['profile', 'result'] as const,
+      registers,
+    }),
+    invalidations: new Counter({
+      name: 'token_sidecar_token_invalidations_total',
+      help: 'Tokens dropped before their scheduled refresh, by reason: upstream_401, manual or expired.',
+      labelNames: ['profile', 'reason'] as const,
+      registers,
+    }),
+    replays: new Counter({
+      name: 'token_sidecar_replays_total',
+      help: 'Requests that met an upstream 401, by how the replay ended: success (non-401 answer), unauthorized (second 401), not_replayable (body streamed) or no_token.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    upstreamResponses: new Counter({
+      name: 'token_sidecar_upstream_responses_total',
+      help: 'Upstream responses by HTTP status code (error = no response).',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    upstreamDuration: new Histogram({
+      name: 'token_sidecar_upstream_request_duration_seconds',
+      help: 'Time from dispatching a request upstream to its response headers, as seen by the proxy.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    rateLimitRemaining: new Gauge({
+      name: 'token_sidecar_rate_limit_remaining',
+      help: 'Requests left in the current Genesys rate-limit window of each slot token (inin-ratelimit-allowed minus inin-ratelimit-count).',
+      labelNames: ['profile', 'slot'] as const,
+      registers,
+    }),
+    redisUp: new Gauge({
+      name: 'token_sidecar_redis_up',
+      help: '1 when the shared token store answers (always 1 on the in-memory store).',
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { Agent } from 'undici';
+import { adminRoutes } from './admin/routes.js';
+import type { Config } from './config/types.js';
+import { TokenProfiles } from './lifecycle/profiles.js';
+import type { RefreshLock } from './lock/lock.js';
+import type { Logger } from './logging.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { proxyPlugin } from './proxy/plugin.js';
+import { PROFILE_HEADER, TokenDispatcher } from './proxy/token-dispatcher.js';
+import { createBackends } from './store/backends.js';
+import type { TokenStore } from './store/store.js';
+import { systemClock, type Clock } from './token/clock.js';
+
+export interface ServerDeps {
+  readonly log: Logger;
+  readonly clock?: Clock;
+  /** Injected store and lock (tests); otherwise built from config.redisUrls. */
+  readonly backends?: { store: TokenStore; lock: RefreshLock; kind: 'memory' | 'redis' };
+  readonly registry?: Registry;
+  readonly instanceId?: string;
+  readonly random?: () => number;
+}
+
+export interface Sidecar {
+  readonly proxy: FastifyInstance;
+  readonly admin: FastifyInstance;
+  readonly profiles: TokenProfiles;
+  readonly store: TokenStore;
+  readonly metrics: Metrics;
+  readonly instanceId: string;
+  /** Subscribes to the store and starts fetching tokens (in the background). */
+  start(): Promise<void>;
+  /** Stops token timers and closes both apps (in-flight requests finish), the store and the pool. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one place the parts are composed. Returns the proxy and admin apps without listening: only
+ * cli.ts listens (and handles signals); tests build this with real parts and listen on port 0.
+ */
+export function buildServer(config: Config, deps: ServerDeps): Sidecar {
+  const clock = deps.clock ?? systemClock;
+  const instanceId = deps.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = deps.log.child({ instance: instanceId });
+  const metrics = createMetrics(deps.registry ?? new Registry());
+  const backends = deps.backends ?? createBackends(config, log);
+  const { store, lock } = backends;
+
+  metrics.redisUp.set(store.available ? 1 : 0);
+  store.onAvailabilityChange((up: boolean) => metrics.redisUp.set(up ? 1 : 0));
+
+  const profiles = new TokenProfiles(config, { store, lock, clock, metrics, log, instanceId, random: deps.random });
+
+  const upstreamPool = new Agent({
+    connections: config.upstreamConnections,
+    keepAliveTimeout: 30_000,
+    headersTimeout: config.upstreamTimeoutMs,
+    bodyTimeout: config.upstreamTimeoutMs,
+  });
+  const dispatcher = new TokenDispatcher(upstreamPool, {
+    poolFor: (profile) => profiles.pool(profile),
+    metrics,
+    replayBodyLimitBytes: config.replayBodyLimitBytes,
+  });
+
+  const proxy = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Per-request lines are ours, at debug level (below); fastify's own would be info.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: 'x-request-id',
+  });
+  void proxy.register(proxyPlugin, { config, profiles, dispatcher });
+  if (log.isLevelEnabled('debug')) {
+    proxy.addHook('onResponse', async (request, reply) => {
+      request.log.debug(
+        { method: request.method, path: request.url.split('?')[0], profile: request.headers[PROFILE_HEADER], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'proxied',
+      );
+    });
+  }
+
+  const admin = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
+  void admin.register(adminRoutes, { config, profiles, metrics, store, instanceId, storeKind: backends.kind });
+
+  return {
+    proxy,
+    admin,
+    profiles,
+    store,
+    metrics,
+    instanceId,
+    async start() {
+      await Promise.all([proxy.ready(), admin.ready()]);
+      await profiles.start();
+    },
+    async close() {
+      await profiles.stop();
+      await proxy.close();
+      await admin.close();
+      await dispatcher.close();
+      await store.close();
+      await backends.lock.close();
+    },
+  };
+}
