@@ -1,0 +1,252 @@
+import { dirname, extname, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { Region } from './regions.js';
+import { SETTINGS, settingLabel, shownValue, type Parsed } from './settings.js';
+import type { Grant, ProfileConfig } from './types.js';
+
+/**
+ * Credential profiles: what a profile is made of, how the flat settings fill what it leaves out, and
+ * the --config profiles file. load.ts builds the flat `default` profile; this file does the rest.
+ */
+
+export type ReadFile = (path: string) => string;
+
+/** What reading needs besides the settings: a way to read files and a place to report problems. */
+export interface Io {
+  readonly readFile: ReadFile;
+  readonly report: (problem: string) => void;
+}
+
+/** Marks a credential that was given but is unusable; its problem is already recorded. */
+export const REPORTED = Symbol('reported');
+/** A credential as read: its value, `undefined` when not given, or REPORTED. */
+export type Credential = string | undefined | typeof REPORTED;
+
+/** A profile as given, before the flat settings fill what it leaves out. */
+export interface ProfileDraft {
+  readonly name: string;
+  /** How "required" problems name each credential of this profile. */
+  readonly labels: { readonly clientId: string; readonly clientSecret: string; readonly refreshToken: string };
+  readonly clientId: Credential;
+  readonly clientSecret: Credential;
+  readonly refreshToken: Credential;
+  readonly grant?: Grant;
+  readonly region?: Region;
+  readonly upstreamUrl?: string;
+  readonly tokenUrl?: string;
+  readonly poolSize?: number;
+}
+
+/** What a profile inherits from the flat settings. */
+export interface ProfileDefaults {
+  readonly grant: Grant;
+  readonly region: Region;
+  readonly upstreamUrl?: string;
+  readonly tokenUrl?: string;
+  readonly poolSize: number;
+}
+
+/**
+ * Fills a draft from the flat settings. The most specific URL wins: the profile's own URL, then its
+ * region, then UPSTREAM_URL / TOKEN_URL, then GENESYSCLOUD_REGION.
+ */
+export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults, io: Io): ProfileConfig | undefined {
+  const grant = draft.grant ?? inherited.grant;
+  const required = (credential: Credential, where: string, rule = 'required'): string | undefined => {
+    if (credential === undefined) io.report(`${where}: ${rule}`);
+    return typeof credential === 'string' ? credential : undefined;
+  };
+  const clientId = required(draft.clientId, draft.labels.clientId);
+  const clientSecret = required(draft.clientSecret, draft.labels.clientSecret);
+  let refreshToken: string | undefined;
+  if (grant === 'refresh_token') {
+    refreshToken = required(draft.refreshToken, draft.labels.refreshToken, 'required by the refresh_token grant');
+    if (refreshToken === undefined) return undefined;
+  } else if (draft.refreshToken !== undefined) {
+    // Most likely the grant was forgotten: requests would silently run without user context.
+    io.report(`${draft.labels.refreshToken}: only used by the refresh_token grant, but the grant is ${grant}`);
+  }
+  if (clientId === undefined || clientSecret === undefined) return undefined;
+  return {
+    name: draft.name,
+    grant,
+    clientId,
+    clientSecret,
+    ...(refreshToken !== undefined && { refreshToken }),
+    upstreamUrl: draft.upstreamUrl ?? draft.region?.apiBase ?? inherited.upstreamUrl ?? inherited.region.apiBase,
+    tokenUrl: draft.tokenUrl ?? draft.region?.tokenUrl ?? inherited.tokenUrl ?? inherited.region.tokenUrl,
+    poolSize: draft.poolSize ?? inherited.poolSize,
+  };
+}
+
+export interface ProfilesFile {
+  readonly path: string;
+  readonly defaultProfile?: string;
+  readonly drafts: readonly ProfileDraft[];
+}
+
+const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const FILE_KEYS = ['defaultProfile', 'profiles'];
+const PROFILE_KEYS = [
+  'grant', 'clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile',
+  'region', 'upstream', 'tokenUrl', 'poolSize',
+];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `{ defaultProfile?, profiles: { <name>: {...} } }`; problems name the file and the path in it. */
+export function readProfilesFile(path: string, io: Io): ProfilesFile | undefined {
+  let text: string;
+  try {
+    text = io.readFile(path);
+  } catch (error) {
+    io.report(`${settingLabel('config')}: cannot read ${JSON.stringify(path)} (${describeReadError(error)})`);
+    return undefined;
+  }
+  const document = parseDocument(path, text);
+  if (!document.ok) {
+    io.report(`${settingLabel('config')}: ${JSON.stringify(path)} is ${document.rule}`);
+    return undefined;
+  }
+  const root = document.value;
+  if (!isRecord(root)) {
+    io.report(`${path}: must be an object with a "profiles" map`);
+    return undefined;
+  }
+  for (const key of Object.keys(root).filter((key) => !FILE_KEYS.includes(key))) {
+    io.report(`${path}: ${key}: unknown key (expected ${FILE_KEYS.join(', ')})`);
+  }
+  const { defaultProfile, profiles } = root;
+  if (defaultProfile !== undefined && typeof defaultProfile !== 'string') {
+    io.report(`${path}: defaultProfile: must be a profile name`);
+  }
+  if (!isRecord(profiles) || Object.keys(profiles).length === 0) {
+    io.report(`${path}: profiles: must map at least one profile name to its settings`);
+    return undefined;
+  }
+  return {
+    path,
+    ...(typeof defaultProfile === 'string' && { defaultProfile }),
+    drafts: Object.entries(profiles).flatMap(([name, fields]) => fileDraft(path, name, fields, io) ?? []),
+  };
+}
+
+/** By extension; otherwise JSON, then YAML. Parser messages are not passed on: they quote the file. */
+function parseDocument(path: string, text: string): Parsed<unknown> {
+  const extension = extname(path).toLowerCase();
+  if (extension === '.json') return parseJson(text);
+  if (extension === '.yaml' || extension === '.yml') return parseYamlDocument(text);
+  const json = parseJson(text);
+  return json.ok ? json : parseYamlDocument(text);
+}
+
+function parseJson(text: string): Parsed<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    const position = /at position (\d+)/.exec(String(error))?.[1];
+    if (position === undefined) return { ok: false, rule: 'not valid JSON' };
+    const before = text.slice(0, Number(position)).split('\n');
+    return { ok: false, rule: `not valid JSON (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})` };
+  }
+}
+
+function parseYamlDocument(text: string): Parsed<unknown> {
+  try {
+    return { ok: true, value: parseYaml(text) };
+  } catch (error) {
+    if (!(error instanceof YAMLParseError)) throw error;
+    const at = error.linePos?.[0];
+    return { ok: false, rule: `not valid YAML (${error.code}${at ? ` at line ${at.line}, column ${at.col}` : ''})` };
+  }
+}
+
+function fileDraft(path: string, name: string, fields: unknown, io: Io): ProfileDraft | undefined {
+  const where = (field?: string) => `${path}: profiles.${name}${field === undefined ? '' : `.${field}`}`;
+  if (!PROFILE_NAME.test(name)) io.report(`${where()}: the name must be 1 to 64 of A-Z a-z 0-9 _ . -`);
+  if (!isRecord(fields)) {
+    io.report(`${where()}: must be an object`);
+    return undefined;
+  }
+  for (const key of Object.keys(fields).filter((key) => !PROFILE_KEYS.includes(key))) {
+    io.report(`${where(key)}: unknown key (expected ${PROFILE_KEYS.join(', ')})`);
+  }
+
+  const text = (field: string): Credential => {
+    const value = fields[field];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') {
+      io.report(`${where(field)}: must be a string`);
+      return REPORTED;
+    }
+    return value.trim() === '' ? undefined : value.trim();
+  };
+  /** Uses the flat setting's own rule, so a profile field and its flag accept the same values. */
+  const parsed = <T>(field: string, parse: (text: string) => Parsed<T>): T | undefined => {
+    const value = fields[field];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      io.report(`${where(field)}: must be a string or a number`);
+      return undefined;
+    }
+    const given = String(value).trim();
+    const result = parse(given);
+    if (result.ok) return result.value;
+    io.report(`${where(field)}: ${result.rule}, got ${shownValue(given, false)}`);
+    return undefined;
+  };
+  /** Relative secret files are found next to the profiles file, wherever the sidecar runs. */
+  const secret = (direct: string, fromFile: string): Credential => {
+    const value = text(direct);
+    const file = text(fromFile);
+    if (value !== undefined && file !== undefined) {
+      io.report(`${where()}: give ${direct} or ${fromFile}, not both`);
+      return REPORTED;
+    }
+    if (typeof file === 'string') return readSecretFile(resolve(dirname(path), file), where(fromFile), io);
+    return file ?? value;
+  };
+
+  const grant = parsed('grant', SETTINGS.grant.parse);
+  const region = parsed('region', SETTINGS.region.parse);
+  const upstreamUrl = parsed('upstream', SETTINGS.upstream.parse);
+  const tokenUrl = parsed('tokenUrl', SETTINGS.tokenUrl.parse);
+  const poolSize = parsed('poolSize', SETTINGS.poolSize.parse);
+  return {
+    name,
+    labels: {
+      clientId: where('clientId'),
+      clientSecret: `${where('clientSecret')} (or clientSecretFile)`,
+      refreshToken: `${where('refreshToken')} (or refreshTokenFile)`,
+    },
+    clientId: text('clientId'),
+    clientSecret: secret('clientSecret', 'clientSecretFile'),
+    refreshToken: secret('refreshToken', 'refreshTokenFile'),
+    ...(grant !== undefined && { grant }),
+    ...(region !== undefined && { region }),
+    ...(upstreamUrl !== undefined && { upstreamUrl }),
+    ...(tokenUrl !== undefined && { tokenUrl }),
+    ...(poolSize !== undefined && { poolSize }),
+  };
+}
+
+/** Only the trailing newline(s) an editor or `echo` adds are removed; the secret is used as is. */
+export function readSecretFile(path: string, where: string, io: Io): Credential {
+  let content: string;
+  try {
+    content = io.readFile(path);
+  } catch (error) {
+    io.report(`${where}: cannot read ${JSON.stringify(path)} (${describeReadError(error)})`);
+    return REPORTED;
+  }
+  const secret = content.replace(/(\r?\n)+$/, '');
+  if (secret !== '') return secret;
+  io.report(`${where}: ${JSON.stringify(path)} is empty`);
+  return REPORTED;
+}
+
+function describeReadError(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+}

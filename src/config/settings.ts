@@ -1,0 +1,283 @@
+import { availableParallelism } from 'node:os';
+import { resolveRegion, type Region } from './regions.js';
+
+/**
+ * The one table of `serve` settings: flag, env name, default, meaning and how text becomes a value.
+ * `loadConfig()` (load.ts) reads settings through it and `serveHelp()` (help.ts) prints it, so the two
+ * cannot drift. The contract's settings table (CONTRACT.md) is the source for names and defaults.
+ */
+
+/** A parser's answer: the value, or the rule the text broke, phrased to follow `SETTING: `. */
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly rule: string };
+
+export type Section =
+  | 'Credentials'
+  | 'Region and upstream'
+  | 'Listening'
+  | 'Token lifecycle'
+  | 'Shared store'
+  | 'Logging'
+  | 'Timeouts and limits';
+
+export interface SettingDefinition<T> {
+  readonly flag: `--${string}`;
+  readonly env: string;
+  readonly section: Section;
+  readonly meaning: string;
+  /** Written as a user would type it and parsed like user input, so help shows what one could type. */
+  readonly default?: string;
+  /** What help shows when there is no literal default (required, optional or derived). */
+  readonly defaultText?: string;
+  /** The value is a secret: problems say `<hidden>` instead of echoing it. */
+  readonly secret?: true;
+  /** Receives trimmed, non-empty text (an empty value counts as not set). */
+  readonly parse: (text: string) => Parsed<T>;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const broken = (rule: string): Parsed<never> => ({ ok: false, rule });
+
+const anyText = (text: string): Parsed<string> => ok(text);
+
+function integer(min: number, max?: number): (text: string) => Parsed<number> {
+  const rule = max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`;
+  return (text) => {
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    return Number.isSafeInteger(n) && n >= min && (max === undefined || n <= max) ? ok(n) : broken(rule);
+  };
+}
+
+/** Case-insensitive choice among lower-case words. */
+function oneOf<const V extends string>(choices: readonly V[]): (text: string) => Parsed<V> {
+  return (text) => {
+    const choice = choices.find((c) => c === text.toLowerCase());
+    return choice !== undefined ? ok(choice) : broken(`must be one of ${choices.join(', ')}`);
+  };
+}
+
+const ON = ['on', 'true', 'yes', '1'];
+const OFF = ['off', 'false', 'no', '0'];
+function onOff(text: string): Parsed<boolean> {
+  const word = text.toLowerCase();
+  if (ON.includes(word)) return ok(true);
+  if (OFF.includes(word)) return ok(false);
+  return broken('must be on or off (also true/false, yes/no, 1/0)');
+}
+
+/**
+ * 0.1 to 0.95: below 0.1 a token is replaced almost as soon as it arrives, spending token requests;
+ * above 0.95 the due time plus its jitter of up to 5% of the lifetime (refreshDueAt in token.ts)
+ * reaches the expiry, leaving no time to refresh ahead of it.
+ */
+function refreshFraction(text: string): Parsed<number> {
+  const n = /^(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : NaN;
+  return n >= 0.1 && n <= 0.95 ? ok(n) : broken('must be a number from 0.1 to 0.95');
+}
+
+function workerCount(text: string): Parsed<number> {
+  if (text.toLowerCase() === 'auto') return ok(availableParallelism());
+  const count = integer(1)(text);
+  return count.ok ? count : broken('must be a positive integer or auto');
+}
+
+function region(text: string): Parsed<Region> {
+  const found = resolveRegion(text);
+  return found
+    ? ok(found)
+    : broken('must be a Genesys region as domain (euw2.pure.cloud), AWS-style name (eu-west-2) or SDK key (eu_west_2)');
+}
+
+function httpUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Credentials in these URLs would be silently dropped or sent to the wrong party: the sidecar authenticates. */
+const NO_CREDENTIALS = 'must not contain user:password@ (the sidecar authenticates itself)';
+
+/** An API base: the path is a prefix every request path is appended to, so it ends without `/`. */
+function upstreamUrl(text: string): Parsed<string> {
+  const url = httpUrl(text);
+  if (!url) return broken('must be an absolute http(s) URL');
+  if (url.username || url.password) return broken(NO_CREDENTIALS);
+  if (/[?#]/.test(text)) return broken('must not have a query or fragment (a path prefix is fine)');
+  return ok(`${url.origin}${url.pathname.replace(/\/+$/, '')}`);
+}
+
+function tokenEndpointUrl(text: string): Parsed<string> {
+  const url = httpUrl(text);
+  if (!url) return broken('must be an absolute http(s) URL');
+  if (url.username || url.password) return broken(NO_CREDENTIALS);
+  if (text.includes('#')) return broken('must not have a fragment');
+  return ok(url.href);
+}
+
+/** A comma-separated list; empty entries are skipped, so `a,` and `` mean `a` and the memory store. */
+function redisUrls(text: string): Parsed<readonly string[]> {
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const bad = entries.flatMap((entry, i) => {
+    const url = URL.canParse(entry) ? new URL(entry) : undefined;
+    return (url?.protocol === 'redis:' || url?.protocol === 'rediss:') && url.hostname !== '' ? [] : [i + 1];
+  });
+  if (bad.length === 1) return broken(`entry ${bad[0]} is not a redis:// or rediss:// URL`);
+  if (bad.length > 1) return broken(`entries ${bad.join(', ')} are not redis:// or rediss:// URLs`);
+  return ok(entries);
+}
+
+/** Store keys are `<prefix>:{…}`; a brace in the prefix would break the Redis Cluster hash tag. */
+function keyPrefix(text: string): Parsed<string> {
+  return /^[A-Za-z0-9_.:-]{1,64}$/.test(text) ? ok(text) : broken('must be 1 to 64 of A-Z a-z 0-9 _ . : -');
+}
+
+export const SETTINGS = {
+  clientId: {
+    flag: '--client-id', env: 'GENESYSCLOUD_OAUTHCLIENT_ID', section: 'Credentials', defaultText: 'required without --config',
+    meaning: 'OAuth client id (the names Genesys\'s own CLI and Terraform provider use)', parse: anyText,
+  },
+  clientSecret: {
+    flag: '--client-secret', env: 'GENESYSCLOUD_OAUTHCLIENT_SECRET', section: 'Credentials',
+    defaultText: 'required without --config', meaning: 'OAuth client secret', secret: true, parse: anyText,
+  },
+  clientSecretFile: {
+    flag: '--client-secret-file', env: 'GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE', section: 'Credentials',
+    meaning: 'file holding the client secret (Docker/Kubernetes secrets); instead of --client-secret', parse: anyText,
+  },
+  grant: {
+    flag: '--grant', env: 'OAUTH_GRANT', section: 'Credentials', default: 'client_credentials',
+    meaning: 'client_credentials, or refresh_token for user context (e.g. /api/v2/users/me)',
+    parse: oneOf(['client_credentials', 'refresh_token']),
+  },
+  refreshToken: {
+    flag: '--refresh-token', env: 'OAUTH_REFRESH_TOKEN', section: 'Credentials',
+    meaning: 'seed refresh token for the refresh_token grant; rotated tokens are kept in the store',
+    secret: true, parse: anyText,
+  },
+  refreshTokenFile: {
+    flag: '--refresh-token-file', env: 'OAUTH_REFRESH_TOKEN_FILE', section: 'Credentials',
+    meaning: 'file holding the seed refresh token; instead of --refresh-token', parse: anyText,
+  },
+  config: {
+    flag: '--config', env: 'SIDECAR_CONFIG', section: 'Credentials',
+    meaning: 'JSON or YAML file of named profiles; a request picks one with x-token-profile. Fields a profile ' +
+      'leaves out come from --grant, --region, --upstream, --token-url and --pool-size; --client-id and its ' +
+      'secret, when given, add the profile "default"',
+    parse: anyText,
+  },
+  region: {
+    flag: '--region', env: 'GENESYSCLOUD_REGION', section: 'Region and upstream', default: 'mypurecloud.com',
+    meaning: 'Genesys region as domain (euw2.pure.cloud), AWS-style (eu-west-2) or SDK key (eu_west_2)',
+    parse: region,
+  },
+  upstream: {
+    flag: '--upstream', env: 'UPSTREAM_URL', section: 'Region and upstream', defaultText: 'https://api.<region domain>',
+    meaning: 'API base every request is forwarded to (a path prefix is allowed)', parse: upstreamUrl,
+  },
+  tokenUrl: {
+    flag: '--token-url', env: 'TOKEN_URL', section: 'Region and upstream',
+    defaultText: 'https://login.<region domain>/oauth/token', meaning: 'OAuth2 token endpoint', parse: tokenEndpointUrl,
+  },
+  host: {
+    flag: '--host', env: 'HOST', section: 'Listening', default: '127.0.0.1', meaning: 'proxy bind address',
+    parse: anyText,
+  },
+  port: {
+    flag: '--port', env: 'PORT', section: 'Listening', default: '8080', meaning: 'proxy port (0: any free port)',
+    parse: integer(0, 65535),
+  },
+  adminHost: {
+    flag: '--admin-host', env: 'ADMIN_HOST', section: 'Listening', defaultText: 'same as --host',
+    meaning: 'admin/metrics bind address', parse: anyText,
+  },
+  adminPort: {
+    flag: '--admin-port', env: 'ADMIN_PORT', section: 'Listening', default: '9464',
+    meaning: 'admin/metrics port (0: any free port)', parse: integer(0, 65535),
+  },
+  workers: {
+    flag: '--workers', env: 'WORKERS', section: 'Listening', default: '1',
+    meaning: 'processes serving the proxy port; auto = one per CPU; they share tokens like instances do',
+    parse: workerCount,
+  },
+  inboundKey: {
+    flag: '--inbound-key', env: 'INBOUND_API_KEY', section: 'Listening',
+    meaning: 'when set, clients must send it in x-sidecar-key (stripped before forwarding); also guards admin POSTs',
+    secret: true, parse: anyText,
+  },
+  protectedMode: {
+    flag: '--protected-mode', env: 'PROTECTED_MODE', section: 'Listening', default: 'on',
+    meaning: 'on: a non-loopback --host or --admin-host without --inbound-key refuses to start',
+    parse: onOff,
+  },
+  refreshAt: {
+    flag: '--refresh-at', env: 'REFRESH_AT', section: 'Token lifecycle', default: '0.8',
+    meaning: 'refresh in the background once this fraction (0.1 to 0.95) of a token\'s lifetime has passed',
+    parse: refreshFraction,
+  },
+  poolSize: {
+    flag: '--pool-size', env: 'TOKEN_POOL_SIZE', section: 'Token lifecycle', default: '1',
+    meaning: 'tokens kept in rotation (1 to 64); Genesys caps each client-credentials token at 300 requests/minute',
+    parse: integer(1, 64),
+  },
+  redis: {
+    flag: '--redis', env: 'REDIS_URL', section: 'Shared store', defaultText: 'unset: in-memory store',
+    meaning: 'redis:// or rediss:// URL, or a comma-separated list of independent nodes (Redlock quorum)',
+    parse: redisUrls,
+  },
+  redisKeyPrefix: {
+    flag: '--redis-key-prefix', env: 'REDIS_KEY_PREFIX', section: 'Shared store', default: 'token-sidecar',
+    meaning: 'prefix of every store key', parse: keyPrefix,
+  },
+  logLevel: {
+    flag: '--log-level', env: 'LOG_LEVEL', section: 'Logging', default: 'info', meaning: 'pino level: fatal, error, warn, info, debug, trace or silent',
+    parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  },
+  logFormat: {
+    flag: '--log-format', env: 'LOG_FORMAT', section: 'Logging', default: 'json',
+    meaning: 'json (one object a line) or pretty (for a terminal)', parse: oneOf(['json', 'pretty']),
+  },
+  upstreamTimeoutMs: {
+    flag: '--upstream-timeout-ms', env: 'UPSTREAM_TIMEOUT_MS', section: 'Timeouts and limits', default: '30000',
+    meaning: 'how long the upstream may take to send headers, and between body chunks', parse: integer(1),
+  },
+  upstreamConnections: {
+    flag: '--upstream-connections', env: 'UPSTREAM_CONNECTIONS', section: 'Timeouts and limits', default: '256',
+    meaning: 'most keep-alive connections to the upstream', parse: integer(1),
+  },
+  tokenTimeoutMs: {
+    flag: '--token-timeout-ms', env: 'TOKEN_TIMEOUT_MS', section: 'Timeouts and limits', default: '10000',
+    meaning: 'timeout of one token endpoint call', parse: integer(1),
+  },
+  replayBodyLimit: {
+    flag: '--replay-body-limit', env: 'REPLAY_BODY_LIMIT', section: 'Timeouts and limits', default: '512000',
+    meaning: 'bytes of request body buffered so a 401 can be replayed (Genesys request.bytes.max); larger bodies stream',
+    parse: integer(0),
+  },
+  shutdownTimeoutMs: {
+    flag: '--shutdown-timeout-ms', env: 'SHUTDOWN_TIMEOUT_MS', section: 'Timeouts and limits', default: '10000',
+    meaning: 'how long SIGTERM/SIGINT waits for in-flight requests before closing them', parse: integer(0),
+  },
+} as const satisfies Record<string, SettingDefinition<unknown>>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** The parsed value type of a setting. */
+export type SettingValue<N extends SettingName> =
+  ReturnType<(typeof SETTINGS)[N]['parse']> extends Parsed<infer T> ? T : never;
+
+/** Settings with a literal default: reading one always yields a value. */
+export type DefaultedSetting = {
+  [N in SettingName]: (typeof SETTINGS)[N] extends { readonly default: string } ? N : never;
+}[SettingName];
+
+/** How problems name a setting: `PORT (--port)`. */
+export function settingLabel(name: SettingName): string {
+  return `${SETTINGS[name].env} (${SETTINGS[name].flag})`;
+}
+
+/** A rejected value as a problem may show it: never a secret, and never a password inside a URL. */
+export function shownValue(text: string, secret: boolean | undefined): string {
+  return secret ? '<hidden>' : JSON.stringify(text.replace(/\/\/([^/@:]*):[^/@]*@/g, '//$1:<hidden>@'));
+}
