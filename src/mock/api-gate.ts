@@ -1,0 +1,93 @@
+/**
+ * What every /api/v2 route goes through before its handler, as Genesys does it: a correlation id on
+ * every answer, bearer-token authentication, and the per-token rate limit with its `inin-ratelimit-*`
+ * headers (GENESYS.md §5, §6, §7). Also the rehearsal knobs --api-latency and --fail-api-*, and the
+ * API counters of /__stats.
+ *
+ * This is the load-test hot path: one map lookup per request, no logging, no allocation beyond the
+ * correlation id and the headers.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { authenticationRequired, badCredentials, CORRELATION_HEADER, newCorrelationId, tooManyRequests } from './genesys-errors.js';
+import { replyWithInjectedFailure, type FailureInjector } from './failure-injector.js';
+import type { MockOptions } from './options.js';
+import { FixedWindowCounter } from './rate-window.js';
+import type { MockCounters } from './stats.js';
+import type { AccessToken, TokenRegistry } from './token-registry.js';
+
+export interface ApiGateDeps {
+  options: MockOptions;
+  clock: { now(): number };
+  tokens: TokenRegistry;
+  counters: MockCounters;
+  failures: FailureInjector;
+}
+
+const TOKEN_DECORATOR = 'mockAccessToken';
+
+/** The token that authenticated this request; only valid inside a route behind the gate. */
+export function authenticatedToken(request: FastifyRequest): AccessToken {
+  return request.getDecorator<AccessToken>(TOKEN_DECORATOR);
+}
+
+/** The `ININ-Correlation-Id` the gate gave this answer, for the `contextId` of an error body. */
+export function correlationIdOf(reply: FastifyReply): string {
+  return reply.getHeader(CORRELATION_HEADER) as string;
+}
+
+/** The token of an `Authorization: Bearer <token>` header; undefined when there is none. */
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined || header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+  const token = header.slice(7).trim();
+  return token === '' ? undefined : token;
+}
+
+/**
+ * Installs the gate on an encapsulated scope: its hooks run for that scope's routes only, so the
+ * token endpoint and /__stats stay outside it.
+ */
+export function installApiGate(scope: FastifyInstance, deps: ApiGateDeps): void {
+  const { options, clock, tokens, counters, failures } = deps;
+  const { apiLatencyMs, perTokenLimit, perTokenWindowMs } = options;
+
+  scope.decorateRequest(TOKEN_DECORATOR, null);
+
+  scope.addHook('onRequest', async (request, reply) => {
+    if (apiLatencyMs > 0) await sleep(apiLatencyMs);
+    const correlationId = newCorrelationId();
+    reply.header(CORRELATION_HEADER, correlationId);
+    const now = clock.now();
+
+    const injected = failures.next(now);
+    if (injected !== undefined) return replyWithInjectedFailure(reply, injected, correlationId);
+
+    // A header that is present but is no bearer token (e.g. Basic) counts as missing credentials.
+    const presented = bearerToken(request.headers.authorization);
+    if (presented === undefined) return reply.code(401).send(authenticationRequired(correlationId));
+    const token = tokens.find(presented, now);
+    if (token === undefined) return reply.code(401).send(badCredentials(correlationId));
+
+    if (perTokenLimit > 0) {
+      const usage = (token.usage ??= new FixedWindowCounter(perTokenWindowMs));
+      const count = usage.hit(now);
+      const resetSeconds = usage.secondsUntilReset(now);
+      reply
+        .header('inin-ratelimit-allowed', perTokenLimit)
+        .header('inin-ratelimit-count', count)
+        .header('inin-ratelimit-reset', resetSeconds);
+      if (count > perTokenLimit) {
+        return reply.code(429).header('retry-after', resetSeconds).send(tooManyRequests(resetSeconds, correlationId));
+      }
+    }
+
+    request.setDecorator(TOKEN_DECORATOR, token);
+  });
+
+  // Counted as the answer is sent rather than once it has been, so a client that reads /__stats right
+  // after its answer arrives always sees it counted.
+  scope.addHook('onSend', (_request, reply, payload, done) => {
+    counters.countApiResponse(reply.statusCode);
+    done(null, payload);
+  });
+}

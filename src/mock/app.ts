@@ -1,0 +1,84 @@
+/**
+ * The Genesys-compatible rehearsal upstream: an app factory with knobs (options.ts) and counters
+ * (stats.ts), used by tests, `token-sidecar mock` and the demo. It never listens; callers do (tests on
+ * port 0). It imports nothing from the sidecar, so it cannot share the sidecar's bugs.
+ *
+ * Routes: POST /oauth/token (token-endpoint.ts); /api/v2/users/me, /api/v2/tokens/me and a 404 for
+ * other /api/v2 paths (api-routes.ts); ALL /api/v2/echo/* (echo-route.ts); GET /__stats and
+ * POST /__reset (here, unauthenticated).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { installApiGate } from './api-gate.js';
+import { registerApiRoutes } from './api-routes.js';
+import { registerEchoRoute } from './echo-route.js';
+import { FailureInjector } from './failure-injector.js';
+import { mockDefaults, type MockOptions } from './options.js';
+import { FixedWindowCounter } from './rate-window.js';
+import { MockCounters, type MockStats } from './stats.js';
+import { registerTokenEndpoint } from './token-endpoint.js';
+import { TokenRegistry } from './token-registry.js';
+
+export interface MockUpstream {
+  app: FastifyInstance;
+  /** What GET /__stats answers. */
+  stats(): MockStats;
+  /**
+   * What POST /__reset does: zeroes the counters, restarts the every-Nth failure sequences and the
+   * token endpoint's rate window. Tokens (access and refresh) stay valid and failure windows keep
+   * counting from the mock's start.
+   */
+  reset(): void;
+}
+
+export interface MockDeps {
+  /** Time for token expiry, rate windows and failure windows (default Date.now); latencies use real timers. */
+  clock?: { now(): number };
+}
+
+export function buildMockUpstream(overrides: Partial<MockOptions> = {}, deps: MockDeps = {}): MockUpstream {
+  const options: MockOptions = { ...mockDefaults, ...overrides };
+  const clock = deps.clock ?? { now: Date.now };
+  const startedAt = clock.now();
+  const counters = new MockCounters();
+  const tokens = new TokenRegistry(options, counters);
+  const tokenFailures = new FailureInjector(
+    { every: options.failTokenEvery, status: options.failTokenStatus, window: options.failTokenWindow },
+    startedAt,
+  );
+  const apiFailures = new FailureInjector(
+    { every: options.failApiEvery, status: options.failApiStatus, window: options.failApiWindow },
+    startedAt,
+  );
+  const tokenRateLimit = options.tokenRateLimit > 0 ? new FixedWindowCounter(options.tokenRateWindowMs) : null;
+
+  const stats = () => counters.snapshot(tokens.activeCount(clock.now()), startedAt);
+  const reset = () => {
+    counters.reset();
+    tokenFailures.reset();
+    apiFailures.reset();
+    tokenRateLimit?.reset();
+  };
+
+  // No logger: the API routes are the hot path of load tests, and per-request logs would dominate.
+  const app = Fastify({ logger: false });
+
+  registerTokenEndpoint(app, { options, clock, tokens, counters, failures: tokenFailures, rateLimit: tokenRateLimit });
+
+  app.register(async (api) => {
+    // Hand every request body through unread, whatever its content type: the echo route hashes it
+    // as a stream, and the other API routes ignore it (Node discards it after the answer).
+    api.removeAllContentTypeParsers();
+    api.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    installApiGate(api, { options, clock, tokens, counters, failures: apiFailures });
+    registerApiRoutes(api, { tokens });
+    registerEchoRoute(api);
+  });
+
+  app.get('/__stats', async () => stats());
+  app.post('/__reset', async (_request, reply) => {
+    reset();
+    return reply.code(204).send();
+  });
+
+  return { app, stats, reset };
+}

@@ -1,0 +1,75 @@
+/**
+ * The mock's counters and the `GET /__stats` answer. Tests and the demo read these to prove what the
+ * sidecar did to the upstream (how many token requests, how many 401s and 429s it let through).
+ */
+
+/** The grants the token endpoint serves, named as their `grant_type` values. */
+export type Grant = 'client_credentials' | 'refresh_token';
+
+export interface MockStats {
+  /** Every POST /oauth/token. `total = ok + failed + rateLimited`. */
+  tokenRequests: {
+    total: number;
+    /** Answered 200 with a token. */
+    ok: number;
+    /** Answered any other status except 429: bad credentials or grant, injected failures. */
+    failed: number;
+    /** Answered 429 by --token-rate-limit. */
+    rateLimited: number;
+    /** Requests per recognised `grant_type`, whatever their outcome. */
+    byGrant: Record<Grant, number>;
+  };
+  /** Access tokens issued (both grants). */
+  tokensIssued: number;
+  /** Access tokens revoked: DELETE /api/v2/tokens/me, --revoke-on-issue, or evicted from a full table. Expiry is not revocation. */
+  tokensRevoked: number;
+  /** Access tokens currently valid (not a counter: reset() leaves it alone). */
+  activeTokens: number;
+  /** Every response of an /api/v2 route, by HTTP status ("200", "401", "429", ...). */
+  api: { total: number; byStatus: Record<string, number> };
+  /** When the mock was built, ISO 8601, from the injected clock. Failure windows count from here. */
+  startedAt: string;
+}
+
+/** The mutable counters behind MockStats; `reset()` zeroes them (POST /__reset). */
+export class MockCounters {
+  tokenRequests = { total: 0, ok: 0, failed: 0, rateLimited: 0 };
+  tokenRequestsByGrant: Record<Grant, number> = { client_credentials: 0, refresh_token: 0 };
+  tokensIssued = 0;
+  tokensRevoked = 0;
+  apiTotal = 0;
+  apiByStatus: Record<string, number> = {};
+
+  countTokenResponse(status: number, grant: Grant | undefined): void {
+    this.tokenRequests.total++;
+    if (status === 200) this.tokenRequests.ok++;
+    else if (status === 429) this.tokenRequests.rateLimited++;
+    else this.tokenRequests.failed++;
+    if (grant !== undefined) this.tokenRequestsByGrant[grant]++;
+  }
+
+  countApiResponse(status: number): void {
+    this.apiTotal++;
+    this.apiByStatus[status] = (this.apiByStatus[status] ?? 0) + 1;
+  }
+
+  reset(): void {
+    this.tokenRequests = { total: 0, ok: 0, failed: 0, rateLimited: 0 };
+    this.tokenRequestsByGrant = { client_credentials: 0, refresh_token: 0 };
+    this.tokensIssued = 0;
+    this.tokensRevoked = 0;
+    this.apiTotal = 0;
+    this.apiByStatus = {};
+  }
+
+  snapshot(activeTokens: number, startedAt: number): MockStats {
+    return {
+      tokenRequests: { ...this.tokenRequests, byGrant: { ...this.tokenRequestsByGrant } },
+      tokensIssued: this.tokensIssued,
+      tokensRevoked: this.tokensRevoked,
+      activeTokens,
+      api: { total: this.apiTotal, byStatus: { ...this.apiByStatus } },
+      startedAt: new Date(startedAt).toISOString(),
+    };
+  }
+}

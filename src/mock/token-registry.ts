@@ -1,0 +1,114 @@
+/**
+ * The mock's access and refresh tokens: issuing, O(1) lookup on the API hot path, revocation,
+ * refresh-token rotation, and a bounded table so long load runs do not grow memory without limit.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FixedWindowCounter } from './rate-window.js';
+import type { Grant, MockCounters } from './stats.js';
+
+export interface AccessToken {
+  /** Opaque random string, never a JWT (GENESYS.md §1: clients must not parse tokens). */
+  readonly value: string;
+  readonly clientId: string;
+  /** `refresh_token` tokens carry a user context; `client_credentials` tokens do not (GENESYS.md §4). */
+  readonly grant: Grant;
+  readonly expiresAt: number;
+  /** This token's request window for --per-token-limit; created on its first API request. */
+  usage: FixedWindowCounter | null;
+}
+
+export interface TokenRegistryOptions {
+  tokenLifetimeSeconds: number;
+  revokeOnIssue: boolean;
+  rotateRefreshTokens: boolean;
+  refreshTokenSeed: string;
+}
+
+/**
+ * More valid tokens than any honest load test holds; past it the oldest is evicted (and counted as
+ * revoked) so a client minting tokens in a loop cannot exhaust the mock's memory.
+ */
+export const MAX_LIVE_TOKENS = 100_000;
+
+function opaqueToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export class TokenRegistry {
+  /**
+   * Valid tokens by value, in issue order. Every token gets the same lifetime, so issue order is also
+   * expiry order: expired tokens are always at the front and pruning stops at the first valid one.
+   */
+  private readonly live = new Map<string, AccessToken>();
+  /**
+   * With --revoke-on-issue: each client's latest client-credentials token. An entry may outlive its
+   * token (expired or revoked); revoking it again is then a no-op.
+   */
+  private readonly currentClientCredentials = new Map<string, string>();
+  private readonly refreshTokens = new Set<string>();
+  private readonly lifetimeMs: number;
+
+  constructor(
+    private readonly options: TokenRegistryOptions,
+    private readonly counters: MockCounters,
+  ) {
+    this.lifetimeMs = options.tokenLifetimeSeconds * 1000;
+    this.refreshTokens.add(options.refreshTokenSeed);
+  }
+
+  issue(clientId: string, grant: Grant, now: number): AccessToken {
+    this.pruneExpired(now);
+    if (this.live.size >= MAX_LIVE_TOKENS) this.revoke(this.live.keys().next().value!);
+    const token: AccessToken = { value: opaqueToken(), clientId, grant, expiresAt: now + this.lifetimeMs, usage: null };
+    this.live.set(token.value, token);
+    this.counters.tokensIssued++;
+    if (grant === 'client_credentials' && this.options.revokeOnIssue) {
+      const previous = this.currentClientCredentials.get(clientId);
+      if (previous !== undefined) this.revoke(previous);
+      this.currentClientCredentials.set(clientId, token.value);
+    }
+    return token;
+  }
+
+  /** The valid token with this value, or undefined when it is unknown, revoked or expired. */
+  find(value: string, now: number): AccessToken | undefined {
+    const token = this.live.get(value);
+    if (token === undefined || now < token.expiresAt) return token;
+    this.live.delete(value);
+    return undefined;
+  }
+
+  /** Revokes a valid token; a no-op for unknown or already revoked ones. */
+  revoke(value: string): void {
+    if (!this.live.delete(value)) return;
+    this.counters.tokensRevoked++;
+  }
+
+  activeCount(now: number): number {
+    this.pruneExpired(now);
+    return this.live.size;
+  }
+
+  /**
+   * Redeems a refresh token. Returns the refresh token to hand back, or undefined when the presented
+   * one is unknown or already used. With rotation (the default) refresh tokens are single use: the
+   * presented one is revoked and a new one returned; without it the same one stays valid. Real
+   * Genesys rotation is unconfirmed (GENESYS.md §4), hence the knob. The table holds one token per
+   * refresh chain, so it stays bounded.
+   */
+  redeemRefreshToken(presented: string): string | undefined {
+    if (!this.refreshTokens.has(presented)) return undefined;
+    if (!this.options.rotateRefreshTokens) return presented;
+    this.refreshTokens.delete(presented);
+    const next = opaqueToken();
+    this.refreshTokens.add(next);
+    return next;
+  }
+
+  private pruneExpired(now: number): void {
+    for (const token of this.live.values()) {
+      if (now < token.expiresAt) return;
+      this.live.delete(token.value);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+// Shared setup for the mock upstream's tests: a real server on port 0, a clock tests move by hand,
+// and a token-endpoint client.
+import type { TestContext } from 'node:test';
+import { buildMockUpstream, type MockUpstream } from '../../src/mock/app.js';
+import type { MockOptions } from '../../src/mock/options.js';
+
+export interface ManualClock {
+  now(): number;
+  advance(ms: number): void;
+  /** Moves to `ms` after the clock's start (the mock's start when it is built on this clock). */
+  setElapsed(ms: number): void;
+}
+
+export function manualClock(start = Date.parse('2026-01-01T00:00:00Z')): ManualClock {
+  let time = start;
+  return {
+    now: () => time,
+    advance: (ms) => void (time += ms),
+    setElapsed: (ms) => void (time = start + ms),
+  };
+}
+
+export interface RunningMock extends MockUpstream {
+  base: string;
+}
+
+/** Builds the mock with these options, listens on a free port, and closes it when the test ends. */
+export async function startMock(
+  t: TestContext,
+  options: Partial<MockOptions> = {},
+  clock?: ManualClock,
+): Promise<RunningMock> {
+  const mock = buildMockUpstream(options, { clock });
+  const base = await mock.app.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => mock.app.close());
+  return { ...mock, base };
+}
+
+export function basicAuth(id = 'demo-client', secret = 'demo-secret'): string {
+  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+}
+
+/** POSTs a form to /oauth/token with the default demo credentials unless `authorization` is given. */
+export function postToken(base: string, form: Record<string, string>, authorization: string | null = basicAuth()) {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (authorization !== null) headers.authorization = authorization;
+  return fetch(`${base}/oauth/token`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
+}
+
+export interface TokenAnswer {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token?: string;
+}
+
+export async function clientCredentialsToken(base: string): Promise<string> {
+  const response = await postToken(base, { grant_type: 'client_credentials' });
+  if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as TokenAnswer).access_token;
+}
+
+export async function userToken(base: string, refreshToken = 'demo-refresh-token'): Promise<TokenAnswer> {
+  const response = await postToken(base, { grant_type: 'refresh_token', refresh_token: refreshToken });
+  if (response.status !== 200) throw new Error(`refresh failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as TokenAnswer;
+}
+
+export function callApi(base: string, path: string, token?: string, init: RequestInit = {}) {
+  const headers = new Headers(init.headers);
+  if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
+  return fetch(`${base}${path}`, { ...init, headers });
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MockUsageError, mockDefaults, mockHelp, parseMockArgs } from '../../src/mock/options.js';
+
+test('no flags and no env give the documented defaults on 127.0.0.1:9000', () => {
+  const { options, host, port } = parseMockArgs([], {});
+  assert.deepEqual(options, mockDefaults);
+  assert.equal(host, '127.0.0.1');
+  assert.equal(port, 9000);
+  assert.equal(options.tokenLifetimeSeconds, 86400);
+  assert.equal(options.perTokenLimit, 0);
+  assert.equal(options.rotateRefreshTokens, true);
+});
+
+test('every value knob is read from its flag, in both --flag value and --flag=value forms', () => {
+  const { options, host, port } = parseMockArgs(
+    [
+      '--client-id', 'id', '--client-secret=s3cret', '--token-lifetime', '0.5', '--token-latency', '20',
+      '--api-latency=5', '--token-rate-limit', '3', '--token-rate-window', '1000', '--per-token-limit', '300',
+      '--per-token-window', '60000', '--fail-token-every', '4', '--fail-token-status', '500',
+      '--fail-token-window', '1000-2000', '--fail-api-every', '7', '--fail-api-status=429',
+      '--fail-api-window', '0-500', '--refresh-token', 'seed', '--host', '0.0.0.0', '--port', '0',
+    ],
+    {},
+  );
+  assert.deepEqual(options, {
+    ...mockDefaults,
+    clientId: 'id',
+    clientSecret: 's3cret',
+    tokenLifetimeSeconds: 0.5,
+    tokenLatencyMs: 20,
+    apiLatencyMs: 5,
+    tokenRateLimit: 3,
+    tokenRateWindowMs: 1000,
+    perTokenLimit: 300,
+    perTokenWindowMs: 60000,
+    failTokenEvery: 4,
+    failTokenStatus: 500,
+    failTokenWindow: { startMs: 1000, endMs: 2000 },
+    failApiEvery: 7,
+    failApiStatus: 429,
+    failApiWindow: { startMs: 0, endMs: 500 },
+    refreshTokenSeed: 'seed',
+  });
+  assert.equal(host, '0.0.0.0');
+  assert.equal(port, 0);
+});
+
+test('switches turn on bare and off with --no- or =false', () => {
+  assert.equal(parseMockArgs(['--revoke-on-issue'], {}).options.revokeOnIssue, true);
+  assert.equal(parseMockArgs(['--no-rotate-refresh-tokens'], {}).options.rotateRefreshTokens, false);
+  assert.equal(parseMockArgs(['--rotate-refresh-tokens=off'], {}).options.rotateRefreshTokens, false);
+});
+
+test('MOCK_* env variables set knobs and a flag wins over its env variable', () => {
+  const { options, port } = parseMockArgs(['--token-lifetime', '3'], {
+    MOCK_TOKEN_LIFETIME: '10',
+    MOCK_REVOKE_ON_ISSUE: 'true',
+    MOCK_PORT: '9100',
+  });
+  assert.equal(options.tokenLifetimeSeconds, 3);
+  assert.equal(options.revokeOnIssue, true);
+  assert.equal(port, 9100);
+});
+
+test('every invalid setting is reported at once, naming the flag or env variable and the value', () => {
+  assert.throws(
+    () =>
+      parseMockArgs(['--token-lifetime', 'x', '--fail-api-status', '200', '--fail-token-window', '5-1', '--bogus'], {
+        MOCK_PER_TOKEN_LIMIT: '-1',
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof MockUsageError);
+      assert.deepEqual(error.problems, [
+        '--bogus: unknown option (see --help)',
+        '--token-lifetime: must be a positive number of seconds, got "x"',
+        'MOCK_PER_TOKEN_LIMIT: must be a whole number, 0 or more (0 = off), got "-1"',
+        '--fail-token-window: must be a window "startMs-endMs" after mock start, with start < end, got "5-1"',
+        '--fail-api-status: must be an HTTP error status from 400 to 599, got "200"',
+      ]);
+      assert.match(error.message, /--token-lifetime: must be a positive number of seconds, got "x"/);
+      return true;
+    },
+  );
+});
+
+test('a value flag at the end of argv is reported as missing its value', () => {
+  assert.throws(() => parseMockArgs(['--port'], {}), /--port: needs a value/);
+});
+
+test('a positional argument is rejected', () => {
+  assert.throws(() => parseMockArgs(['serve'], {}), /serve: unknown argument/);
+});
+
+test('help lists every flag with its env name and default', () => {
+  const help = mockHelp();
+  for (const expected of ['--token-lifetime <seconds>', 'MOCK_TOKEN_LIFETIME', '(default: 86400)', '--[no-]revoke-on-issue', '--fail-api-window', 'MOCK_PORT', '(default: 9000)']) {
+    assert.ok(help.includes(expected), `help mentions ${expected}`);
+  }
+});

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { MockStats } from '../../src/mock/stats.js';
+import { callApi, clientCredentialsToken, manualClock, postToken, startMock, userToken } from './helpers.js';
+
+test('GET /__stats needs no token and starts from zero', async (t) => {
+  const clock = manualClock();
+  const { base } = await startMock(t, {}, clock);
+  const response = await fetch(`${base}/__stats`);
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), {
+    tokenRequests: { total: 0, ok: 0, failed: 0, rateLimited: 0, byGrant: { client_credentials: 0, refresh_token: 0 } },
+    tokensIssued: 0,
+    tokensRevoked: 0,
+    activeTokens: 0,
+    api: { total: 0, byStatus: {} },
+    startedAt: '2026-01-01T00:00:00.000Z',
+  } satisfies MockStats);
+});
+
+test('token requests are counted by outcome and by grant', async (t) => {
+  const { base, stats } = await startMock(t, { tokenRateLimit: 4 });
+  await clientCredentialsToken(base);
+  await userToken(base);
+  await postToken(base, { grant_type: 'refresh_token', refresh_token: 'demo-refresh-token' }); // reused: 400
+  await postToken(base, { grant_type: 'password' }); // 400, no recognised grant
+  await postToken(base, { grant_type: 'client_credentials' }); // fifth in the window: 429
+  assert.deepEqual(stats().tokenRequests, {
+    total: 5,
+    ok: 2,
+    failed: 2,
+    rateLimited: 1,
+    byGrant: { client_credentials: 2, refresh_token: 2 },
+  });
+  assert.equal(stats().tokensIssued, 2);
+  assert.equal(stats().activeTokens, 2);
+});
+
+test('API answers are counted by status; /__stats and the token endpoint are not API answers', async (t) => {
+  const { base, stats } = await startMock(t);
+  const token = await clientCredentialsToken(base);
+  await callApi(base, '/api/v2/tokens/me', token);
+  await callApi(base, '/api/v2/echo/x?status=201', token);
+  await callApi(base, '/api/v2/tokens/me');
+  await callApi(base, '/api/v2/tokens/me', 'unknown');
+  await fetch(`${base}/__stats`);
+  assert.deepEqual(stats().api, { total: 4, byStatus: { '200': 1, '201': 1, '401': 2 } });
+});
+
+test('POST /__reset zeroes the counters but keeps tokens valid', async (t) => {
+  const { base, stats } = await startMock(t);
+  const token = await clientCredentialsToken(base);
+  await callApi(base, '/api/v2/tokens/me', token);
+  const response = await fetch(`${base}/__reset`, { method: 'POST' });
+  assert.equal(response.status, 204);
+  const after = stats();
+  assert.equal(after.tokenRequests.total, 0);
+  assert.equal(after.tokensIssued, 0);
+  assert.deepEqual(after.api, { total: 0, byStatus: {} });
+  assert.equal(after.activeTokens, 1);
+  assert.equal((await callApi(base, '/api/v2/tokens/me', token)).status, 200);
+});
+
+test('reset restarts the every-Nth failure sequence', async (t) => {
+  const { base, reset } = await startMock(t, { failTokenEvery: 2 });
+  assert.equal((await postToken(base, { grant_type: 'client_credentials' })).status, 200);
+  reset();
+  assert.equal((await postToken(base, { grant_type: 'client_credentials' })).status, 200);
+  assert.equal((await postToken(base, { grant_type: 'client_credentials' })).status, 503);
+});
