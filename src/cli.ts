@@ -23,7 +23,14 @@ async function main(argv: string[]): Promise<number | undefined> {
   switch (first) {
     case 'mock': {
       const { runMock } = await import('./mock/main.js');
-      await runMock(rest, process.env);
+      const { MockUsageError } = await import('./mock/options.js');
+      try {
+        await runMock(rest, process.env);
+      } catch (err) {
+        if (!(err instanceof MockUsageError)) throw err;
+        reportProblems('invalid mock settings', err.problems, 'token-sidecar mock --help');
+        return EXIT_USAGE;
+      }
       return undefined;
     }
     case 'demo': {
@@ -51,9 +58,7 @@ async function serve(argv: string[]): Promise<number | undefined> {
     config = loadConfig(argv, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`token-sidecar: invalid configuration (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}):\n`);
-      for (const problem of err.problems) process.stderr.write(`  - ${problem}\n`);
-      process.stderr.write('See token-sidecar --help.\n');
+      reportProblems('invalid configuration', err.problems, 'token-sidecar --help');
       return EXIT_USAGE;
     }
     throw err;
@@ -62,6 +67,12 @@ async function serve(argv: string[]): Promise<number | undefined> {
   const { runServe } = await import('./serve.js');
   await runServe(config, log);
   return undefined;
+}
+
+function reportProblems(what: string, problems: readonly string[], help: string): void {
+  process.stderr.write(`token-sidecar: ${what} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n`);
+  for (const problem of problems) process.stderr.write(`  - ${problem}\n`);
+  process.stderr.write(`See ${help}.\n`);
 }
 
 main(process.argv.slice(2)).then(
