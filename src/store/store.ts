@@ -38,6 +38,19 @@ export interface TokenStore {
    */
   subscribe(listener: StoreListener): Promise<() => Promise<void>>;
 
+  /**
+   * The current single-use refresh token of `key` (refresh_token grant), or null. Stored apart from
+   * the access token, without TTL, and never published: invalidating an access token must not lose
+   * it, since the one it rotated from is already spent.
+   */
+  getRefreshToken(key: string): Promise<string | null>;
+
+  /**
+   * Store the refresh token that came with generation `generation`: lands only if `generation` is
+   * newer than the generation of the stored refresh token (same compare-and-set rule as putIfNewer).
+   */
+  putRefreshToken(key: string, refreshToken: string, generation: number): Promise<boolean>;
+
   /** Whether the backing service answered the last time it was asked (memory: always true). */
   readonly available: boolean;
 

@@ -1,0 +1,99 @@
+/**
+ * The token store of one process (no REDIS_URL). Same rules as the Redis store, so the lifecycle
+ * code above it cannot tell them apart:
+ *   - a write lands only if its generation is above the highest ever written for the key (kept
+ *     after expiry and invalidation, so a refresher that stalled cannot land an older token late);
+ *   - invalidate removes only the generation given;
+ *   - a token reads as absent from its `expiresAt` on, by the injected clock;
+ *   - listeners hear events asynchronously (queueMicrotask), as they would from Redis pub/sub.
+ * All methods run synchronously inside; JavaScript's single thread makes each one atomic.
+ */
+import type { Token } from '../token/token.js';
+import type { StoreEvent, StoreListener, TokenStore } from './store.js';
+
+export interface MemoryTokenStoreOptions {
+  /** Clock for expiry (default Date.now). */
+  readonly now?: () => number;
+}
+
+interface RefreshRecord {
+  readonly refreshToken: string;
+  readonly generation: number;
+}
+
+export class MemoryTokenStore implements TokenStore {
+  readonly available = true;
+  private readonly now: () => number;
+  private readonly tokens = new Map<string, Token>();
+  private readonly highestWritten = new Map<string, number>();
+  private readonly counters = new Map<string, number>();
+  private readonly refreshTokens = new Map<string, RefreshRecord>();
+  private readonly listeners = new Set<StoreListener>();
+
+  constructor(options: MemoryTokenStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(key: string): Promise<Token | null> {
+    return this.current(key);
+  }
+
+  async nextGeneration(key: string): Promise<number> {
+    const next = Math.max(this.counters.get(key) ?? 0, this.highestWritten.get(key) ?? 0) + 1;
+    this.counters.set(key, next);
+    return next;
+  }
+
+  async putIfNewer(key: string, token: Token): Promise<boolean> {
+    // Every stored token went through here, so highestWritten covers the stored one too.
+    if (token.generation <= (this.highestWritten.get(key) ?? 0)) return false;
+    this.tokens.set(key, token);
+    this.highestWritten.set(key, token.generation);
+    this.publish({ type: 'stored', key, token });
+    return true;
+  }
+
+  async invalidate(key: string, generation: number): Promise<boolean> {
+    if (this.current(key)?.generation !== generation) return false;
+    this.tokens.delete(key);
+    this.publish({ type: 'invalidated', key, generation });
+    return true;
+  }
+
+  async getRefreshToken(key: string): Promise<string | null> {
+    return this.refreshTokens.get(key)?.refreshToken ?? null;
+  }
+
+  async putRefreshToken(key: string, refreshToken: string, generation: number): Promise<boolean> {
+    if (generation <= (this.refreshTokens.get(key)?.generation ?? 0)) return false;
+    this.refreshTokens.set(key, { refreshToken, generation });
+    return true;
+  }
+
+  async subscribe(listener: StoreListener): Promise<() => Promise<void>> {
+    this.listeners.add(listener);
+    return async () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Never changes: there is no service to lose. */
+  onAvailabilityChange(): void {}
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  /** The stored token unless expired; an expired one is dropped, as Redis's TTL would drop it. */
+  private current(key: string): Token | null {
+    const token = this.tokens.get(key);
+    if (token === undefined) return null;
+    if (token.expiresAt > this.now()) return token;
+    this.tokens.delete(key);
+    return null;
+  }
+
+  private publish(event: StoreEvent): void {
+    for (const listener of this.listeners) queueMicrotask(() => listener(event));
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The token store on one Redis, or on several independent Redis nodes (not a cluster) that share
+ * the load of being right: the store keeps working while a minority of them is down.
+ *
+ * Per node, correctness comes from Lua compare-and-set scripts (./redis/scripts.ts). Across nodes,
+ * from majorities: every operation goes to every node at once and needs answers from a quorum
+ * (floor(N/2)+1) or it rejects (`RedisQuorumError`) and the caller serves from memory. Because any
+ * two quorums share a node:
+ *   - a write that landed on a quorum is seen by every later quorum read (get returns the highest
+ *     unexpired generation among the answers);
+ *   - a generation handed out by a quorum is exceeded by every later nextGeneration.
+ * A write that lands on a minority only reports false; it is still a genuinely newer token, so a
+ * read that sees it may return it, and the nodes that took it announce it.
+ *
+ * Layout per node: the keys of ./redis/scripts.ts under each `tokenKey()`, and one pub/sub channel
+ * (`channel`, default `token-sidecar:events`) carrying ./redis/record.ts events.
+ *
+ * Every command is bounded (./redis/client.ts): an unreachable node answers at once with an error,
+ * a stalled one after the command timeout (500 ms), so no call waits longer than that; only the calls made
+ * while the connections are first being opened wait for that first (bounded) attempt.
+ */
+import type { Redis } from 'ioredis';
+import type { Token } from '../token/token.js';
+import type { StoreListener, TokenStore } from './store.js';
+import { AvailabilityMonitor, quorumOf, type StoreLogger } from './redis/availability.js';
+import {
+  closeClient,
+  createCommandClient,
+  createSubscriberClient,
+  firstConnectionAttempts,
+  nodeLabel,
+} from './redis/client.js';
+import { EventSubscription } from './redis/events.js';
+import {
+  decodeRefreshToken,
+  decodeToken,
+  encodeEvent,
+  encodeRefreshToken,
+  encodeToken,
+  type RefreshRecord,
+} from './redis/record.js';
+import { defineTokenScripts, generationCounterKey, highestWrittenKey, refreshTokenKey } from './redis/scripts.js';
+
+export type { StoreLogger } from './redis/availability.js';
+
+export interface RedisTokenStoreOptions {
+  /** One URL per independent node (`redis://`, `rediss://`, `redis://:password@host:port`). */
+  readonly urls: readonly string[];
+  /** The pub/sub channel for store events; the composer passes `<key prefix>:events`. */
+  readonly channel?: string;
+  /** Hears availability transitions, once each. Never given a URL, a token or a password. */
+  readonly logger?: StoreLogger;
+  /** Clock for TTLs and expiry checks on read (default Date.now). */
+  readonly now?: () => number;
+}
+
+/**
+ * Fewer than a quorum of nodes answered: the store cannot tell what is current. Carries only the
+ * first node error's message: ioredis errors may hold the command's arguments (a token record).
+ */
+export class RedisQuorumError extends Error {
+  constructor(operation: string, answered: number, quorum: number, nodeCount: number, firstError?: unknown) {
+    const reason = firstError instanceof Error ? `: ${firstError.message}` : '';
+    super(`redis store ${operation}: ${answered} of ${nodeCount} nodes answered, ${quorum} needed${reason}`);
+    this.name = 'RedisQuorumError';
+  }
+}
+
+interface NodeConnections {
+  readonly label: string;
+  readonly client: Redis;
+  readonly subscriber: Redis;
+}
+
+interface Answer<T> {
+  readonly node: NodeConnections;
+  readonly value: T;
+}
+
+export class RedisTokenStore implements TokenStore {
+  private readonly nodes: readonly NodeConnections[];
+  private readonly quorum: number;
+  private readonly channel: string;
+  private readonly now: () => number;
+  private readonly availability: AvailabilityMonitor;
+  private readonly events: EventSubscription;
+  private readonly connecting: Promise<void>;
+
+  constructor(options: RedisTokenStoreOptions) {
+    if (options.urls.length === 0) throw new Error('RedisTokenStore needs at least one Redis URL');
+    this.nodes = options.urls.map((url) => ({
+      label: nodeLabel(url),
+      client: defineTokenScripts(createCommandClient(url)),
+      subscriber: createSubscriberClient(url),
+    }));
+    this.quorum = quorumOf(this.nodes.length);
+    this.channel = options.channel ?? 'token-sidecar:events';
+    this.now = options.now ?? Date.now;
+    this.connecting = firstConnectionAttempts(this.nodes.map((node) => node.client));
+    this.availability = new AvailabilityMonitor(this.nodes, options.logger);
+    this.events = new EventSubscription(
+      this.nodes.map((node) => node.subscriber),
+      this.channel,
+    );
+  }
+
+  get available(): boolean {
+    return this.availability.isAvailable;
+  }
+
+  onAvailabilityChange(listener: (available: boolean) => void): void {
+    this.availability.onChange(listener);
+  }
+
+  async get(key: string): Promise<Token | null> {
+    const answers = await this.askQuorum('get', (client) => client.get(key));
+    const now = this.now();
+    let newest: Token | null = null;
+    for (const { value } of answers) {
+      const token = decodeToken(value);
+      if (token && token.expiresAt > now && (!newest || token.generation > newest.generation)) newest = token;
+    }
+    return newest;
+  }
+
+  /**
+   * Each node steps its own counter past everything it has handed out or stored; the result is the
+   * highest of a quorum's answers, and lagging nodes are raised to it so the counters converge.
+   * It counts as handed out only once a quorum holds a counter at least that high; that is what
+   * makes the next call's quorum (which shares a node with this one) go past it.
+   *
+   * Calls from one instance reach every node in the same order and so get distinct numbers. Calls
+   * from two instances at the same moment may both get the same number on several nodes; that is
+   * safe: both are newer than everything before, and putIfNewer lands only one of them.
+   */
+  async nextGeneration(key: string): Promise<number> {
+    const counterKey = generationCounterKey(key);
+    const answers = await this.askQuorum('nextGeneration', (client) =>
+      client.tokenNextGeneration(counterKey, highestWrittenKey(key)),
+    );
+    const generation = Math.max(...answers.map(({ value }) => value));
+    const lagging = answers.filter(({ value }) => value < generation);
+    const raised = await Promise.allSettled(
+      lagging.map(({ node }) => node.client.tokenRaiseGeneration(counterKey, generation)),
+    );
+    const holding = answers.length - lagging.length + raised.filter((r) => r.status === 'fulfilled').length;
+    if (holding < this.quorum) {
+      throw new RedisQuorumError('nextGeneration', holding, this.quorum, this.nodes.length);
+    }
+    return generation;
+  }
+
+  /** Lands when it landed on a quorum. Each node that took it publishes it (listeners hear it once). */
+  async putIfNewer(key: string, token: Token): Promise<boolean> {
+    const ttlMs = Math.max(1, Math.ceil(token.expiresAt - this.now()));
+    const record = encodeToken(token);
+    const event = encodeEvent({ type: 'stored', key, token });
+    const answers = await this.askQuorum('putIfNewer', (client) =>
+      client.tokenPutIfNewer(key, highestWrittenKey(key), token.generation, record, ttlMs, this.channel, event),
+    );
+    return answers.filter(({ value }) => value === 1).length >= this.quorum;
+  }
+
+  /** Removes that generation from every answering node that holds it; true if any did. */
+  async invalidate(key: string, generation: number): Promise<boolean> {
+    const event = encodeEvent({ type: 'invalidated', key, generation });
+    const answers = await this.askQuorum('invalidate', (client) =>
+      client.tokenInvalidate(key, generation, this.channel, event),
+    );
+    return answers.some(({ value }) => value === 1);
+  }
+
+  /** The refresh token with the highest generation among a quorum's answers. */
+  async getRefreshToken(key: string): Promise<string | null> {
+    const answers = await this.askQuorum('getRefreshToken', (client) => client.get(refreshTokenKey(key)));
+    let newest: RefreshRecord | null = null;
+    for (const { value } of answers) {
+      const record = decodeRefreshToken(value);
+      if (record && (!newest || record.generation > newest.generation)) newest = record;
+    }
+    return newest?.refreshToken ?? null;
+  }
+
+  /** Lands when it landed on a quorum, like putIfNewer; never published. */
+  async putRefreshToken(key: string, refreshToken: string, generation: number): Promise<boolean> {
+    const record = encodeRefreshToken({ refreshToken, generation });
+    const answers = await this.askQuorum('putRefreshToken', (client) =>
+      client.tokenPutRefreshIfNewer(refreshTokenKey(key), generation, record),
+    );
+    return answers.filter(({ value }) => value === 1).length >= this.quorum;
+  }
+
+  subscribe(listener: StoreListener): Promise<() => Promise<void>> {
+    return this.events.listen(listener);
+  }
+
+  async close(): Promise<void> {
+    this.availability.stop();
+    this.events.stop();
+    await Promise.all(this.nodes.flatMap((node) => [closeClient(node.client), closeClient(node.subscriber)]));
+  }
+
+  /** Runs `command` on every node at once; the answers, or RedisQuorumError if fewer than a quorum. */
+  private async askQuorum<T>(operation: string, command: (client: Redis) => Promise<T>): Promise<Answer<T>[]> {
+    await this.connecting;
+    const results = await Promise.allSettled(
+      this.nodes.map(async (node) => ({ node, value: await command(node.client) })),
+    );
+    const answers = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    if (answers.length < this.quorum) {
+      const failure = results.find((result) => result.status === 'rejected');
+      throw new RedisQuorumError(operation, answers.length, this.quorum, this.nodes.length, failure?.reason);
+    }
+    return answers;
+  }
+}

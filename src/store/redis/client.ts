@@ -1,0 +1,109 @@
+/**
+ * How the sidecar connects to one Redis node. Shared by the token store and the Redlock lock so
+ * both fail the same way: fast. A request path must never hang on a dead Redis; callers fall back
+ * to their in-memory lifecycle when a call rejects.
+ *
+ * The URL is parsed by ioredis: `redis://host:port`, `redis://:password@host`, `rediss://` (TLS),
+ * `/db` suffix. It may carry a password, so it is never logged: use `nodeLabel()`.
+ */
+import { once } from 'node:events';
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** A command reaching a stalled (e.g. SIGSTOPped) server rejects after this long. */
+const COMMAND_TIMEOUT_MS = 500;
+const CONNECT_TIMEOUT_MS = 1_000;
+const MAX_RECONNECT_DELAY_MS = 1_000;
+
+/** Reconnect forever with a backoff capped at one second: recovery is noticed within a second. */
+function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS);
+}
+
+const baseOptions: RedisOptions = {
+  lazyConnect: false,
+  connectTimeout: CONNECT_TIMEOUT_MS,
+  retryStrategy: reconnectDelay,
+};
+
+/**
+ * A connection for commands: while the node is not connected, a command rejects at once instead of
+ * queueing (`enableOfflineQueue: false`); a command sent to a node that stops answering rejects
+ * after `COMMAND_TIMEOUT_MS`.
+ */
+export function createCommandClient(url: string): Redis {
+  return withErrorsHandled(
+    new Redis(url, {
+      ...baseOptions,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+    }),
+  );
+}
+
+/**
+ * A connection for subscriber mode. Its owner subscribes on every 'ready' (see ../redis/events.ts):
+ * ioredis' own autoResubscribe sends SUBSCRIBE without handling its rejection, so a node that drops
+ * again during the re-subscribe would crash the process with an unhandled rejection. No command
+ * timeout: a SUBSCRIBE to a stalled node completes when the node wakes up.
+ */
+export function createSubscriberClient(url: string): Redis {
+  return withErrorsHandled(
+    new Redis(url, {
+      ...baseOptions,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResubscribe: false,
+    }),
+  );
+}
+
+/**
+ * Connection errors are expected (a node is down) and surface as rejected commands and status
+ * changes; without a listener ioredis would print every reconnect failure to stderr.
+ */
+function withErrorsHandled(client: Redis): Redis {
+  client.on('error', () => {});
+  return client;
+}
+
+/**
+ * Resolves once every client's first connection attempt has ended, connected or failed (at most
+ * CONNECT_TIMEOUT_MS). Until then a fail-fast client rejects commands merely because its socket is
+ * still opening; callers await this before their first command so a fresh instance does not treat
+ * a healthy Redis as down. Afterwards it is an already-resolved promise.
+ */
+export async function firstConnectionAttempts(clients: readonly Redis[]): Promise<void> {
+  const signal = AbortSignal.timeout(CONNECT_TIMEOUT_MS);
+  const opening = clients.filter((client) => client.status === 'connecting' || client.status === 'connect');
+  // `once` rejects on an 'error' event or on the timeout: both end the attempt as well.
+  await Promise.all(
+    opening.map((client) =>
+      Promise.race([once(client, 'ready', { signal }), once(client, 'close', { signal })]).catch(() => {}),
+    ),
+  );
+}
+
+/** `host:port` of a node URL: safe to log (no password, no user name). */
+export function nodeLabel(url: string): string {
+  try {
+    // ioredis also takes `host:port` without a scheme.
+    const parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `redis://${url}`);
+    return `${parsed.hostname}:${parsed.port || '6379'}`;
+  } catch {
+    return 'unparseable-redis-url';
+  }
+}
+
+/** Closes a connection politely when it is up, at once when it is not (QUIT would wait for it). */
+export async function closeClient(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // the node went away between the check and QUIT: drop the socket below
+    }
+  }
+  client.disconnect();
+}

@@ -1,0 +1,127 @@
+/**
+ * The Lua scripts that make the token store correct on one Redis node. Each runs atomically on its
+ * node, so a compare and the write it guards can never be split by another instance's write.
+ *
+ * Keys of one token lifecycle (all share the `{…}` hash tag of `tokenKey()`):
+ *   <key>             the token record (JSON), PX TTL = expiresAt - now
+ *   <key>:generation  the generation counter (no TTL)
+ *   <key>:written     the highest generation ever written (no TTL): outlives the token, so a
+ *                     refresher that stalled and wakes after the newer token expired or was
+ *                     invalidated still cannot land its older token
+ *   <key>:refresh     the refresh token and the generation it came with (JSON, no TTL, never
+ *                     published, never deleted: the one it rotated from is already spent)
+ */
+import type { Redis, Result } from 'ioredis';
+
+export function generationCounterKey(key: string): string {
+  return `${key}:generation`;
+}
+
+export function highestWrittenKey(key: string): string {
+  return `${key}:written`;
+}
+
+export function refreshTokenKey(key: string): string {
+  return `${key}:refresh`;
+}
+
+/**
+ * KEYS: record, highest written. ARGV: generation, record JSON, TTL ms, channel, event JSON.
+ * Lands only if generation > max(stored record's generation, highest ever written); publishes the
+ * event in the same atomic step, so a landed write is never left unannounced. Returns 1 or 0.
+ */
+const PUT_IF_NEWER = `
+local generation = tonumber(ARGV[1])
+local highest = tonumber(redis.call('GET', KEYS[2]) or '0')
+local current = redis.call('GET', KEYS[1])
+if current then
+  highest = math.max(highest, tonumber(cjson.decode(current)['generation']))
+end
+if generation <= highest then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+`;
+
+/**
+ * KEYS: record. ARGV: generation, channel, event JSON.
+ * Deletes the record only if it still holds that generation (a 401 on an old token must not remove
+ * its successor), and publishes the removal. Returns 1 or 0.
+ */
+const INVALIDATE = `
+local current = redis.call('GET', KEYS[1])
+if not current or tonumber(cjson.decode(current)['generation']) ~= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+`;
+
+/**
+ * KEYS: refresh record. ARGV: generation, refresh record JSON.
+ * Lands only if generation > the stored refresh record's generation. Returns 1 or 0.
+ */
+const PUT_REFRESH_TOKEN_IF_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(ARGV[1]) <= tonumber(cjson.decode(current)['generation']) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS: generation counter, highest written.
+ * An INCR that also steps over every generation ever written (a token may have been stored with a
+ * generation this counter never handed out, e.g. on a node that missed some increments).
+ */
+const NEXT_GENERATION = `
+local counter = tonumber(redis.call('GET', KEYS[1]) or '0')
+local written = tonumber(redis.call('GET', KEYS[2]) or '0')
+local nextGeneration = math.max(counter, written) + 1
+redis.call('SET', KEYS[1], nextGeneration)
+return nextGeneration
+`;
+
+/**
+ * KEYS: generation counter. ARGV: floor.
+ * Raises the counter to at least `floor`, never lowers it (a concurrent caller may have gone past).
+ */
+const RAISE_GENERATION = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    tokenPutIfNewer(
+      recordKey: string,
+      highestWrittenKey: string,
+      generation: number,
+      record: string,
+      ttlMs: number,
+      channel: string,
+      event: string,
+    ): Result<number, Context>;
+    tokenInvalidate(recordKey: string, generation: number, channel: string, event: string): Result<number, Context>;
+    tokenPutRefreshIfNewer(refreshKey: string, generation: number, record: string): Result<number, Context>;
+    tokenNextGeneration(counterKey: string, highestWrittenKey: string): Result<number, Context>;
+    tokenRaiseGeneration(counterKey: string, floor: number): Result<number, Context>;
+  }
+}
+
+/** Registers the scripts on a command connection (EVALSHA, falling back to EVAL after a restart). */
+export function defineTokenScripts(client: Redis): Redis {
+  client.defineCommand('tokenPutIfNewer', { numberOfKeys: 2, lua: PUT_IF_NEWER });
+  client.defineCommand('tokenInvalidate', { numberOfKeys: 1, lua: INVALIDATE });
+  client.defineCommand('tokenPutRefreshIfNewer', { numberOfKeys: 1, lua: PUT_REFRESH_TOKEN_IF_NEWER });
+  client.defineCommand('tokenNextGeneration', { numberOfKeys: 2, lua: NEXT_GENERATION });
+  client.defineCommand('tokenRaiseGeneration', { numberOfKeys: 1, lua: RAISE_GENERATION });
+  return client;
+}

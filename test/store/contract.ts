@@ -1,0 +1,190 @@
+/**
+ * The TokenStore contract, run against every implementation (memory, Redis on 1 and 3 nodes).
+ * Time is a manual clock handed to the store: expiry is tested by moving it, not by sleeping.
+ */
+import { describe, it, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { tokenKey } from '../../src/store/key.js';
+import type { StoreEvent, TokenStore } from '../../src/store/store.js';
+import type { Token } from '../../src/token/token.js';
+
+export class ManualClock {
+  private time = Date.now();
+  readonly now = (): number => this.time;
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+export interface StoreFixture {
+  /** A store instance. Instances opened from one fixture share their data, as sidecars sharing Redis do. */
+  open(): Promise<TokenStore>;
+  /** Closes every instance opened and removes their data. */
+  close(): Promise<void>;
+}
+
+export type MakeFixture = (clock: ManualClock) => Promise<StoreFixture>;
+
+const LIFETIME_MS = 60_000;
+
+export function storeContract(name: string, makeFixture: MakeFixture): void {
+  describe(`${name} honours the TokenStore contract`, () => {
+    let clock: ManualClock;
+    let fixture: StoreFixture;
+    let store: TokenStore;
+    let key: string;
+    let keyCount = 0;
+
+    function token(generation: number, lifetimeMs = LIFETIME_MS): Token {
+      const issuedAt = clock.now();
+      return { accessToken: `access-${generation}`, issuedAt, expiresAt: issuedAt + lifetimeMs, generation, fetchedBy: 'test' };
+    }
+
+    beforeEach(async () => {
+      clock = new ManualClock();
+      fixture = await makeFixture(clock);
+      store = await fixture.open();
+      // A fresh key per test: Redis data outlives a store instance.
+      key = tokenKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: 'default', slot: keyCount++ });
+    });
+
+    afterEach(() => fixture.close());
+
+    it('returns null for a key that was never written', async () => {
+      assert.equal(await store.get(key), null);
+    });
+
+    it('stores a token whose generation is newer than the stored one', async () => {
+      assert.equal(await store.putIfNewer(key, token(1)), true);
+      assert.equal(await store.putIfNewer(key, token(2)), true);
+      assert.deepEqual(await store.get(key), token(2));
+    });
+
+    it('rejects a token whose generation is older than or equal to the stored one', async () => {
+      await store.putIfNewer(key, token(5));
+      assert.equal(await store.putIfNewer(key, token(4)), false);
+      assert.equal(await store.putIfNewer(key, { ...token(5), accessToken: 'other' }), false);
+      assert.equal((await store.get(key))?.accessToken, 'access-5');
+    });
+
+    it('rejects a stalled writer after the newer token was invalidated', async () => {
+      const stalled = await store.nextGeneration(key);
+      const newer = await store.nextGeneration(key);
+      await store.putIfNewer(key, token(newer));
+      await store.invalidate(key, newer);
+      assert.equal(await store.putIfNewer(key, token(stalled)), false);
+      assert.equal(await store.get(key), null);
+    });
+
+    it('rejects a stalled writer after the newer token expired', async () => {
+      const stalled = await store.nextGeneration(key);
+      const newer = await store.nextGeneration(key);
+      await store.putIfNewer(key, token(newer, 1_000));
+      clock.advance(1_001);
+      assert.equal(await store.get(key), null);
+      assert.equal(await store.putIfNewer(key, token(stalled)), false);
+      assert.equal(await store.get(key), null);
+    });
+
+    it('reads a token as absent once its expiry has passed', async () => {
+      await store.putIfNewer(key, token(1, 1_000));
+      clock.advance(999);
+      assert.equal((await store.get(key))?.generation, 1);
+      clock.advance(1);
+      assert.equal(await store.get(key), null);
+    });
+
+    it('invalidates only the generation it is given', async () => {
+      await store.putIfNewer(key, token(3));
+      assert.equal(await store.invalidate(key, 2), false);
+      assert.equal((await store.get(key))?.generation, 3);
+      assert.equal(await store.invalidate(key, 3), true);
+      assert.equal(await store.get(key), null);
+      assert.equal(await store.invalidate(key, 3), false);
+    });
+
+    it('hands out strictly increasing generations', async () => {
+      const first = await store.nextGeneration(key);
+      const second = await store.nextGeneration(key);
+      assert.ok(second > first, `${second} > ${first}`);
+    });
+
+    it('hands out generations above any generation stored before', async () => {
+      await store.putIfNewer(key, token(100));
+      assert.ok((await store.nextGeneration(key)) > 100);
+    });
+
+    it('hands out distinct generations to 50 concurrent callers', async () => {
+      const generations = await Promise.all(Array.from({ length: 50 }, () => store.nextGeneration(key)));
+      assert.equal(new Set(generations).size, 50);
+    });
+
+    it('keeps generations of different keys apart', async () => {
+      const otherKey = `${key}-other`;
+      await store.putIfNewer(key, token(7));
+      assert.equal(await store.putIfNewer(otherKey, token(1)), true);
+      assert.equal((await store.get(key))?.generation, 7);
+    });
+
+    it('tells every instance about a stored token and an invalidation, once each', async () => {
+      const other = await fixture.open();
+      const events: StoreEvent[] = [];
+      await other.subscribe((event) => events.push(event));
+      await store.putIfNewer(key, token(1));
+      await store.putIfNewer(key, token(1)); // rejected: announces nothing
+      await store.invalidate(key, 1);
+      await store.putIfNewer(key, token(2)); // the last event, so the ones before have arrived
+      await until(() => events.length >= 3);
+      assert.deepEqual(events, [
+        { type: 'stored', key, token: token(1) },
+        { type: 'invalidated', key, generation: 1 },
+        { type: 'stored', key, token: token(2) },
+      ]);
+    });
+
+    it('stops telling a listener once it unsubscribed', async () => {
+      const heard: number[] = [];
+      const stillListening: number[] = [];
+      const unsubscribe = await store.subscribe(() => heard.push(1));
+      await store.subscribe(() => stillListening.push(1));
+      await unsubscribe();
+      await store.putIfNewer(key, token(1));
+      await until(() => stillListening.length === 1);
+      assert.equal(heard.length, 0);
+    });
+
+    it('keeps the refresh token of the newest generation', async () => {
+      assert.equal(await store.getRefreshToken(key), null);
+      assert.equal(await store.putRefreshToken(key, 'refresh-2', 2), true);
+      assert.equal(await store.putRefreshToken(key, 'refresh-1', 1), false);
+      assert.equal(await store.putRefreshToken(key, 'refresh-2b', 2), false);
+      assert.equal(await store.getRefreshToken(key), 'refresh-2');
+    });
+
+    it('keeps the refresh token when the access token is invalidated or expires', async () => {
+      await store.putIfNewer(key, token(1, 1_000));
+      await store.putRefreshToken(key, 'refresh-1', 1);
+      await store.invalidate(key, 1);
+      clock.advance(2_000);
+      assert.equal(await store.getRefreshToken(key), 'refresh-1');
+    });
+
+    it('is given keys that name neither the client id nor the token URL', () => {
+      // The secret is not even an input of tokenKey(); the client id and URL go in hashed.
+      const clientId = 'b7c3a9e2-client-id';
+      const tokenUrl = 'https://login.example/oauth/token';
+      const built = tokenKey('prefix', { tokenUrl, clientId, profile: 'default', slot: 0 });
+      assert.match(built, /^prefix:\{[0-9a-f]{16}:default:0\}$/);
+      assert.ok(!built.includes(clientId) && !built.includes(tokenUrl), built);
+    });
+  });
+}
+
+/** Resolves once `condition` holds; events travel asynchronously (pub/sub, microtasks). */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
