@@ -1,0 +1,119 @@
+import cluster, { type Worker } from 'node:cluster';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import { AggregatorRegistry } from 'prom-client';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../logging.js';
+import { buildServer, type Sidecar } from '../server.js';
+import { createBackends } from '../store/backends.js';
+import { isMessage, type AdminReply, type AdminRequest } from './ipc-protocol.js';
+import { IpcRefreshLock, IpcStoreClient, IpcTokenStore } from './ipc-store.js';
+import { StoreHost } from './store-host.js';
+
+/**
+ * WORKERS > 1: the primary forks the workers, which all listen on the proxy port (node:cluster
+ * shares it) and share tokens like separate instances do: through Redis when configured, otherwise
+ * through the primary's in-memory store over IPC. The primary serves the admin port: /metrics
+ * aggregates every worker's registry; /readyz, /token and POST /token/refresh are answered by the
+ * workers' own admin apps (in-process inject), so both modes share one implementation.
+ */
+export async function runPrimary(config: Config, log: Logger, drain: (close: () => Promise<void>) => void): Promise<void> {
+  const storeHost = config.redisUrls.length === 0 ? new StoreHost() : undefined;
+  await storeHost?.start();
+  const aggregator = new AggregatorRegistry();
+  let stopping = false;
+  const workers = new Set<Worker>();
+
+  const fork = () => {
+    const worker = cluster.fork();
+    workers.add(worker);
+    storeHost?.attach(worker);
+    worker.on('exit', (code, signal) => {
+      workers.delete(worker);
+      if (stopping) return;
+      log.error({ worker: worker.id, code, signal }, 'worker exited unexpectedly: starting a new one');
+      setTimeout(fork, 500).unref();
+    });
+  };
+  for (let i = 0; i < config.workers; i++) fork();
+  await Promise.all([...workers].map((worker) => new Promise((resolve) => worker.once('listening', resolve))));
+
+  const admin = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true });
+  admin.get('/metrics', async (_request, reply) => reply.header('content-type', aggregator.contentType).send(await aggregator.clusterMetrics()));
+  admin.get('/healthz', async () => ({ status: 'ok', workers: workers.size }));
+  admin.all('/*', async (request, reply) => {
+    const targets = request.method === 'POST' ? [...workers].slice(0, 1) : [...workers];
+    const answers = await Promise.all(targets.map((worker) => askWorker(worker, request.method, request.url, request.headers)));
+    const failed = answers.find((answer) => answer.status >= 400);
+    if (targets.length === 1) return reply.code(answers[0]!.status).send(answers[0]!.body);
+    return reply.code(failed?.status ?? 200).send({ workers: answers.map((answer) => answer.body) });
+  });
+  const adminAddress = await admin.listen({ host: config.adminHost, port: config.adminPort });
+  log.info({ workers: config.workers, port: config.port, admin: adminAddress, store: storeHost ? 'memory (primary)' : 'redis' }, 'token-sidecar primary: workers listening');
+
+  drain(async () => {
+    stopping = true;
+    await admin.close();
+    await Promise.all(
+      [...workers].map((worker) => new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.process.kill('SIGTERM');
+      })),
+    );
+  });
+}
+
+let nextAdminId = 1;
+function askWorker(worker: Worker, method: string, url: string, headers: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+  const id = nextAdminId++;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      worker.off('message', onMessage);
+      resolve({ status: 504, body: { error: 'worker_timeout', message: `worker ${worker.id} did not answer` } });
+    }, 15_000);
+    const onMessage = (message: unknown) => {
+      if (!isMessage<AdminReply>(message, 'admin-reply') || message.id !== id) return;
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      resolve(message.value as { status: number; body: unknown });
+    };
+    worker.on('message', onMessage);
+    worker.send({ t: 'admin', id, method, url, headers } satisfies AdminRequest);
+  });
+}
+
+/** A worker: the whole sidecar except the admin port, which the primary serves on its behalf. */
+export async function runWorker(config: Config, log: Logger, drain: (close: () => Promise<void>) => void): Promise<Sidecar> {
+  const channel = process as unknown as ConstructorParameters<typeof IpcStoreClient>[0];
+  const backends =
+    config.redisUrls.length === 0
+      ? (() => {
+          const client = new IpcStoreClient(channel);
+          return { store: new IpcTokenStore(client), lock: new IpcRefreshLock(client), kind: 'memory' as const };
+        })()
+      : createBackends(config, log);
+  const sidecar = buildServer(config, { log: log.child({ worker: cluster.worker?.id }), backends });
+  // Constructing one installs prom-client's worker-side listener that answers the primary's scrape.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([sidecar.metrics.registry]);
+  process.on('message', (message: unknown) => {
+    if (!isMessage<AdminRequest>(message, 'admin')) return;
+    const { method, url, headers } = message;
+    sidecar.admin
+      .inject({ method: method as 'GET', url, headers: headers as Record<string, string> })
+      .then((response) => ({ status: response.statusCode, body: safeJson(response.body) }))
+      .catch((err: Error) => ({ status: 500, body: { error: 'worker_error', message: err.message } }))
+      .then((value) => process.send?.({ t: 'admin-reply', id: message.id, value } satisfies AdminReply));
+  });
+  await sidecar.start();
+  await sidecar.proxy.listen({ host: config.host, port: config.port });
+  drain(() => sidecar.close());
+  return sidecar;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

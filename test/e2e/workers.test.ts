@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { getStatus, runLoad } from '../../src/demo/load.js';
+import { startMock, startSidecar } from '../helpers/processes.js';
+
+// WORKERS > 1 without Redis: the workers share one token lifecycle through the primary's in-memory
+// store, like instances sharing Redis; the primary's admin port speaks for all of them.
+const LIFETIME_S = 3;
+const DURATION_S = 10;
+
+test('two workers on the in-memory store share one token lifecycle under 200 clients with no error', async (t) => {
+  const mock = await startMock(['--token-lifetime', String(LIFETIME_S), '--revoke-on-issue']);
+  after(() => mock.proc.stop('SIGKILL'));
+  const sidecar = await startSidecar(mock.url, { WORKERS: '2' });
+  after(() => sidecar.proc.stop('SIGKILL'));
+
+  const result = await runLoad({
+    clients: 200,
+    durationMs: DURATION_S * 1000,
+    step: (_i, dispatcher) => getStatus(dispatcher, `${sidecar.url}/api/v2/tokens/me`),
+  });
+  const stats = await mock.stats();
+  const bound = Math.ceil(DURATION_S / (LIFETIME_S * 0.8)) + 2;
+  t.diagnostic(JSON.stringify({ ...result, tokenRequests: stats.tokenRequests.total, bound }));
+  assert.equal(result.non2xx, 0, JSON.stringify(result.byStatus));
+  assert.ok(stats.tokenRequests.total <= bound, `token requests ${stats.tokenRequests.total} > ${bound}`);
+
+  const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+  const proxied = Number(/^token_sidecar_upstream_responses_total\{code="200"\} (\d+)/m.exec(metrics)?.[1]);
+  assert.ok(proxied >= result.requests, `aggregated metrics count every worker's requests (${proxied} >= ${result.requests})`);
+  const token = (await (await fetch(`${sidecar.adminUrl}/token`)).json()) as { workers: unknown[] };
+  assert.equal(token.workers.length, 2);
+
+  assert.equal(await sidecar.proc.stop('SIGTERM'), 0, 'the primary drains its workers and exits 0');
+});
