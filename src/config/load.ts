@@ -220,6 +220,7 @@ function flatDraft(settings: SettingReader): ProfileDraft {
       clientId: label('clientId'),
       clientSecret: `${label('clientSecret')} or ${label('clientSecretFile')}`,
       refreshToken: `${label('refreshToken')} or ${label('refreshTokenFile')}`,
+      poolSize: label('poolSize'),
     },
     clientId: settings.value('clientId'),
     clientSecret: settings.secret('clientSecret', 'clientSecretFile'),

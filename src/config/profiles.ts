@@ -26,7 +26,7 @@ export type Credential = string | undefined | typeof REPORTED;
 export interface ProfileDraft {
   readonly name: string;
   /** How "required" problems name each credential of this profile. */
-  readonly labels: { readonly clientId: string; readonly clientSecret: string; readonly refreshToken: string };
+  readonly labels: { readonly clientId: string; readonly clientSecret: string; readonly refreshToken: string; readonly poolSize: string };
   readonly clientId: Credential;
   readonly clientSecret: Credential;
   readonly refreshToken: Credential;
@@ -66,6 +66,11 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     // Most likely the grant was forgotten: requests would silently run without user context.
     io.report(`${draft.labels.refreshToken}: only used by the refresh_token grant, but the grant is ${grant}`);
   }
+  const poolSize = draft.poolSize ?? inherited.poolSize;
+  if (grant === 'refresh_token' && poolSize > 1) {
+    // Each slot would need its own rotation chain, but there is one seed refresh token to start from.
+    io.report(`${draft.labels.poolSize}: must be 1 with the refresh_token grant (one refresh token is one rotation chain), got ${poolSize}`);
+  }
   if (clientId === undefined || clientSecret === undefined) return undefined;
   return {
     name: draft.name,
@@ -75,7 +80,7 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     ...(refreshToken !== undefined && { refreshToken }),
     upstreamUrl: draft.upstreamUrl ?? draft.region?.apiBase ?? inherited.upstreamUrl ?? inherited.region.apiBase,
     tokenUrl: draft.tokenUrl ?? draft.region?.tokenUrl ?? inherited.tokenUrl ?? inherited.region.tokenUrl,
-    poolSize: draft.poolSize ?? inherited.poolSize,
+    poolSize,
   };
 }
 
@@ -220,6 +225,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
       clientId: where('clientId'),
       clientSecret: `${where('clientSecret')} (or clientSecretFile)`,
       refreshToken: `${where('refreshToken')} (or refreshTokenFile)`,
+      poolSize: where('poolSize'),
     },
     clientId: text('clientId'),
     clientSecret: secret('clientSecret', 'clientSecretFile'),

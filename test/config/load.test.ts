@@ -230,6 +230,7 @@ describe('loadConfig validation', () => {
     ['no client id', { GENESYSCLOUD_OAUTHCLIENT_ID: '' }, [], 'GENESYSCLOUD_OAUTHCLIENT_ID (--client-id): required'],
     ['no client secret', { GENESYSCLOUD_OAUTHCLIENT_SECRET: undefined }, [], 'GENESYSCLOUD_OAUTHCLIENT_SECRET (--client-secret) or GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE (--client-secret-file): required'],
     ['the refresh_token grant without a refresh token', { OAUTH_GRANT: 'refresh_token' }, [], 'OAUTH_REFRESH_TOKEN (--refresh-token) or OAUTH_REFRESH_TOKEN_FILE (--refresh-token-file): required by the refresh_token grant'],
+    ['a token pool with the refresh_token grant', { OAUTH_GRANT: 'refresh_token', OAUTH_REFRESH_TOKEN: SECRET, TOKEN_POOL_SIZE: '2' }, [], 'TOKEN_POOL_SIZE (--pool-size): must be 1 with the refresh_token grant (one refresh token is one rotation chain), got 2'],
     ['a refresh token without its grant', { OAUTH_REFRESH_TOKEN: SECRET }, [], 'OAUTH_REFRESH_TOKEN (--refresh-token) or OAUTH_REFRESH_TOKEN_FILE (--refresh-token-file): only used by the refresh_token grant, but the grant is client_credentials'],
     ['a secret given both directly and as a file', { GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE: '/run/secrets/x' }, [], 'GENESYSCLOUD_OAUTHCLIENT_SECRET (--client-secret) and GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE (--client-secret-file): give one, not both'],
     ['an unknown flag', {}, ['--verbose'], '--verbose: unknown flag (see --help)'],

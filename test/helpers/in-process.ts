@@ -12,20 +12,24 @@ import type { TokenStore } from '../../src/store/store.js';
 import type { Clock } from '../../src/token/clock.js';
 
 /** A complete Config for tests; everything a test does not care about has its production default. */
-export function testConfig(upstreamUrl: string, overrides: Partial<Config> = {}, profile: Partial<ProfileConfig> = {}): Config {
+export function testConfig(
+  upstreamUrl: string,
+  overrides: Partial<Config> = {},
+  profile: Partial<ProfileConfig> = {},
+  moreProfiles: Partial<ProfileConfig>[] = [],
+): Config {
+  const base: ProfileConfig = {
+    name: 'default',
+    grant: 'client_credentials',
+    clientId: 'demo-client',
+    clientSecret: 'demo-secret',
+    tokenUrl: `${upstreamUrl}/oauth/token`,
+    upstreamUrl,
+    poolSize: 1,
+    ...profile,
+  };
   return {
-    profiles: [
-      {
-        name: 'default',
-        grant: 'client_credentials',
-        clientId: 'demo-client',
-        clientSecret: 'demo-secret',
-        tokenUrl: `${upstreamUrl}/oauth/token`,
-        upstreamUrl,
-        poolSize: 1,
-        ...profile,
-      },
-    ],
+    profiles: [base, ...moreProfiles.map((more) => ({ ...base, ...more }))],
     defaultProfile: 'default',
     redisUrls: [],
     redisKeyPrefix: 'token-sidecar-test',
@@ -64,6 +68,8 @@ export async function startRig(opts: {
   mock?: Partial<MockOptions>;
   config?: Partial<Config>;
   profile?: Partial<ProfileConfig>;
+  /** Further profiles, each completing itself from the first. */
+  moreProfiles?: Partial<ProfileConfig>[];
   clock?: Clock;
   store?: TokenStore;
   lock?: RefreshLock;
@@ -73,7 +79,7 @@ export async function startRig(opts: {
 } = {}): Promise<Rig> {
   const mock = buildMockUpstream(opts.mock ?? {}, opts.clock ? { clock: opts.clock } : {});
   const mockUrl = await mock.app.listen({ port: 0, host: '127.0.0.1' });
-  const config = testConfig(mockUrl, opts.config, opts.profile);
+  const config = testConfig(mockUrl, opts.config, opts.profile, opts.moreProfiles);
   const store = opts.store ?? new MemoryTokenStore(opts.clock ? { now: () => opts.clock!.now() } : {});
   const lock = opts.lock ?? new LocalRefreshLock(opts.clock ? { now: () => opts.clock!.now() } : {});
   const log = pino({ level: opts.logLevel ?? 'silent' }, (opts.logStream as never) ?? undefined);

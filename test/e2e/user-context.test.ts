@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { getStatus, runLoad } from '../../src/demo/load.js';
+import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
+import { startMock, startSidecar } from '../helpers/processes.js';
+
+// GET /api/v2/users/me needs a user-context token (GENESYS.md §4): the refresh_token grant, whose
+// refresh tokens are single use and rotate on every refresh. Two instances must share the rotation
+// through the store, or the second would present a spent refresh token (invalid_grant).
+after(() => stopAllRedisNodes());
+
+test('two instances on the refresh_token grant serve /api/v2/users/me while single-use refresh tokens rotate', async (t) => {
+  const [node] = await startRedisNodes(1);
+  const mock = await startMock(['--token-lifetime', '2', '--rotate-refresh-tokens']);
+  after(() => mock.proc.stop('SIGKILL'));
+  const env = { OAUTH_GRANT: 'refresh_token', OAUTH_REFRESH_TOKEN: 'demo-refresh-token', REDIS_URL: node!.url };
+  const sidecars = [await startSidecar(mock.url, env), await startSidecar(mock.url, env)];
+  for (const sidecar of sidecars) after(() => sidecar.proc.stop('SIGKILL'));
+
+  const result = await runLoad({
+    clients: 50,
+    durationMs: 8_000,
+    step: (i, dispatcher) => getStatus(dispatcher, `${sidecars[i % 2]!.url}/api/v2/users/me`),
+  });
+  const stats = (await mock.stats()) as Awaited<ReturnType<typeof mock.stats>> & { tokenRequests: { byGrant: Record<string, number> } };
+  t.diagnostic(JSON.stringify({ ...result, tokenRequests: stats.tokenRequests }));
+  assert.equal(result.non2xx, 0, JSON.stringify(result.byStatus));
+  assert.equal(stats.tokenRequests.failed, 0, 'no spent refresh token was ever presented');
+  assert.equal(stats.tokenRequests.byGrant.client_credentials ?? 0, 0);
+  assert.ok(stats.tokenRequests.total >= 4, 'tokens were refreshed (rotating the refresh token) during the run');
+  assert.ok(stats.tokenRequests.total <= Math.ceil(8 / (2 * 0.8)) + 3, `token requests ${stats.tokenRequests.total}`);
+});
