@@ -23,8 +23,6 @@ export const ErrorCodes = {
   upstreamTimeout: { code: 'upstream_timeout', status: 504 },
   /** Admin: unknown route. */
   notFound: { code: 'not_found', status: 404 },
-  /** The sidecar is shutting down and takes no new requests. */
-  shuttingDown: { code: 'shutting_down', status: 503 },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -248,7 +248,7 @@ export const SETTINGS = {
   },
   tokenTimeoutMs: {
     flag: '--token-timeout-ms', env: 'TOKEN_TIMEOUT_MS', section: 'Timeouts and limits', default: '10000',
-    meaning: 'timeout of one token endpoint call', parse: integer(1),
+    meaning: 'time budget of one token fetch, retries with backoff included (the refresh lock lives 5 s longer)', parse: integer(1),
   },
   replayBodyLimit: {
     flag: '--replay-body-limit', env: 'REPLAY_BODY_LIMIT', section: 'Timeouts and limits', default: '512000',
