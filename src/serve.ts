@@ -28,8 +28,11 @@ export async function runServe(config: Config, log: Logger): Promise<void> {
     },
     'token-sidecar listening',
   );
-  drainOnSignal(config, log, () => sidecar.close(), () => sidecar.proxy.server.closeAllConnections());
+  drainOnSignal(config, log, () => sidecar.close(), () => sidecar.forceClose());
 }
+
+/** After the drain timeout has cut the remaining connections, how long the rest of close() may take. */
+const FORCED_STOP_GRACE_MS = 500;
 
 /**
  * Installs the SIGTERM/SIGINT handlers: `close` must stop accepting and resolve once in-flight work
@@ -45,6 +48,12 @@ function drainOnSignal(config: Config, log: Logger, close: () => Promise<void>, 
     const timer = setTimeout(() => {
       log.warn('drain timeout reached: closing remaining connections');
       force?.();
+      // A backstop: force() aborts pending upstream requests, but close() must not wait on anything
+      // else that hangs (a store that stalls, a worker that does not exit).
+      setTimeout(() => {
+        log.warn('stopped without waiting for requests still pending upstream');
+        process.exit(0);
+      }, FORCED_STOP_GRACE_MS).unref();
     }, config.shutdownTimeoutMs);
     timer.unref();
     close().then(

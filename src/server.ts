@@ -36,6 +36,8 @@ export interface Sidecar {
   start(): Promise<void>;
   /** Stops token timers and closes both apps (in-flight requests finish), the store and the pool. */
   close(): Promise<void>;
+  /** For a drain that timed out: cuts client connections and aborts what is still pending upstream. */
+  forceClose(): void;
 }
 
 /**
@@ -103,11 +105,16 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
       await Promise.all([proxy.ready(), admin.ready()]);
       await profiles.start();
     },
+    forceClose() {
+      proxy.server.closeAllConnections();
+      void upstreamPool.destroy().catch(() => {});
+    },
     async close() {
       await profiles.stop();
       await proxy.close();
       await admin.close();
-      await dispatcher.close();
+      // Rejects only when forceClose() already destroyed the pool: nothing is left to close then.
+      await dispatcher.close().catch(() => {});
       await store.close();
       await backends.lock.close();
     },

@@ -121,12 +121,12 @@ export class TokenDispatcher extends Dispatcher {
   }
 
   // close/destroy pass through to the upstream pool with every overload undici defines.
-  override close(...args: unknown[]): never {
-    return (this.upstream.close as (...a: unknown[]) => never).apply(this.upstream, args);
+  override close(...args: unknown[]): Promise<void> {
+    return (this.upstream.close as (...a: unknown[]) => Promise<void>).apply(this.upstream, args);
   }
 
-  override destroy(...args: unknown[]): never {
-    return (this.upstream.destroy as (...a: unknown[]) => never).apply(this.upstream, args);
+  override destroy(...args: unknown[]): Promise<void> {
+    return (this.upstream.destroy as (...a: unknown[]) => Promise<void>).apply(this.upstream, args);
   }
 }
 

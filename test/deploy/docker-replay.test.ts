@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, posix } from 'node:path';
+import { after, before, test } from 'node:test';
+import { freePort, startMock, waitForHttp, type RunningProcess } from '../helpers/processes.js';
+import { readRepoFile, repoPath } from './contract.js';
+import { envPairs, execForm, parseDockerfile, type Stage } from './dockerfile.js';
+
+// Issue 5: the Dockerfile's build and run steps replayed outside Docker, so a broken image (a
+// runtime import of a dev dependency, a file the build stage forgot to COPY, a wrong ENTRYPOINT)
+// fails `npm test` on a machine without a Docker daemon. Each stage gets a temp folder standing
+// for its WORKDIR; COPY, ENV and RUN are carried out in order; the final stage's ENTRYPOINT + CMD
+// then run with node and the ENV the image sets.
+
+const STEP_TIMEOUT_MS = 180_000;
+const manifest = JSON.parse(readRepoFile('package.json')) as {
+  version: string;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+const dockerfile = parseDockerfile(readRepoFile('Dockerfile'));
+const finalStage = dockerfile.stages.at(-1)!;
+
+interface ReplayedStage {
+  readonly stage: Stage;
+  /** The temp folder standing for the stage's WORKDIR. */
+  readonly dir: string;
+  workdir: string;
+  env: Record<string, string>;
+  entrypoint: string[];
+  cmd: string[];
+}
+
+const timings: Record<string, number> = {};
+const replayed = new Map<string, ReplayedStage>();
+let scratch: string | undefined;
+const children = new Set<ChildProcess>();
+
+after(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+/**
+ * The environment a RUN step gets: the image's (PATH, HOME) plus the stage's ENV. Only the npm
+ * settings that say where packages come from pass through from this machine; `prefer-offline`
+ * reuses the local npm cache when it has a package (the lockfile still decides what is installed).
+ */
+function runEnv(stageEnv: Record<string, string>): Record<string, string> {
+  const passed = Object.entries(process.env).filter(
+    ([name]) => /^(HOME|TMPDIR|https?_proxy|no_proxy|HTTPS?_PROXY|NO_PROXY|NODE_EXTRA_CA_CERTS|npm_config_(cache|registry|userconfig))$/.test(name),
+  );
+  return {
+    PATH: process.env.PATH ?? '',
+    ...(Object.fromEntries(passed) as Record<string, string>),
+    ...stageEnv,
+    npm_config_prefer_offline: 'true',
+    npm_config_update_notifier: 'false',
+  };
+}
+
+function run(argv: string[], cwd: string, env: Record<string, string>, timeoutMs = STEP_TIMEOUT_MS): Promise<{ code: number | string; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code: code ?? signal ?? 'unknown', output });
+    });
+  });
+}
+
+/**
+ * One `&&`-separated part of a shell-form RUN, as this machine should run it. Only npm commands
+ * are replayed; `npm cache clean` only shrinks the image layer and here would empty this machine's
+ * npm cache, so it is skipped. Anything else must be taught to the replay deliberately.
+ */
+function replayable(command: string): 'run' | 'skip' {
+  if (/^npm (ci|run \S+)(\s|$)/.test(command)) return 'run';
+  if (/^npm cache clean\b/.test(command)) return 'skip';
+  throw new Error(`the replay does not know how to run "${command}" outside Docker; teach test/deploy/docker-replay.test.ts`);
+}
+
+/** Resolves a path inside a stage's image filesystem to its temp folder (only below WORKDIR exists). */
+function hostPath(stage: ReplayedStage, imagePath: string): string {
+  const absolute = posix.resolve(stage.workdir, imagePath);
+  const relative = posix.relative(stage.workdir, absolute);
+  assert.ok(!relative.startsWith('..'), `${imagePath} lies outside WORKDIR ${stage.workdir} of stage ${stage.stage.name ?? stage.stage.image}`);
+  return join(stage.dir, relative);
+}
+
+async function replayStage(stage: Stage, index: number): Promise<ReplayedStage> {
+  const label = stage.name ?? `stage${index}`;
+  const state: ReplayedStage = { stage, dir: join(scratch!, label), workdir: '/', env: {}, entrypoint: [], cmd: [] };
+  await mkdir(state.dir);
+  for (const instruction of stage.instructions) {
+    const started = performance.now();
+    const where = `Dockerfile:${instruction.line} ${instruction.keyword} ${instruction.args}`;
+    switch (instruction.keyword) {
+      case 'WORKDIR':
+        // Nothing was copied before WORKDIR in our stages, so the temp folder simply stands for it.
+        state.workdir = posix.resolve(state.workdir, instruction.args);
+        break;
+      case 'ENV':
+        Object.assign(state.env, envPairs(instruction.args));
+        break;
+      case 'COPY': {
+        const words = instruction.args.split(/\s+/);
+        const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
+        assert.ok(words.every((w) => !w.startsWith('--') || w.startsWith('--from=')), `${where}: only --from is replayed`);
+        const paths = words.filter((w) => !w.startsWith('--'));
+        const dest = paths.pop()!;
+        const source = from === undefined ? undefined : replayed.get(from);
+        assert.ok(from === undefined || source, `${where}: stage ${from} was not replayed before`);
+        const intoDirectory = dest.endsWith('/') || paths.length > 1;
+        for (const path of paths) {
+          const src = source ? hostPath(source, path) : repoPath(path);
+          assert.ok(existsSync(src), `${where}: ${path} exists in the ${source ? `${from} stage` : 'build context'}`);
+          const target = intoDirectory ? join(hostPath(state, dest), basename(path)) : hostPath(state, dest);
+          await cp(src, target, { recursive: true });
+        }
+        break;
+      }
+      case 'RUN': {
+        assert.equal(execForm(instruction.args), undefined, `${where}: shell form expected`);
+        for (const command of instruction.args.split('&&').map((c) => c.trim())) {
+          if (replayable(command) === 'skip') continue;
+          const result = await run(['sh', '-c', command], state.dir, runEnv(state.env));
+          assert.equal(result.code, 0, `${where}: "${command}" failed:\n${result.output}`);
+        }
+        break;
+      }
+      case 'ENTRYPOINT':
+      case 'CMD': {
+        const argv = execForm(instruction.args);
+        assert.ok(argv, `${where}: exec form expected`);
+        if (instruction.keyword === 'ENTRYPOINT') state.entrypoint = argv;
+        else state.cmd = argv;
+        break;
+      }
+      // Image metadata with no effect on what is installed or how it starts here.
+      case 'USER':
+      case 'EXPOSE':
+      case 'HEALTHCHECK':
+      case 'STOPSIGNAL':
+      case 'LABEL':
+        break;
+      default:
+        assert.fail(`${where}: the replay does not know ${instruction.keyword}; teach it`);
+    }
+    timings[`${label}:${instruction.line} ${instruction.keyword}`] = Math.round(performance.now() - started);
+  }
+  if (stage.name) replayed.set(stage.name, state);
+  return state;
+}
+
+let runtime: ReplayedStage;
+
+before(
+  async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'token-sidecar-docker-replay-'));
+    // The stages the final one copies from, in Dockerfile order, then the final stage.
+    const needed = new Set(
+      finalStage.instructions.flatMap((i) => (i.keyword === 'COPY' ? [/--from=(\S+)/.exec(i.args)?.[1]].filter((x): x is string => !!x) : [])),
+    );
+    const stages = dockerfile.stages.slice(0, -1).filter((s) => s.name !== undefined && needed.has(s.name));
+    assert.equal(stages.length, needed.size, `every COPY --from names a stage: ${[...needed].join(', ')}`);
+    for (const [index, stage] of stages.entries()) await replayStage(stage, index);
+    runtime = await replayStage(finalStage, dockerfile.stages.length - 1);
+  },
+  { timeout: 2 * STEP_TIMEOUT_MS },
+);
+
+/** Runs the image's ENTRYPOINT with `args` (as `docker run image args...`), or with its CMD. */
+function startImage(args: string[] | undefined, env: Record<string, string>): RunningProcess {
+  const argv = [...runtime.entrypoint, ...(args ?? runtime.cmd)];
+  assert.equal(argv[0], 'node', 'the entrypoint runs node');
+  // The image's PATH plus its ENV, then `docker run -e`.
+  const child = spawn(process.execPath, argv.slice(1), { cwd: runtime.dir, env: { PATH: process.env.PATH ?? '', ...runtime.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      resolve(code ?? signal ?? 'unknown');
+    }),
+  );
+  return {
+    child,
+    output: () => output,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+test('the replayed runtime folder holds only the manifests, dist/ and production node_modules', async (t) => {
+  t.diagnostic(`replay timings (ms): ${JSON.stringify(timings)}`);
+  assert.deepEqual((await readdir(runtime.dir)).sort(), ['dist', 'node_modules', 'package-lock.json', 'package.json']);
+  assert.ok(existsSync(join(runtime.dir, 'dist', 'cli.js')), 'dist/cli.js came over from the build stage');
+  assert.ok(!existsSync(join(runtime.dir, 'dist', 'test')), 'no compiled tests in the image');
+  for (const name of Object.keys(manifest.dependencies)) {
+    assert.ok(existsSync(join(runtime.dir, 'node_modules', name, 'package.json')), `production dependency ${name} is installed`);
+  }
+});
+
+test('no dev dependency is installed in the runtime stage', async () => {
+  const devOnly = Object.keys(manifest.devDependencies);
+  for (const name of ['typescript', 'tsx', 'autocannon']) assert.ok(devOnly.includes(name), `${name} is a dev dependency`);
+  for (const name of devOnly) {
+    assert.ok(!existsSync(join(runtime.dir, 'node_modules', name)), `dev dependency ${name} is not in the runtime node_modules`);
+  }
+  assert.ok(!existsSync(join(runtime.dir, 'node_modules', '.bin', 'tsc')), 'no tsc binary');
+  assert.ok(!existsSync(join(runtime.dir, 'node_modules', 'esbuild')), "tsx's esbuild did not come along either");
+});
+
+test('`--version` through the image entrypoint prints the package version', async () => {
+  const proc = startImage(['--version'], {});
+  const code = await proc.exited;
+  assert.equal(code, 0, proc.output());
+  assert.equal(proc.output(), `${manifest.version}\n`);
+  const runtimeManifest = JSON.parse(await readFile(join(runtime.dir, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(runtimeManifest.version, manifest.version);
+});
+
+test('with the image ENV and no inbound key the proxy refuses to start, exiting 2 and naming the setting', async () => {
+  assert.equal(runtime.env.HOST, '0.0.0.0', 'the image binds every interface');
+  const proc = startImage(undefined, {
+    GENESYSCLOUD_OAUTHCLIENT_ID: 'demo-client',
+    GENESYSCLOUD_OAUTHCLIENT_SECRET: 'demo-secret',
+    UPSTREAM_URL: 'http://127.0.0.1:9',
+    TOKEN_URL: 'http://127.0.0.1:9/oauth/token',
+  });
+  assert.equal(await proc.exited, 2, proc.output());
+  assert.match(proc.output(), /INBOUND_API_KEY/);
+});
+
+test('the image entrypoint and CMD start the proxy: /healthz answers 200, a keyed request is proxied, SIGTERM exits 0', async (t) => {
+  const mock = await startMock();
+  after(() => mock.proc.stop('SIGKILL'));
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const key = randomBytes(16).toString('hex');
+  const started = performance.now();
+  const proc = startImage(undefined, {
+    GENESYSCLOUD_OAUTHCLIENT_ID: 'demo-client',
+    GENESYSCLOUD_OAUTHCLIENT_SECRET: 'demo-secret',
+    UPSTREAM_URL: mock.url,
+    TOKEN_URL: `${mock.url}/oauth/token`,
+    PORT: String(port),
+    ADMIN_PORT: String(adminPort),
+    INBOUND_API_KEY: key,
+  });
+  after(() => proc.stop('SIGKILL'));
+
+  await waitForHttp(`http://127.0.0.1:${adminPort}/healthz`, { proc });
+  const healthyAfterMs = Math.round(performance.now() - started);
+  await waitForHttp(`http://127.0.0.1:${adminPort}/readyz`, { proc, timeoutMs: 10_000 });
+
+  const keyed = await fetch(`http://127.0.0.1:${port}/api/v2/echo/through-the-image`, { headers: { 'x-sidecar-key': key } });
+  const report = (await keyed.json()) as { path: string; headers: Record<string, string> };
+  assert.equal(keyed.status, 200);
+  assert.equal(report.path, '/api/v2/echo/through-the-image');
+  assert.match(report.headers.authorization ?? '', /^Bearer \S+/);
+  assert.equal(report.headers['x-sidecar-key'], undefined, 'the inbound key is not forwarded');
+  const unkeyed = await fetch(`http://127.0.0.1:${port}/api/v2/echo/no-key`);
+  await unkeyed.arrayBuffer();
+  assert.notEqual(unkeyed.status, 200, 'without the key nothing is proxied');
+
+  const stopping = performance.now();
+  const code = await proc.stop('SIGTERM');
+  t.diagnostic(JSON.stringify({ healthyAfterMs, unkeyedStatus: unkeyed.status, exitAfterSignalMs: Math.round(performance.now() - stopping) }));
+  assert.equal(code, 0, proc.output());
+});
