@@ -66,7 +66,7 @@ export class CoordinatedRefresher {
       }
 
       metrics.lockAcquisitions.inc({ profile, result: 'contended' });
-      if (lockAttempts === 1) this.deps.log.debug({ profile, key }, 'refresh lock contended: waiting for the holder to publish');
+      if (lockAttempts === 1) this.deps.log.info({ profile }, 'refresh lock contended: waiting for the holder to publish');
       const published = await this.waitForHolder(after);
       if (published) {
         metrics.lockWait.observe({ profile }, (clock.now() - waitStarted) / 1000);

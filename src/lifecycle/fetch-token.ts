@@ -74,7 +74,7 @@ export function createTokenFetcher(deps: FetcherDeps): TokenFetcher {
         const delay = backoffDelay(attempt, { baseMs: 200, maxMs: 5_000, retryAfterMs: failure.retryAfterMs });
         const giveUp = !failure.retryable || clock.now() + delay >= deadline;
         log.warn(
-          { profile: profile.name, attempt, status: failure.status, kind: failure.kind, oauthError: failure.oauthError, oauthDescription: failure.oauthDescription, retryInMs: giveUp ? undefined : Math.round(delay) },
+          { profile: profile.name, attempt, status: failure.status, kind: failure.kind, oauthError: failure.oauthError, oauthDescription: failure.oauthDescription, correlationId: failure.correlationId, retryInMs: giveUp ? undefined : Math.round(delay) },
           `token request failed: ${failure.message}`,
         );
         if (giveUp) throw failure;

@@ -79,16 +79,18 @@ export class TokenSlot {
   }
 
   /** A fresh token, waiting for a refresh if none is held. Rejects with SidecarError(tokenUnavailable). */
-  async get(): Promise<Token> {
+  async get(reason = 'no_valid_token'): Promise<Token> {
     const token = this.current();
     if (token) return token;
     if (this.token && !this.inflight) {
       this.deps.metrics.invalidations.inc({ profile: this.deps.profile, reason: 'expired' });
+      this.deps.log.info({ ...this.identity, generation: this.token.generation, reason: 'expired' }, 'token invalidated: past its safety margin with no successor');
+      reason = 'expired';
     }
     const now = this.deps.clock.now();
     if (!this.inflight && now < this.nextRetryAt) throw this.unavailable(this.nextRetryAt - now);
     try {
-      return await this.refresh('no_valid_token');
+      return await this.refresh(reason);
     } catch {
       throw this.unavailable(Math.max(1000, this.nextRetryAt - this.deps.clock.now()));
     }
@@ -105,17 +107,20 @@ export class TokenSlot {
     if (held === sent) {
       this.token = undefined;
       this.deps.metrics.invalidations.inc({ profile: this.deps.profile, reason: 'upstream_401' });
-      this.deps.log.info({ profile: this.deps.profile, slot: this.deps.slot, generation: sent.generation }, 'token rejected by upstream (401): invalidated');
+      this.deps.log.info({ ...this.identity, generation: sent.generation, reason: 'upstream_401' }, 'token invalidated: rejected by the upstream');
       if (!sent.local) await this.deps.store.invalidate(this.deps.key, sent.generation).catch(() => false);
     }
-    return this.get();
+    return this.get('upstream_401');
   }
 
-  /** Admin: drop the held token and fetch a new one (coordinated: one refresh fleet-wide). */
+  /**
+   * Admin: replace the held token by a newer one, fleet-wide (one coordinated refresh; the others
+   * adopt it by publication). The held token keeps serving until then: it was not rejected.
+   */
   async forceRefresh(): Promise<Token> {
     const held = this.token;
     this.deps.metrics.invalidations.inc({ profile: this.deps.profile, reason: 'manual' });
-    if (held && !held.local) await this.deps.store.invalidate(this.deps.key, held.generation).catch(() => false);
+    this.deps.log.info({ ...this.identity, generation: held?.generation ?? null, reason: 'manual' }, 'token invalidated: forced refresh');
     this.nextRetryAt = 0;
     return this.refresh('manual');
   }
@@ -127,6 +132,7 @@ export class TokenSlot {
       this.rejected = Math.max(this.rejected, event.generation);
       // Another instance saw this token rejected: stop sending it, and fetch (coordinated) unless a
       // newer one arrives first.
+      this.deps.log.info({ ...this.identity, generation: event.generation, reason: 'invalidated_elsewhere' }, 'token invalidated: rejected at another instance');
       this.token = undefined;
       this.refresh('invalidated_elsewhere').catch(() => {});
     }
@@ -178,7 +184,7 @@ export class TokenSlot {
     // A local token (fetched while the store was down) is replaced by anything from the store.
     const after = Math.max(held && !held.local ? held.generation : 0, this.rejected);
     const started = this.deps.clock.now();
-    this.deps.log.debug({ profile: this.deps.profile, slot: this.deps.slot, reason, after }, 'token refresh started');
+    this.deps.log.info({ ...this.identity, reason, after }, 'token refresh started');
     const attempt = this.deps.refresher.obtain(after).then(
       (token) => {
         this.failures = 0;
@@ -186,7 +192,7 @@ export class TokenSlot {
         this.nextRetryAt = 0;
         this.install(token, reason);
         this.deps.log.info(
-          { profile: this.deps.profile, slot: this.deps.slot, reason, generation: token.generation, fetchedBy: token.fetchedBy, local: token.local === true, durationMs: this.deps.clock.now() - started },
+          { ...this.identity, reason, generation: token.generation, fetchedBy: token.fetchedBy, local: token.local === true, durationMs: this.deps.clock.now() - started },
           'token refresh succeeded',
         );
         return this.token ?? token;
@@ -198,7 +204,7 @@ export class TokenSlot {
         this.lastError = err instanceof TokenEndpointError ? err.summary : String((err as Error)?.message ?? err);
         this.nextRetryAt = this.deps.clock.now() + delay;
         this.deps.log.error(
-          { profile: this.deps.profile, slot: this.deps.slot, reason, failures: this.failures, retryInMs: Math.round(delay), durationMs: this.deps.clock.now() - started, error: this.lastError },
+          { ...this.identity, reason, after, failures: this.failures, retryInMs: Math.round(delay), durationMs: this.deps.clock.now() - started, error: this.lastError },
           'token refresh failed',
         );
         this.schedule(delay);
@@ -220,7 +226,7 @@ export class TokenSlot {
     this.token = token;
     this.deps.metrics.tokenExpiry.set({ profile: this.deps.profile, slot: String(this.deps.slot) }, token.expiresAt / 1000);
     if (why === 'published') {
-      this.deps.log.debug({ profile: this.deps.profile, slot: this.deps.slot, generation: token.generation }, 'adopted token published by the store');
+      this.deps.log.debug({ ...this.identity, generation: token.generation }, 'adopted token published by the store');
     }
     for (const waiter of this.waiters) if (token.generation > waiter.after) waiter.resolve(token);
     const random = this.deps.random ?? Math.random;

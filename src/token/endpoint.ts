@@ -39,6 +39,8 @@ export class TokenEndpointError extends Error {
     readonly oauthDescription?: string,
     /** From the endpoint's Retry-After header. */
     readonly retryAfterMs?: number,
+    /** Genesys's ININ-Correlation-Id of the failed call, for a support case. */
+    readonly correlationId?: string,
   ) {
     super(message);
     this.name = 'TokenEndpointError';
@@ -54,6 +56,7 @@ export class TokenEndpointError extends Error {
     const parts = [this.message];
     if (this.oauthError) parts.push(`error=${this.oauthError}`);
     if (this.oauthDescription) parts.push(`description=${JSON.stringify(this.oauthDescription)}`);
+    if (this.correlationId) parts.push(`correlationId=${this.correlationId}`);
     return parts.join(' ');
   }
 }
@@ -119,13 +122,20 @@ export async function requestToken(
 
   const kind: TokenFailureKind =
     statusCode === 429 ? 'rate_limited' : statusCode >= 500 ? 'server_error' : 'rejected';
+  // OAuth-shaped bodies carry error/error_description (Genesys adds description); Platform-shaped
+  // ones (a 429 or 5xx from the gateway) carry code/message (GENESYS.md §6); anything else: a snippet.
+  const error = stringField(json?.error) ?? stringField(json?.code);
+  const description =
+    stringField(json?.error_description) ?? stringField(json?.description) ?? stringField(json?.message) ?? (json ? undefined : stringField(text.trim()) || undefined);
+  const correlation = headers['inin-correlation-id'];
   throw new TokenEndpointError(
     kind,
     `token endpoint answered HTTP ${statusCode}`,
     statusCode,
-    scrub(stringField(json?.error), secrets),
-    scrub(stringField(json?.error_description) ?? stringField(json?.description), secrets),
+    scrub(error, secrets),
+    scrub(description?.slice(0, 200), secrets),
     parseRetryAfter(headers['retry-after']),
+    typeof correlation === 'string' ? correlation.slice(0, 100) : undefined,
   );
 }
 

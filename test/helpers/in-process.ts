@@ -1,8 +1,8 @@
 import { after } from 'node:test';
-import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Config, ProfileConfig } from '../../src/config/types.js';
 import { LocalRefreshLock } from '../../src/lock/local.js';
+import { createLogger } from '../../src/logging.js';
 import type { RefreshLock } from '../../src/lock/lock.js';
 import { buildMockUpstream, type MockUpstream } from '../../src/mock/app.js';
 import type { MockOptions } from '../../src/mock/options.js';
@@ -82,7 +82,8 @@ export async function startRig(opts: {
   const config = testConfig(mockUrl, opts.config, opts.profile, opts.moreProfiles);
   const store = opts.store ?? new MemoryTokenStore(opts.clock ? { now: () => opts.clock!.now() } : {});
   const lock = opts.lock ?? new LocalRefreshLock(opts.clock ? { now: () => opts.clock!.now() } : {});
-  const log = pino({ level: opts.logLevel ?? 'silent' }, (opts.logStream as never) ?? undefined);
+  // The production logger (with its redaction), writing where the test asks.
+  const log = createLogger({ level: opts.logLevel ?? 'silent', format: 'json', destination: opts.logStream as never });
   const sidecar = buildServer(config, { log, clock: opts.clock, backends: { store, lock, kind: 'memory' }, registry: new Registry() });
   await sidecar.start();
   const proxyUrl = await sidecar.proxy.listen({ port: 0, host: '127.0.0.1' });

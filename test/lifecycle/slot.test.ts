@@ -55,13 +55,17 @@ test('the token is refreshed in the background once REFRESH_AT of its lifetime h
 
 test('a token is never handed out within its safety margin of expiry, even when refreshing fails', async () => {
   // The token endpoint fails from 50 s on: the refresh at ~80 s cannot succeed.
-  const { pool, advance } = await rigWithClock({ failTokenWindow: { startMs: 50_000, endMs: 10_000_000 } });
+  const { pool, advance, advanceUntil } = await rigWithClock({ failTokenWindow: { startMs: 50_000, endMs: 10_000_000 } });
   await pool.leaseWaiting();
   await advance(89_000, 500);
   assert.ok(pool.lease(), 'still valid at 89 s (expires at 100 s, margin 10 s)');
   await advance(1_500, 500);
   assert.equal(pool.lease(), undefined, 'not handed out past 90 s');
-  await assert.rejects(pool.leaseWaiting(), (err: unknown) => err instanceof SidecarError && err.status === 503 && (err.retryAfterSeconds ?? 0) >= 1);
+  // A request now waits for the refresh in progress (its retries sleep on the fake clock), then fails.
+  let outcome: unknown;
+  pool.leaseWaiting().then(() => (outcome = 'a token'), (err: unknown) => (outcome = err));
+  await advanceUntil(() => outcome !== undefined, 30_000);
+  assert.ok(outcome instanceof SidecarError && outcome.status === 503 && (outcome.retryAfterSeconds ?? 0) >= 1, String(outcome));
 });
 
 test('a 401 on a token that is no longer current causes no refresh', async () => {
