@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/types.js';
-import type { TokenProfiles } from '../lifecycle/profiles.js';
-import type { Metrics } from '../metrics/metrics.js';
-import type { TokenStore } from '../store/store.js';
 import { SidecarError } from '../errors.js';
+import type { TokenProfiles } from '../lifecycle/profiles.js';
+import type { SlotStatus } from '../lifecycle/slot.js';
+import { scrubText } from '../logging.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { INBOUND_KEY_HEADER, matchesInboundKey } from '../proxy/inbound-key.js';
 import { sendError } from '../proxy/send-error.js';
+import type { TokenStore } from '../store/store.js';
+import { TokenEndpointError } from '../token/endpoint.js';
 
 export interface AdminOptions {
   readonly config: Config;
@@ -23,6 +26,8 @@ export interface AdminOptions {
 export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
   const { config, profiles, metrics, store } = opts;
   const inboundKey = config.inboundApiKey ? Buffer.from(config.inboundApiKey) : undefined;
+  // Every configured profile's series exist from the first scrape (at 0), not from their first event.
+  metrics.initProfiles(config.profiles);
 
   app.get('/metrics', async (_request, reply) => {
     const body = await metrics.registry.metrics();
@@ -32,11 +37,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const notReady = profiles.all.filter((pool) => !pool.ready).map((pool) => pool.profile);
-    const reasons: string[] = notReady.map((name) => {
-      const failing = profiles.pool(name)!.status().find((slot) => slot.lastError);
-      return `profile "${name}" holds no valid token${failing ? `: ${failing.lastError}` : ''}`;
-    });
+    const reasons = profiles.all.filter((pool) => !pool.ready).map((pool) => notReadyReason(pool.profile, pool.status()));
     // Redis down is served around (in-memory lifecycle), so it is reported but does not fail readiness.
     const body = { ready: reasons.length === 0, reasons, store: { kind: opts.storeKind, available: store.available } };
     return reply.code(reasons.length === 0 ? 200 : 503).send(body);
@@ -69,10 +70,26 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     try {
       await Promise.all(targets.map((pool) => pool!.forceRefresh()));
     } catch (err) {
-      return sendError(reply, err instanceof SidecarError ? err : new SidecarError('tokenUnavailable', 'forced refresh failed', { cause: (err as Error).message, retryAfterSeconds: 1 }));
+      if (err instanceof SidecarError) return sendError(reply, err);
+      // The token endpoint's own words (OAuth error and description, scrubbed at the source), never the request.
+      const cause = scrubText(err instanceof TokenEndpointError ? err.summary : String((err as Error)?.message ?? err));
+      return sendError(reply, new SidecarError('tokenUnavailable', 'forced refresh failed', { cause, retryAfterSeconds: 1 }));
     }
     return { refreshed: targets.map((pool) => ({ profile: pool!.profile, slots: pool!.status() })) };
   });
 
   app.setNotFoundHandler((request, reply) => sendError(reply, new SidecarError('notFound', `no admin route ${request.method} ${request.url.split('?')[0]}`)));
+}
+
+/** Why a profile is not ready, in words a person can act on: the last token endpoint error, or that the first token is on its way. */
+function notReadyReason(profile: string, slots: readonly SlotStatus[]): string {
+  const failing = slots.find((slot) => slot.lastError);
+  if (failing) {
+    const retry = failing.nextRetryAt ? ` (next attempt at ${failing.nextRetryAt})` : '';
+    return `profile "${profile}" holds no valid token: ${scrubText(failing.lastError!)}${retry}`;
+  }
+  if (slots.some((slot) => slot.state === 'refreshing' || slot.state === 'starting')) {
+    return `profile "${profile}" holds no valid token yet: token request in progress`;
+  }
+  return `profile "${profile}" holds no valid token`;
 }

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 
+/** Default Node.js metrics that are gauges named like counters: dropped (see createMetrics). */
+export const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
 /**
  * Every metric of the contract, created against the registry passed in (never the global one, so
  * tests and several servers in one process do not collide). Labels are bounded: results, reasons,
@@ -9,13 +12,20 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 
  * name) so several credential profiles can be told apart; sum it away for the contract's view.
  */
 export function createMetrics(registry: Registry, opts: { defaultMetrics?: boolean } = {}) {
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client exports these three gauges with a `_total` suffix, which `promtool check metrics`
+    // rejects ("non-counter metrics should not have _total suffix"). Their per-type breakdowns
+    // (nodejs_active_handles{type}, nodejs_active_requests{type}, nodejs_active_resources{type}) stay:
+    // sum them for the totals.
+    for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
-  return {
+  const metrics = {
     registry,
     tokenRequests: new Counter({
       name: 'token_sidecar_token_requests_total',
-      help: 'Calls to the token endpoint made by this instance, by result.',
+      help: 'Calls to the token endpoint made by this instance, by result: success, rejected, rate_limited, server_error, network, timeout or malformed.',
       labelNames: ['profile', 'result'] as const,
       registers,
     }),
@@ -30,6 +40,8 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
       name: 'token_sidecar_token_expiry_timestamp_seconds',
       help: 'Unix time at which the current token of each pool slot expires.',
       labelNames: ['profile', 'slot'] as const,
+      // WORKERS > 1: the primary merges workers' registries; they share tokens, so the latest expiry wins.
+      aggregator: 'max',
       registers,
     }),
     lockWait: new Histogram({
@@ -73,14 +85,38 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
       name: 'token_sidecar_rate_limit_remaining',
       help: 'Requests left in the current Genesys rate-limit window of each slot token (inin-ratelimit-allowed minus inin-ratelimit-count).',
       labelNames: ['profile', 'slot'] as const,
+      // Workers read the same token's count: the smallest remaining is the most recent.
+      aggregator: 'min',
       registers,
     }),
     redisUp: new Gauge({
       name: 'token_sidecar_redis_up',
       help: '1 when the shared token store answers (always 1 on the in-memory store).',
+      // 1 only when every worker reaches the store.
+      aggregator: 'min',
       registers,
     }),
+    /**
+     * Exposes every known label combination of `profiles` at 0 before anything happens, so dashboards
+     * and `rate()` see a series from the first scrape rather than from the first event. Expiry and
+     * rate-limit gauges are left out: 0 would be a wrong value, not a missing one.
+     */
+    initProfiles(profiles: ReadonlyArray<{ readonly name: string }>): void {
+      for (const { name: profile } of profiles) {
+        metrics.tokenRequests.inc({ profile, result: 'success' }, 0);
+        for (const result of LOCK_RESULTS) metrics.lockAcquisitions.inc({ profile, result }, 0);
+        for (const reason of INVALIDATION_REASONS) metrics.invalidations.inc({ profile, reason }, 0);
+        metrics.tokenRequestDuration.zero({ profile });
+        metrics.lockWait.zero({ profile });
+      }
+    },
   };
+  for (const result of REPLAY_RESULTS) metrics.replays.inc({ result }, 0);
+  return metrics;
 }
+
+const LOCK_RESULTS = ['acquired', 'contended', 'failed'] as const;
+const INVALIDATION_REASONS = ['upstream_401', 'manual', 'expired'] as const;
+const REPLAY_RESULTS = ['success', 'unauthorized', 'not_replayable', 'no_token'] as const;
 
 export type Metrics = ReturnType<typeof createMetrics>;

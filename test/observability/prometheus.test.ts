@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { freePort, startMock, startSidecar } from '../helpers/processes.js';
+import { fetchText, requireBinary, sleep } from './helpers.js';
+
+// A real Prometheus (Debian's `prometheus` package, like promtool) scrapes a running sidecar's admin
+// port and answers a PromQL query on token_sidecar_token_requests_total.
+
+interface PromQueryResult {
+  status: string;
+  data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+}
+
+async function startPrometheus(target: string): Promise<{ url: string; output: () => string; stop: () => Promise<void> }> {
+  const binary = requireBinary('prometheus');
+  const dir = await mkdtemp(join(tmpdir(), 'token-sidecar-prometheus-'));
+  const config = join(dir, 'prometheus.yml');
+  await writeFile(
+    config,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  scrape_timeout: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: token-sidecar',
+      '    static_configs:',
+      `      - targets: ['${target}']`,
+      '',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const child = spawn(
+    binary,
+    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killed = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(killed);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { url: `http://127.0.0.1:${port}`, output: () => output, stop };
+}
+
+async function query(prometheusUrl: string, promql: string): Promise<PromQueryResult | undefined> {
+  try {
+    const { status, text } = await fetchText(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    return status === 200 ? (JSON.parse(text) as PromQueryResult) : undefined;
+  } catch {
+    return undefined; // not listening yet
+  }
+}
+
+test('a real Prometheus scraping the admin port every second can query token_sidecar_token_requests_total', { timeout: 30_000 }, async () => {
+  const mock = await startMock();
+  const sidecar = await startSidecar(mock.url);
+  const prometheus = await startPrometheus(new URL(sidecar.adminUrl).host);
+  after(async () => {
+    await prometheus.stop();
+    await sidecar.proc.stop();
+    await mock.proc.stop();
+  });
+  assert.equal((await fetchText(`${sidecar.url}/api/v2/tokens/me`)).status, 200);
+
+  const deadline = Date.now() + 20_000;
+  let answer: PromQueryResult | undefined;
+  while (Date.now() < deadline) {
+    answer = await query(prometheus.url, 'sum(token_sidecar_token_requests_total{job="token-sidecar",result="success"})');
+    if (answer?.data.result.length) break;
+    await sleep(250);
+  }
+  assert.ok(answer?.data.result.length, `Prometheus never returned the series (last answer: ${JSON.stringify(answer)})\n${prometheus.output()}`);
+  assert.equal(answer!.status, 'success');
+  const value = Number(answer!.data.result[0]!.value[1]);
+  assert.ok(value >= 1, `token_sidecar_token_requests_total = ${value}`);
+
+  const up = await query(prometheus.url, 'up{job="token-sidecar"}');
+  assert.equal(up?.data.result[0]?.value[1], '1', 'the scrape target is up');
+});
