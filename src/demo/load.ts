@@ -13,6 +13,8 @@ export interface LoadOptions {
   readonly step: (index: number, dispatcher: Dispatcher) => Promise<number>;
   /** Called about every second with the figures so far (progress display). */
   readonly onProgress?: (soFar: LoadResult) => void;
+  /** Ends the run early (Ctrl-C in the demo): clients finish the request in flight and stop. */
+  readonly signal?: AbortSignal;
 }
 
 export interface LoadResult {
@@ -38,7 +40,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const progress = opts.onProgress ? setInterval(() => opts.onProgress!(summarize()), 1000) : undefined;
 
   async function client(index: number): Promise<void> {
-    while (performance.now() < deadline) {
+    while (performance.now() < deadline && !opts.signal?.aborted) {
       const t0 = performance.now();
       let status = 0;
       try {

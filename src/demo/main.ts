@@ -1,0 +1,124 @@
+/**
+ * `token-sidecar demo`: the product's case in one command. An in-process Genesys mock with short
+ * tokens and revoke-on-issue, then the same closed-loop load twice: each client managing its own
+ * token, then through real sidecar processes (two sharing Redis when one is given, else one). Prints
+ * both side by side. Every child process is stopped before it returns, Ctrl-C included.
+ */
+import { buildMockUpstream, type MockUpstream } from '../mock/app.js';
+import { CliChildren } from './child-processes.js';
+import { getStatus, runLoad, type LoadOptions } from './load.js';
+import { NaiveClients } from './naive-client.js';
+import { DemoUsageError, demoHelp, parseDemoArgs, type DemoOptions } from './options.js';
+import { progressOn, type Progress } from './progress.js';
+import { renderTable, renderVerdict, type PhaseResult } from './report.js';
+import { startSidecars } from './sidecars.js';
+
+const EXIT_USAGE = 2;
+/** The mock's default client: the demo needs no real credentials. */
+const CREDENTIALS = { clientId: 'demo-client', clientSecret: 'demo-secret' };
+/** Works with a client-credentials token (/api/v2/users/me would answer 400, as Genesys does). */
+const TARGET_PATH = '/api/v2/tokens/me';
+
+export async function runDemo(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let options: DemoOptions;
+  try {
+    const parsed = parseDemoArgs(argv, env);
+    if (parsed === 'help') {
+      process.stdout.write(demoHelp());
+      return 0;
+    }
+    options = parsed;
+  } catch (err) {
+    if (!(err instanceof DemoUsageError)) throw err;
+    process.stderr.write(`token-sidecar demo: ${err.message}\nSee token-sidecar demo --help.\n`);
+    return EXIT_USAGE;
+  }
+
+  // Ctrl-C or SIGTERM ends the running phase early; the finally block below stops everything.
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const children = new CliChildren();
+  const mock = buildMockUpstream({ tokenLifetimeSeconds: options.tokenLifetimeSeconds, revokeOnIssue: true });
+  const progress = progressOn(process.stdout);
+  let phases: [PhaseResult, PhaseResult] | undefined;
+  try {
+    const upstreamUrl = await mock.app.listen({ host: '127.0.0.1', port: 0 });
+    printIntroduction(options, upstreamUrl);
+    phases = await runPhases(options, upstreamUrl, mock, children, progress, interrupt.signal);
+  } finally {
+    progress.clear();
+    await children.close();
+    await mock.app.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (!phases) {
+    process.stdout.write('\nDemo interrupted; every process it started has been stopped.\n');
+    return 0;
+  }
+  process.stdout.write(`\n${renderTable(phases)}\n\n${renderVerdict(phases[0], phases[1])}\n`);
+  return 0;
+}
+
+/** The two phases in order; undefined when interrupted. */
+async function runPhases(
+  options: DemoOptions,
+  upstreamUrl: string,
+  mock: MockUpstream,
+  children: CliChildren,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<[PhaseResult, PhaseResult] | undefined> {
+  const durationMs = options.durationSeconds * 1000;
+  const load = async (phase: string, step: LoadOptions['step']) => {
+    const result = await runLoad({
+      clients: options.clients,
+      durationMs,
+      step,
+      signal,
+      onProgress: (soFar) => progress.show(phase, soFar, durationMs),
+    });
+    progress.clear();
+    return result;
+  };
+
+  process.stdout.write('\n[1/2] without sidecar: each client fetches its own token at start and again after a 401\n');
+  mock.reset();
+  const naiveClients = new NaiveClients(upstreamUrl, CREDENTIALS, options.clients);
+  const naiveLoad = await load('without sidecar', (index, dispatcher) => naiveClients.step(index, dispatcher, TARGET_PATH));
+  const naive: PhaseResult = { title: 'without sidecar', subtitle: '(own token each)', load: naiveLoad, upstream: mock.stats() };
+  if (signal.aborted) return undefined;
+
+  // Started only now: a sidecar's token fetch would revoke the naive clients' tokens.
+  const instances = options.redisUrls.length > 0 ? 2 : 1;
+  mock.reset(); // before start-up, so the sidecars' first token requests count against them
+  const sidecars = await startSidecars(children, { instances, upstreamUrl, ...CREDENTIALS, redisUrls: options.redisUrls });
+  const store = options.redisUrls.length > 0 ? 'sharing Redis' : 'memory store';
+  process.stdout.write(`\n[2/2] through sidecar: ${instances} instance${instances > 1 ? 's' : ''}, ${store}\n`);
+  for (const sidecar of sidecars) process.stdout.write(`      sidecar pid ${sidecar.pid} at ${sidecar.url}\n`);
+  const throughLoad = await load('through sidecar', (index, dispatcher) =>
+    getStatus(dispatcher, `${sidecars[index % sidecars.length]!.url}${TARGET_PATH}`),
+  );
+  const through: PhaseResult = {
+    title: 'through sidecar',
+    subtitle: `(${instances} instance${instances > 1 ? 's' : ''})`,
+    load: throughLoad,
+    upstream: mock.stats(),
+  };
+  if (signal.aborted) return undefined;
+  return [naive, through];
+}
+
+function printIntroduction(options: DemoOptions, upstreamUrl: string): void {
+  process.stdout.write(
+    [
+      'token-sidecar demo',
+      `  upstream: Genesys mock at ${upstreamUrl}; tokens live ${options.tokenLifetimeSeconds} s and each new token`,
+      "            revokes the client's older ones (revoke-on-issue)",
+      `  load:     ${options.clients} concurrent keep-alive clients, GET ${TARGET_PATH}, ${options.durationSeconds} s per side`,
+      '',
+    ].join('\n'),
+  );
+}
