@@ -30,43 +30,55 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   const upstreamOf = new Map(config.profiles.map((p) => [p.name, p.upstreamUrl]));
   const defaultUpstream = upstreamOf.get(config.defaultProfile)!;
 
-  async function ensureToken(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /**
+   * preHandler: inbound key, profile, and a valid token. Callback style with a synchronous fast
+   * path, so a request in steady state creates no promise here.
+   */
+  function ensureToken(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     if (inboundKey && !matchesInboundKey(request.headers[INBOUND_KEY_HEADER], inboundKey)) {
-      return sendError(reply, new SidecarError('inboundKeyRequired', `send the sidecar's inbound key in the ${INBOUND_KEY_HEADER} header`));
+      sendError(reply, new SidecarError('inboundKeyRequired', `send the sidecar's inbound key in the ${INBOUND_KEY_HEADER} header`));
+      return;
     }
     const profile = request.headers[PROFILE_HEADER] as string | undefined;
     const pool = profiles.pool(profile);
     if (!pool) {
-      return sendError(reply, new SidecarError('unknownProfile', `unknown token profile "${profile}"; configured: ${[...upstreamOf.keys()].join(', ')}`));
+      sendError(reply, new SidecarError('unknownProfile', `unknown token profile "${profile}"; configured: ${[...upstreamOf.keys()].join(', ')}`));
+      return;
     }
-    if (pool.ready) return;
-    try {
-      await pool.leaseWaiting();
-    } catch (err) {
-      return sendError(reply, err);
-    }
+    if (pool.ready) return done();
+    pool.leaseWaiting().then(
+      () => done(),
+      (err: unknown) => void sendError(reply, err),
+    );
   }
 
+  // One upstream for every profile (the usual case): reply-from's fixed base, which it resolves once.
+  // Several: chosen per request among the configured ones only.
+  const singleUpstream = new Set(upstreamOf.values()).size === 1;
   await app.register(httpProxy, {
-    // The origin is chosen per request by getUpstream, among configured upstreams only.
-    upstream: '',
+    upstream: singleUpstream ? defaultUpstream : '',
     undici: dispatcher as never,
     preHandler: ensureToken,
     httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
     disableRequestLogging: true,
     replyOptions: {
-      getUpstream: (request: FastifyRequest) => upstreamOf.get(request.headers[PROFILE_HEADER] as string) ?? defaultUpstream,
-      rewriteRequestHeaders: (_request: FastifyRequest, headers: IncomingHttpHeaders) => {
-        for (const name of STRIPPED_REQUEST_HEADERS) delete headers[name];
-        return headers;
-      },
-      rewriteHeaders: (headers: IncomingHttpHeaders) => {
-        for (const name of STRIPPED_RESPONSE_HEADERS) delete headers[name];
-        return headers;
-      },
+      ...(singleUpstream
+        ? {}
+        : { getUpstream: (request: FastifyRequest) => upstreamOf.get(request.headers[PROFILE_HEADER] as string) ?? defaultUpstream }),
+      rewriteRequestHeaders: (_request: FastifyRequest, headers: IncomingHttpHeaders) => stripHeaders(headers, STRIPPED_REQUEST_HEADERS),
+      rewriteHeaders: (headers: IncomingHttpHeaders) => stripHeaders(headers, STRIPPED_RESPONSE_HEADERS),
       // No hidden retries: an upstream 503 reaches the client as it was (contract guarantee 1).
       retryDelay: () => null,
       onError: (reply: FastifyReply, { error }: { error: unknown }) => sendError(reply, error),
     },
   } as never);
+}
+
+/**
+ * Removes the named headers. `delete` only when present: deleting turns the object into a slow
+ * dictionary for everything that reads it afterwards, and these headers are absent from most traffic.
+ */
+function stripHeaders(headers: IncomingHttpHeaders, names: readonly string[]): IncomingHttpHeaders {
+  for (const name of names) if (headers[name] !== undefined) delete headers[name];
+  return headers;
 }
