@@ -103,16 +103,7 @@ export async function stopAllChildren(): Promise<void> {
   );
 }
 
-/** A loopback port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+export { freePort } from '../../src/demo/child-processes.js';
 
 /** Polls `url` until it answers `status` (default 200); rejects when `child` ends first or after the timeout. */
 export async function waitForHttp(url: string, child: Child, opts: { status?: number; timeoutMs?: number } = {}): Promise<void> {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, posix } from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, startMock, waitForHttp, type RunningProcess } from '../helpers/processes.js';
+import { freePort, startMock, startNode, waitForHttp, type RunningProcess } from '../helpers/processes.js';
 import { readRepoFile, repoPath } from './contract.js';
 import { envPairs, execForm, parseDockerfile, type Stage } from './dockerfile.js';
 
@@ -185,27 +185,8 @@ before(
 function startImage(args: string[] | undefined, env: Record<string, string>): RunningProcess {
   const argv = [...runtime.entrypoint, ...(args ?? runtime.cmd)];
   assert.equal(argv[0], 'node', 'the entrypoint runs node');
-  // The image's PATH plus its ENV, then `docker run -e`.
-  const child = spawn(process.execPath, argv.slice(1), { cwd: runtime.dir, env: { PATH: process.env.PATH ?? '', ...runtime.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      resolve(code ?? signal ?? 'unknown');
-    }),
-  );
-  return {
-    child,
-    output: () => output,
-    exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  // The image's ENV, then `docker run -e` (startNode adds the PATH).
+  return startNode(argv.slice(1), { ...runtime.env, ...env }, runtime.dir);
 }
 
 test('the replayed runtime folder holds only the manifests, dist/ and production node_modules', async (t) => {

@@ -1,21 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
-/** A port that was free a moment ago (bind to 0, read, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/demo/child-processes.js';
+import { freePort } from '../../src/demo/child-processes.js';
 
 export interface RunningProcess {
   readonly child: ChildProcess;
@@ -31,9 +20,10 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Starts `node dist/cli.js <args>` with `env` added to a clean environment. */
-export function startCli(args: string[], env: Record<string, string> = {}): RunningProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/** Starts `node <args>` in `cwd` with `env` added to a clean environment (PATH only), output captured. */
+export function startNode(args: string[], env: Record<string, string> = {}, cwd?: string): RunningProcess {
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -56,6 +46,11 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
       return exited;
     },
   };
+}
+
+/** Starts `node dist/cli.js <args>` with `env` added to a clean environment. */
+export function startCli(args: string[], env: Record<string, string> = {}): RunningProcess {
+  return startNode([CLI, ...args], env);
 }
 
 /** Polls `url` until it answers with `status` (default 200) or the timeout passes. */

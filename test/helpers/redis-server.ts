@@ -6,7 +6,8 @@
  * hook) and a process `exit` handler make sure none outlives the test run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, createConnection } from 'node:net';
+import { createConnection } from 'node:net';
+import { freePort } from '../../src/demo/child-processes.js';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -119,17 +120,6 @@ export async function stopAllRedisNodes(): Promise<void> {
       await exited;
     }),
   );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
 }
 
 async function waitUntilAnswering(port: number, child: ChildProcess): Promise<void> {
