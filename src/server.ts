@@ -40,6 +40,11 @@ export interface Sidecar {
   forceClose(): void;
 }
 
+/** Fastify on our logger without its per-request info lines (ours are at debug level, in the proxy). */
+export function quietFastifyLogging(log: Logger) {
+  return { loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) };
+}
+
 /**
  * The one place the parts are composed. Returns the proxy and admin apps without listening: only
  * cli.ts listens (and handles signals); tests build this with real parts and listen on port 0.
@@ -70,9 +75,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
   });
 
   const proxy = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
-    // Per-request lines are ours, at debug level (below); fastify's own would be info.
-    logController: new LogController({ disableRequestLogging: true }),
+    ...quietFastifyLogging(log),
     // A per-request child logger (request id binding) costs ~1.5 µs a request; only debug level has
     // per-request lines, so below it every request shares the parent logger.
     ...(log.isLevelEnabled('debug') ? {} : { childLoggerFactory: (logger: FastifyBaseLogger) => logger }),
@@ -90,11 +93,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     });
   }
 
-  const admin = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    forceCloseConnections: true,
-  });
+  const admin = Fastify({ ...quietFastifyLogging(log), forceCloseConnections: true });
   void admin.register(adminRoutes, { config, profiles, metrics, store, instanceId, storeKind: backends.kind });
 
   return {

@@ -19,17 +19,6 @@ export const systemClock: Clock = {
 };
 
 /** Resolves after `ms` on the given clock. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const handle = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clock.clearTimeout(handle);
-      resolve();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }

@@ -1,9 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify from 'fastify';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../logging.js';
-import { buildServer, type Sidecar } from '../server.js';
+import { buildServer, quietFastifyLogging, type Sidecar } from '../server.js';
 import { createBackends } from '../store/backends.js';
 import { isMessage, type AdminReply, type AdminRequest } from './ipc-protocol.js';
 import { IpcRefreshLock, IpcStoreClient, IpcTokenStore } from './ipc-store.js';
@@ -37,7 +37,7 @@ export async function runPrimary(config: Config, log: Logger, drain: (close: () 
   for (let i = 0; i < config.workers; i++) fork();
   await Promise.all([...workers].map((worker) => new Promise((resolve) => worker.once('listening', resolve))));
 
-  const admin = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true });
+  const admin = Fastify({ ...quietFastifyLogging(log), forceCloseConnections: true });
   admin.get('/metrics', async (_request, reply) => reply.header('content-type', aggregator.contentType).send(await aggregator.clusterMetrics()));
   admin.get('/healthz', async () => ({ status: 'ok', workers: workers.size }));
   admin.all('/*', async (request, reply) => {

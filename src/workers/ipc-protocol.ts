@@ -42,9 +42,6 @@ export interface AdminReply {
   readonly value: { status: number; body: unknown };
 }
 
-export type PrimaryToWorker = StoreReply | StoreEventMessage | AdminRequest;
-export type WorkerToPrimary = StoreRequest | AdminReply;
-
 export function isMessage<T extends { t: string }>(message: unknown, t: T['t']): message is T {
   return typeof message === 'object' && message !== null && (message as { t?: unknown }).t === t;
 }

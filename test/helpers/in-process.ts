@@ -1,5 +1,6 @@
 import { after } from 'node:test';
 import { Registry } from 'prom-client';
+import { loadConfig } from '../../src/config/load.js';
 import type { Config, ProfileConfig } from '../../src/config/types.js';
 import { LocalRefreshLock } from '../../src/lock/local.js';
 import { createLogger } from '../../src/logging.js';
@@ -11,44 +12,32 @@ import { MemoryTokenStore } from '../../src/store/memory.js';
 import type { TokenStore } from '../../src/store/store.js';
 import type { Clock } from '../../src/token/clock.js';
 
-/** A complete Config for tests; everything a test does not care about has its production default. */
+/**
+ * A complete Config for tests, parsed by the production loader so every setting a test does not
+ * name keeps its production default; the settings below are test-friendly (ports 0, short timeouts).
+ */
 export function testConfig(
   upstreamUrl: string,
   overrides: Partial<Config> = {},
   profile: Partial<ProfileConfig> = {},
   moreProfiles: Partial<ProfileConfig>[] = [],
 ): Config {
-  const base: ProfileConfig = {
-    name: 'default',
-    grant: 'client_credentials',
-    clientId: 'demo-client',
-    clientSecret: 'demo-secret',
-    tokenUrl: `${upstreamUrl}/oauth/token`,
-    upstreamUrl,
-    poolSize: 1,
-    ...profile,
-  };
-  return {
-    profiles: [base, ...moreProfiles.map((more) => ({ ...base, ...more }))],
-    defaultProfile: 'default',
-    redisUrls: [],
-    redisKeyPrefix: 'token-sidecar-test',
-    host: '127.0.0.1',
-    port: 0,
-    adminHost: '127.0.0.1',
-    adminPort: 0,
-    refreshAt: 0.8,
-    workers: 1,
-    protectedMode: true,
-    logLevel: 'silent',
-    logFormat: 'json',
-    upstreamTimeoutMs: 5_000,
-    upstreamConnections: 64,
-    tokenTimeoutMs: 2_000,
-    replayBodyLimitBytes: 512_000,
-    shutdownTimeoutMs: 2_000,
-    ...overrides,
-  };
+  const defaults = loadConfig([], {
+    GENESYSCLOUD_OAUTHCLIENT_ID: 'demo-client',
+    GENESYSCLOUD_OAUTHCLIENT_SECRET: 'demo-secret',
+    UPSTREAM_URL: upstreamUrl,
+    TOKEN_URL: `${upstreamUrl}/oauth/token`,
+    PORT: '0',
+    ADMIN_PORT: '0',
+    LOG_LEVEL: 'silent',
+    REDIS_KEY_PREFIX: 'token-sidecar-test',
+    UPSTREAM_TIMEOUT_MS: '5000',
+    UPSTREAM_CONNECTIONS: '64',
+    TOKEN_TIMEOUT_MS: '2000',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+  });
+  const base: ProfileConfig = { ...defaults.profiles[0]!, ...profile };
+  return { ...defaults, profiles: [base, ...moreProfiles.map((more) => ({ ...base, ...more }))], ...overrides };
 }
 
 export interface Rig {
