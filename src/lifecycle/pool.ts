@@ -1,12 +1,7 @@
 import type { StoreEvent } from '../store/store.js';
-import type { Token } from '../token/token.js';
-import type { SlotStatus, TokenSlot } from './slot.js';
+import type { LeasedToken, SlotStatus, TokenSlot } from './slot.js';
 
-/** A token together with the slot it came from, so a 401 goes back to the right lifecycle. */
-export interface LeasedToken {
-  readonly token: Token;
-  readonly slot: TokenSlot;
-}
+export type { LeasedToken };
 
 /**
  * The tokens of one credential profile: `TOKEN_POOL_SIZE` independent slots used round-robin, so a
@@ -30,10 +25,10 @@ export class TokenPool {
     const count = this.slots.length;
     for (let i = 0; i < count; i++) {
       const slot = this.slots[(this.next + i) % count]!;
-      const token = slot.current();
-      if (token) {
+      const lease = slot.currentLease();
+      if (lease) {
         this.next = (this.next + i + 1) % count;
-        return { token, slot };
+        return lease;
       }
     }
     return undefined;
@@ -43,7 +38,7 @@ export class TokenPool {
   async leaseWaiting(): Promise<LeasedToken> {
     const slot = this.slots[this.next]!;
     this.next = (this.next + 1) % this.slots.length;
-    return { token: await slot.get(), slot };
+    return slot.leaseFor(await slot.get());
   }
 
   start(): void {

@@ -21,6 +21,16 @@ export interface SlotDeps {
   readonly random?: () => number;
 }
 
+/**
+ * A token with the slot it came from (so a 401 goes back to the right lifecycle) and the
+ * Authorization header value, built once per token rather than once per request.
+ */
+export interface LeasedToken {
+  readonly token: Token;
+  readonly slot: TokenSlot;
+  readonly authorization: string;
+}
+
 export type SlotState = 'starting' | 'valid' | 'refreshing' | 'failing';
 
 export interface SlotStatus {
@@ -51,6 +61,7 @@ const RETRY_MAX_MS = 60_000;
  */
 export class TokenSlot {
   private token: Token | undefined;
+  private lastLease: LeasedToken | undefined;
   private inflight: Promise<Token> | undefined;
   private timer: TimerHandle | undefined;
   private failures = 0;
@@ -71,6 +82,17 @@ export class TokenSlot {
   current(): Token | undefined {
     const token = this.token;
     return token !== undefined && isFresh(token, this.deps.clock.now()) ? token : undefined;
+  }
+
+  /** The hot path's lease of the valid token: the same object for every request while it lasts. */
+  currentLease(): LeasedToken | undefined {
+    const token = this.current();
+    return token === undefined ? undefined : this.leaseFor(token);
+  }
+
+  leaseFor(token: Token): LeasedToken {
+    if (this.lastLease?.token !== token) this.lastLease = { token, slot: this, authorization: `Bearer ${token.accessToken}` };
+    return this.lastLease;
   }
 
   /** Starts fetching the first token in the background. */

@@ -74,7 +74,7 @@ export class TokenDispatcher extends Dispatcher {
 
   /** Sends one attempt with `lease`'s token; `replayable` allows one replay on 401. */
   send(opts: Options, handler: Handler, lease: LeasedToken, replayable: boolean): boolean {
-    (opts.headers as Record<string, string>).authorization = `Bearer ${lease.token.accessToken}`;
+    (opts.headers as Record<string, string>).authorization = lease.authorization;
     return this.upstream.dispatch(opts, new ReplayOn401(this, opts, handler, lease, replayable));
   }
 
@@ -232,9 +232,9 @@ class ReplayOn401 implements Handler {
       (token) => {
         this.held = undefined;
         if (this.aborted) return;
-        this.lease = { token, slot: this.lease.slot };
+        this.lease = this.lease.slot.leaseFor(token);
         this.startedAt = performance.now();
-        const headers = { ...(this.opts.headers as Record<string, string>), authorization: `Bearer ${token.accessToken}` };
+        const headers = { ...(this.opts.headers as Record<string, string>), authorization: this.lease.authorization };
         this.dispatcher.resend({ ...this.opts, headers }, this);
       },
       () => {
