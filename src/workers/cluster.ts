@@ -6,6 +6,7 @@ import type { Logger } from '../logging.js';
 import { buildServer, quietFastifyLogging, type Sidecar } from '../server.js';
 import { createBackends } from '../store/backends.js';
 import { isMessage, type AdminReply, type AdminRequest } from './ipc-protocol.js';
+import { IpcCaller, type IpcChannel } from './ipc-call.js';
 import { IpcRefreshLock, IpcStoreClient, IpcTokenStore } from './ipc-store.js';
 import { StoreHost } from './store-host.js';
 
@@ -21,11 +22,12 @@ export async function runPrimary(config: Config, log: Logger, drain: (close: () 
   await storeHost?.start();
   const aggregator = new AggregatorRegistry();
   let stopping = false;
-  const workers = new Set<Worker>();
+  /** Each worker with the caller that asks its admin app. */
+  const workers = new Map<Worker, IpcCaller<AdminReply>>();
 
   const fork = () => {
     const worker = cluster.fork();
-    workers.add(worker);
+    workers.set(worker, new IpcCaller<AdminReply>(worker, 'admin-reply', ADMIN_TIMEOUT_MS));
     storeHost?.attach(worker);
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
@@ -35,14 +37,14 @@ export async function runPrimary(config: Config, log: Logger, drain: (close: () 
     });
   };
   for (let i = 0; i < config.workers; i++) fork();
-  await Promise.all([...workers].map((worker) => new Promise((resolve) => worker.once('listening', resolve))));
+  await Promise.all([...workers.keys()].map((worker) => new Promise((resolve) => worker.once('listening', resolve))));
 
   const admin = Fastify({ ...quietFastifyLogging(log), forceCloseConnections: true });
   admin.get('/metrics', async (_request, reply) => reply.header('content-type', aggregator.contentType).send(await aggregator.clusterMetrics()));
   admin.get('/healthz', async () => ({ status: 'ok', workers: workers.size }));
   admin.all('/*', async (request, reply) => {
     const targets = request.method === 'POST' ? [...workers].slice(0, 1) : [...workers];
-    const answers = await Promise.all(targets.map((worker) => askWorker(worker, request.method, request.url, request.headers)));
+    const answers = await Promise.all(targets.map(([worker, caller]) => askWorker(worker, caller, request.method, request.url, request.headers)));
     const failed = answers.find((answer) => answer.status >= 400);
     if (targets.length === 1) return reply.code(answers[0]!.status).send(answers[0]!.body);
     return reply.code(failed?.status ?? 200).send({ workers: answers.map((answer) => answer.body) });
@@ -54,7 +56,7 @@ export async function runPrimary(config: Config, log: Logger, drain: (close: () 
     stopping = true;
     await admin.close();
     await Promise.all(
-      [...workers].map((worker) => new Promise<void>((resolve) => {
+      [...workers.keys()].map((worker) => new Promise<void>((resolve) => {
         worker.once('exit', () => resolve());
         worker.process.kill('SIGTERM');
       })),
@@ -62,28 +64,20 @@ export async function runPrimary(config: Config, log: Logger, drain: (close: () 
   });
 }
 
-let nextAdminId = 1;
-function askWorker(worker: Worker, method: string, url: string, headers: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
-  const id = nextAdminId++;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      worker.off('message', onMessage);
-      resolve({ status: 504, body: { error: 'worker_timeout', message: `worker ${worker.id} did not answer` } });
-    }, 15_000);
-    const onMessage = (message: unknown) => {
-      if (!isMessage<AdminReply>(message, 'admin-reply') || message.id !== id) return;
-      clearTimeout(timer);
-      worker.off('message', onMessage);
-      resolve(message.value as { status: number; body: unknown });
-    };
-    worker.on('message', onMessage);
-    worker.send({ t: 'admin', id, method, url, headers } satisfies AdminRequest);
-  });
+const ADMIN_TIMEOUT_MS = 15_000;
+
+/** Forwards one admin request to a worker's own admin app; a worker that does not answer is a 504. */
+async function askWorker(worker: Worker, caller: IpcCaller<AdminReply>, method: string, url: string, headers: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+  try {
+    return (await caller.call({ t: 'admin', method, url, headers } satisfies Omit<AdminRequest, 'id'>, `admin ${method} ${url}`)).value;
+  } catch {
+    return { status: 504, body: { error: 'worker_timeout', message: `worker ${worker.id} did not answer` } };
+  }
 }
 
 /** A worker: the whole sidecar except the admin port, which the primary serves on its behalf. */
 export async function runWorker(config: Config, log: Logger, drain: (close: () => Promise<void>) => void): Promise<Sidecar> {
-  const channel = process as unknown as ConstructorParameters<typeof IpcStoreClient>[0];
+  const channel = process as unknown as IpcChannel;
   const backends =
     config.redisUrls.length === 0
       ? (() => {

@@ -1,15 +1,11 @@
 import type { HeldLock, RefreshLock } from '../lock/lock.js';
 import type { StoreEvent, StoreListener, TokenStore } from '../store/store.js';
 import type { Token } from '../token/token.js';
-import { isMessage, type StoreEventMessage, type StoreOp, type StoreReply, type StoreRequest } from './ipc-protocol.js';
+import { IpcCaller, type IpcChannel } from './ipc-call.js';
+import { isMessage, type StoreEventMessage, type StoreOp, type StoreReply } from './ipc-protocol.js';
 
 /** How long a worker waits for the primary before treating the store as unreachable. */
 const IPC_TIMEOUT_MS = 2_000;
-
-interface Channel {
-  send(message: StoreRequest): void;
-  on(event: 'message', listener: (message: unknown) => void): void;
-}
 
 /**
  * A worker's view of the in-memory store and lock held by the primary process (WORKERS > 1
@@ -18,42 +14,25 @@ interface Channel {
  * path never uses it in steady state (tokens are held in the worker's own slots).
  */
 export class IpcStoreClient {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly caller: IpcCaller<StoreReply>;
   private readonly listeners = new Set<StoreListener>();
 
-  constructor(private readonly channel: Channel) {
+  constructor(channel: IpcChannel) {
+    this.caller = new IpcCaller<StoreReply>(channel, 'store-reply', IPC_TIMEOUT_MS);
     channel.on('message', (message) => {
-      if (isMessage<StoreReply>(message, 'store-reply')) this.settle(message);
-      else if (isMessage<StoreEventMessage>(message, 'store-event')) for (const listener of this.listeners) listener(message.event as StoreEvent);
+      if (isMessage<StoreEventMessage>(message, 'store-event')) for (const listener of this.listeners) listener(message.event as StoreEvent);
     });
   }
 
-  call<T>(op: StoreOp, ...args: unknown[]): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`primary process did not answer ${op} within ${IPC_TIMEOUT_MS} ms`));
-      }, IPC_TIMEOUT_MS);
-      timer.unref();
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      this.channel.send({ t: 'store', id, op, args });
-    });
+  async call<T>(op: StoreOp, ...args: unknown[]): Promise<T> {
+    const reply = await this.caller.call({ t: 'store', op, args }, `store ${op} (primary process)`);
+    if (!reply.ok) throw new Error(reply.error ?? 'store call failed in the primary process');
+    return reply.value as T;
   }
 
   addListener(listener: StoreListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
-
-  private settle(reply: StoreReply): void {
-    const waiter = this.pending.get(reply.id);
-    if (!waiter) return;
-    this.pending.delete(reply.id);
-    clearTimeout(waiter.timer);
-    if (reply.ok) waiter.resolve(reply.value);
-    else waiter.reject(new Error(reply.error ?? 'store call failed in the primary process'));
   }
 }
 
