@@ -6,7 +6,7 @@ import type { ThroughputFigures } from '../scenarios/throughput.js';
 import { formatNumber, type Table } from './table.js';
 
 /**
- * The issue's performance targets, checked against the figures of a run. They are shown, not
+ * The project's performance targets, checked against the figures of a run. They are shown, not
  * asserted: a missed target is reported with how far off it is, and the run still succeeds.
  */
 export interface FiguresByScenario {

@@ -1,5 +1,5 @@
 /**
- * The Genesys Cloud regions (GENESYS.md §9, from the JS SDK's PureCloudRegionHosts.js). A region is
+ * The Genesys Cloud regions (docs/genesys.md §9, from the JS SDK's PureCloudRegionHosts.js). A region is
  * named three ways: its domain (`euw2.pure.cloud`), its AWS-style name (`eu-west-2`) and the SDK's key
  * (`eu_west_2`). The API and login hosts are `api.<domain>` and `login.<domain>`, as the SDK derives them.
  */

@@ -28,7 +28,7 @@ const POLL_MS = 250;
  * Fleet-wide single fetch: returns a fresh token whose generation is newer than `after`, calling
  * the token endpoint only if no instance sharing the store has one.
  *
- * Protocol (issue 3): read the store; try-lock; double-check the store; reserve a generation; fetch
+ * Protocol: read the store; try-lock; double-check the store; reserve a generation; fetch
  * (budget below the lock TTL); compare-and-set write, which publishes; release. A loser does not call
  * the token endpoint: it waits for the publication, re-reading the store every POLL_MS, and tries the
  * lock again if the holder vanished (lock TTL elapsed without a new token).

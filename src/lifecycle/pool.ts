@@ -5,7 +5,7 @@ export type { LeasedToken };
 
 /**
  * The tokens of one credential profile: `TOKEN_POOL_SIZE` independent slots used round-robin, so a
- * run gets pool-size × Genesys's per-token rate limit (300 requests/minute each, GENESYS.md §5).
+ * run gets pool-size × Genesys's per-token rate limit (300 requests/minute each, docs/genesys.md §5).
  * A slot without a valid token is skipped while another has one.
  */
 export class TokenPool {

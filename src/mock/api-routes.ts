@@ -25,7 +25,7 @@ const MOCK_USER = {
 };
 
 /**
- * A TokenInfo-like answer (GENESYS.md §2). Client-credentials clients get permissions from roles, not
+ * A TokenInfo-like answer (docs/genesys.md §2). Client-credentials clients get permissions from roles, not
  * scopes, so their authorizedScope is empty.
  */
 function tokenInfo(token: AccessToken) {
@@ -42,7 +42,7 @@ function tokenInfo(token: AccessToken) {
 }
 
 export function registerApiRoutes(scope: FastifyInstance, deps: { tokens: TokenRegistry }): void {
-  // GENESYS.md §4: a client-credentials token gets HTTP 400 here; the real `code` is unconfirmed.
+  // docs/genesys.md §4: a client-credentials token gets HTTP 400 here; the real `code` is unconfirmed.
   scope.get('/api/v2/users/me', async (request, reply) => {
     if (authenticatedToken(request).grant !== 'refresh_token') {
       return reply.code(400).send(userContextRequired(correlationIdOf(reply)));
@@ -50,13 +50,13 @@ export function registerApiRoutes(scope: FastifyInstance, deps: { tokens: TokenR
     return MOCK_USER;
   });
 
-  // "Verify user token" (GENESYS.md §3): the gate has already verified it. Declared before the GET so
+  // "Verify user token" (docs/genesys.md §3): the gate has already verified it. Declared before the GET so
   // Fastify does not derive a HEAD route from it.
   scope.head('/api/v2/tokens/me', async (_request, reply) => reply.code(200).send());
 
   scope.get('/api/v2/tokens/me', async (request) => tokenInfo(authenticatedToken(request)));
 
-  // GENESYS.md §3: "Delete auth token used to make the request", no body; hence 204.
+  // docs/genesys.md §3: "Delete auth token used to make the request", no body; hence 204.
   scope.delete('/api/v2/tokens/me', async (request, reply) => {
     deps.tokens.revoke(authenticatedToken(request).value);
     return reply.code(204).send();

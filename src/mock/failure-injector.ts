@@ -41,7 +41,7 @@ export class FailureInjector {
 
 /**
  * Answers with an injected failure. A 429 gets the normalized Genesys body and a `Retry-After: 1`
- * (GENESYS.md §5) so clients exercise their real 429 path; other statuses get an ErrorBody.
+ * (docs/genesys.md §5) so clients exercise their real 429 path; other statuses get an ErrorBody.
  */
 export function replyWithInjectedFailure(reply: FastifyReply, status: number, correlationId: string): FastifyReply {
   if (status === 429) return reply.code(429).header('retry-after', 1).send(tooManyRequests(1, correlationId));

@@ -1,5 +1,5 @@
 /**
- * The error bodies the mock answers with, in the two shapes Genesys uses (GENESYS.md §6):
+ * The error bodies the mock answers with, in the two shapes Genesys uses (docs/genesys.md §6):
  * the Platform API's `ErrorBody` for /api/v2 routes, and the OAuth shape for /oauth/token.
  */
 import { randomUUID } from 'node:crypto';
@@ -10,7 +10,7 @@ export const CORRELATION_HEADER = 'ININ-Correlation-Id';
 
 export const newCorrelationId: () => string = randomUUID;
 
-/** Platform API error body (GENESYS.md §6), trimmed to the fields Genesys fills on these errors. */
+/** Platform API error body (docs/genesys.md §6), trimmed to the fields Genesys fills on these errors. */
 export interface ErrorBody {
   message: string;
   code: string;
@@ -24,20 +24,20 @@ function errorBody(status: number, code: string, message: string, contextId: str
   return { message, code, status, contextId, details: [], errors: [] };
 }
 
-/** 401 when the Authorization header carries no bearer token (GENESYS.md §6, 401 codes). */
+/** 401 when the Authorization header carries no bearer token (docs/genesys.md §6, 401 codes). */
 export function authenticationRequired(contextId: string): ErrorBody {
   return errorBody(401, 'authentication.required', 'No authentication bearer token specified in authorization header.', contextId);
 }
 
 /**
  * 401 for an unknown, expired or revoked bearer token. Which code Genesys uses for expired tokens is
- * unconfirmed; `bad.credentials` is the one seen in practice (GENESYS.md §6, mock recommendation).
+ * unconfirmed; `bad.credentials` is the one seen in practice (docs/genesys.md §6, mock recommendation).
  */
 export function badCredentials(contextId: string): ErrorBody {
   return errorBody(401, 'bad.credentials', 'Invalid login credentials.', contextId);
 }
 
-/** 400 for a client-credentials token on a user-only resource such as /users/me (GENESYS.md §4). */
+/** 400 for a client-credentials token on a user-only resource such as /users/me (docs/genesys.md §4). */
 export function userContextRequired(contextId: string): ErrorBody {
   return errorBody(
     400,
@@ -55,7 +55,7 @@ export function badRequest(message: string, contextId: string): ErrorBody {
   return errorBody(400, 'bad.request', message, contextId);
 }
 
-/** The normalized Platform API 429 body, exactly as GENESYS.md §5 shows it. */
+/** The normalized Platform API 429 body, exactly as docs/genesys.md §5 shows it. */
 export function tooManyRequests(retryAfterSeconds: number, contextId: string): ErrorBody {
   return errorBody(
     429,
@@ -65,7 +65,7 @@ export function tooManyRequests(retryAfterSeconds: number, contextId: string): E
   );
 }
 
-/** Codes from GENESYS.md §6 for the statuses an injected failure is most likely to use. */
+/** Codes from docs/genesys.md §6 for the statuses an injected failure is most likely to use. */
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'bad.request',
   401: 'bad.credentials',
@@ -87,7 +87,7 @@ export function injectedFailure(status: number, contextId: string): ErrorBody {
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type';
 
 /**
- * The token endpoint's error shape (GENESYS.md §6): Genesys sends `description` and repeats it in the
+ * The token endpoint's error shape (docs/genesys.md §6): Genesys sends `description` and repeats it in the
  * RFC 6749 field `error_description`.
  */
 export interface OAuthErrorBody {

@@ -26,7 +26,7 @@ export interface MockOptions {
   /** Requests /oauth/token accepts per window before answering 429 (0 = unlimited). */
   tokenRateLimit: number;
   tokenRateWindowMs: number;
-  /** API requests each access token may make per window (GENESYS.md §5: 300/min; 0 = unlimited). */
+  /** API requests each access token may make per window (docs/genesys.md §5: 300/min; 0 = unlimited). */
   perTokenLimit: number;
   perTokenWindowMs: number;
   /** Every Nth token request fails with `failTokenStatus` (0 = never). */
@@ -47,8 +47,8 @@ export interface MockOptions {
 export const mockDefaults: Readonly<MockOptions> = Object.freeze({
   clientId: 'demo-client',
   clientSecret: 'demo-secret',
-  tokenLifetimeSeconds: 86400, // GENESYS.md §1: the default token duration is 24 h
-  revokeOnIssue: false, // GENESYS.md §3: real tokens of one client stay valid side by side
+  tokenLifetimeSeconds: 86400, // docs/genesys.md §1: the default token duration is 24 h
+  revokeOnIssue: false, // docs/genesys.md §3: real tokens of one client stay valid side by side
   tokenLatencyMs: 0,
   apiLatencyMs: 0,
   tokenRateLimit: 0,
@@ -61,7 +61,7 @@ export const mockDefaults: Readonly<MockOptions> = Object.freeze({
   failApiEvery: 0,
   failApiStatus: 503,
   failApiWindow: null,
-  rotateRefreshTokens: true, // GENESYS.md §4: rotation is unconfirmed, so the strict behaviour is the default
+  rotateRefreshTokens: true, // docs/genesys.md §4: rotation is unconfirmed, so the strict behaviour is the default
   refreshTokenSeed: 'demo-refresh-token',
 });
 

@@ -1,6 +1,6 @@
 /**
  * Fixed-window request counting for the mock's rate limits (the token endpoint's, and each access
- * token's per GENESYS.md §5). A window opens at the first hit after the previous one closed and lasts
+ * token's per docs/genesys.md §5). A window opens at the first hit after the previous one closed and lasts
  * `windowMs`; time comes from the caller so tests drive it with an injected clock.
  */
 export class FixedWindowCounter {

@@ -1,7 +1,7 @@
 /**
- * POST /oauth/token, as Genesys serves it on the login host (GENESYS.md §1, §4): client authentication
+ * POST /oauth/token, as Genesys serves it on the login host (docs/genesys.md §1, §4): client authentication
  * by HTTP Basic, an `application/x-www-form-urlencoded` body, the `client_credentials` and
- * `refresh_token` grants, and OAuth-shaped errors (GENESYS.md §6).
+ * `refresh_token` grants, and OAuth-shaped errors (docs/genesys.md §6).
  *
  * A request passes, in order: --token-latency, injected failures, --token-rate-limit, client
  * authentication, then the grant.
@@ -47,7 +47,7 @@ function replyOAuthError(reply: FastifyReply, status: number, error: OAuthErrorC
   return reply.code(status).send(oauthError(error, description));
 }
 
-/** The success body (GENESYS.md §1); `refresh_token` only for the refresh grant (GENESYS.md §4). */
+/** The success body (docs/genesys.md §1); `refresh_token` only for the refresh grant (docs/genesys.md §4). */
 function tokenResponse(token: AccessToken, lifetimeSeconds: number, refreshToken?: string) {
   return {
     access_token: token.value,
@@ -70,7 +70,7 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: TokenEndpointD
       return replyWithInjectedFailure(reply.header(CORRELATION_HEADER, correlationId), injected, correlationId);
     }
 
-    // Genesys documents no token-endpoint rate limit (GENESYS.md §5), so its shape is borrowed from
+    // Genesys documents no token-endpoint rate limit (docs/genesys.md §5), so its shape is borrowed from
     // the Platform API's normalized 429.
     if (rateLimit !== null && rateLimit.hit(now) > options.tokenRateLimit) {
       const retryAfter = rateLimit.secondsUntilReset(now);
@@ -82,7 +82,7 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: TokenEndpointD
         .send(tooManyRequests(retryAfter, correlationId));
     }
 
-    // GENESYS.md §6 leaves the status of each token error unconfirmed; these follow RFC 6749 §5.2.
+    // docs/genesys.md §6 leaves the status of each token error unconfirmed; these follow RFC 6749 §5.2.
     const client = basicCredentials(request.headers.authorization);
     if (client === undefined || client.id !== options.clientId || client.secret !== options.clientSecret) {
       const description = client !== undefined && client.id !== options.clientId ? 'client not found' : 'authentication failed';
@@ -110,7 +110,7 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: TokenEndpointD
   }
 
   app.register(async (scope) => {
-    // The token endpoint takes form bodies only (GENESYS.md §1); other content types get Fastify's 415.
+    // The token endpoint takes form bodies only (docs/genesys.md §1); other content types get Fastify's 415.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));

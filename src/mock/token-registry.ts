@@ -7,10 +7,10 @@ import type { FixedWindowCounter } from './rate-window.js';
 import type { Grant, MockCounters } from './stats.js';
 
 export interface AccessToken {
-  /** Opaque random string, never a JWT (GENESYS.md §1: clients must not parse tokens). */
+  /** Opaque random string, never a JWT (docs/genesys.md §1: clients must not parse tokens). */
   readonly value: string;
   readonly clientId: string;
-  /** `refresh_token` tokens carry a user context; `client_credentials` tokens do not (GENESYS.md §4). */
+  /** `refresh_token` tokens carry a user context; `client_credentials` tokens do not (docs/genesys.md §4). */
   readonly grant: Grant;
   readonly expiresAt: number;
   /** This token's request window for --per-token-limit; created on its first API request. */
@@ -93,7 +93,7 @@ export class TokenRegistry {
    * Redeems a refresh token. Returns the refresh token to hand back, or undefined when the presented
    * one is unknown or already used. With rotation (the default) refresh tokens are single use: the
    * presented one is revoked and a new one returned; without it the same one stays valid. Real
-   * Genesys rotation is unconfirmed (GENESYS.md §4), hence the knob. The table holds one token per
+   * Genesys rotation is unconfirmed (docs/genesys.md §4), hence the knob. The table holds one token per
    * refresh chain, so it stays bounded.
    */
   redeemRefreshToken(presented: string): string | undefined {

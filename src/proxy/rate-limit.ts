@@ -8,7 +8,7 @@ const SCAN_EVERY_MS = 250;
 
 /**
  * Feeds token_sidecar_rate_limit_remaining from Genesys's `inin-ratelimit-allowed` and
- * `inin-ratelimit-count` response headers (GENESYS.md §5), per slot. Always reads a 429's headers;
+ * `inin-ratelimit-count` response headers (docs/genesys.md §5), per slot. Always reads a 429's headers;
  * other responses at most every SCAN_EVERY_MS, so the request path stays cheap.
  */
 export class RateLimitObserver {

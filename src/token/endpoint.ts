@@ -1,7 +1,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 
 /**
- * The OAuth2 token endpoint client: one POST, Basic client authentication, form body (GENESYS.md §1,
+ * The OAuth2 token endpoint client: one POST, Basic client authentication, form body (docs/genesys.md §1,
  * §4). It knows nothing of caching or coordination. Upstream TLS is verified (undici's default;
  * nothing here turns it off).
  */
@@ -123,7 +123,7 @@ export async function requestToken(
   const kind: TokenFailureKind =
     statusCode === 429 ? 'rate_limited' : statusCode >= 500 ? 'server_error' : 'rejected';
   // OAuth-shaped bodies carry error/error_description (Genesys adds description); Platform-shaped
-  // ones (a 429 or 5xx from the gateway) carry code/message (GENESYS.md §6); anything else: a snippet.
+  // ones (a 429 or 5xx from the gateway) carry code/message (docs/genesys.md §6); anything else: a snippet.
   const error = stringField(json?.error) ?? stringField(json?.code);
   const description =
     stringField(json?.error_description) ?? stringField(json?.description) ?? stringField(json?.message) ?? (json ? undefined : stringField(text.trim()) || undefined);

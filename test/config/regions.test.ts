@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { REGIONS, resolveRegion } from '../../src/config/regions.js';
 
-/** GENESYS.md §9, copied by hand so the data in regions.ts is checked against the source table. */
+/** docs/genesys.md §9, copied by hand so the data in regions.ts is checked against the source table. */
 const EXPECTED: ReadonlyArray<readonly [sdkKey: string, awsName: string, domain: string]> = [
   ['us_east_1', 'us-east-1', 'mypurecloud.com'],
   ['us_east_2', 'us-east-2', 'use2.us-gov-pure.cloud'],

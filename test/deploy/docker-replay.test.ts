@@ -10,7 +10,7 @@ import { freePort, startMock, startNode, waitForHttp, type RunningProcess } from
 import { readRepoFile, repoPath } from './contract.js';
 import { envPairs, execForm, parseDockerfile, type Stage } from './dockerfile.js';
 
-// Issue 5: the Dockerfile's build and run steps replayed outside Docker, so a broken image (a
+// The Dockerfile's build and run steps replayed outside Docker, so a broken image (a
 // runtime import of a dev dependency, a file the build stage forgot to COPY, a wrong ENTRYPOINT)
 // fails `npm test` on a machine without a Docker daemon. Each stage gets a temp folder standing
 // for its WORKDIR; COPY, ENV and RUN are carried out in order; the final stage's ENTRYPOINT + CMD

@@ -4,7 +4,7 @@ import { getStatus, runLoad, type LoadResult } from '../../src/demo/load.js';
 import { startRedisNodes, stopAllRedisNodes, type RedisNode } from '../helpers/redis-server.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
 
-// Issue 3's acceptance runs: several sidecar processes share one token lifecycle through real
+// Several sidecar processes share one token lifecycle through real
 // redis-server processes (Redlock quorum), against the mock with 3 s tokens and revoke-on-issue,
 // 200 concurrent keep-alive clients spread over the instances.
 const LIFETIME_S = 3;
@@ -69,7 +69,7 @@ test('Redis killed mid-run and restarted: clients see no error and redis_up retu
   // "Every node" of a one-node store: with 3 nodes, one restarted node is not a quorum.
   const nodes = await startRedisNodes(1);
   // Without the store, each instance fetches its own token. Genesys keeps older tokens valid
-  // (GENESYS.md §3), so that works; an IdP that revokes older tokens on issue would make the
+  // (docs/genesys.md §3), so that works; an IdP that revokes older tokens on issue would make the
   // instances revoke each other's tokens until the store is back (see README, "Limits").
   const { mock, sidecars } = await fleet(4, nodes, { revokeOnIssue: false });
   const samples: number[][] = [];

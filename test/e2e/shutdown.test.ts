@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startMock, startSidecar, type RunningProcess } from '../helpers/processes.js';
 
-// Issue 5: the contract's exit code 0 on "SIGTERM/SIGINT drain", against the real dist/cli.js.
+// The contract's exit code 0 on "SIGTERM/SIGINT drain", against the real dist/cli.js.
 // On a signal the sidecar stops accepting, lets in-flight requests finish for up to
 // SHUTDOWN_TIMEOUT_MS, force-closes whatever is left, and exits 0.
 

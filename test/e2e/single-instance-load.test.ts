@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { getStatus, runLoad } from '../../src/demo/load.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
 
-// Issue 2's acceptance run: dist/cli.js against the mock with 3 s tokens and revoke-on-issue,
+// One instance under load: dist/cli.js against the mock with 3 s tokens and revoke-on-issue,
 // 200 concurrent keep-alive clients for 20 s.
 const LIFETIME_S = 3;
 const REFRESH_AT = 0.8;

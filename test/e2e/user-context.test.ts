@@ -4,7 +4,7 @@ import { getStatus, runLoad } from '../../src/demo/load.js';
 import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
 
-// GET /api/v2/users/me needs a user-context token (GENESYS.md §4): the refresh_token grant, whose
+// GET /api/v2/users/me needs a user-context token (docs/genesys.md §4): the refresh_token grant, whose
 // refresh tokens are single use and rotate on every refresh. Two instances must share the rotation
 // through the store, or the second would present a spent refresh token (invalid_grant).
 after(() => stopAllRedisNodes());

@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { createLogger, MAX_DEPTH, REDACT_CENSOR, redactLogObject, SECRET_KEYS } from '../../src/logging.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
 
-// Issue 4, logging: pino JSON one line per event, LOG_FORMAT=pretty for humans, and redaction of
+// Logging: pino JSON one line per event, LOG_FORMAT=pretty for humans, and redaction of
 // authorization, x-sidecar-key, secrets, access_token and refresh_token everywhere, error objects
 // included (contract guarantee 7). Each test logs through the sidecar's own logger factory.
 

@@ -9,7 +9,7 @@ import { metricValue, startRig } from '../helpers/in-process.js';
 
 test('a request whose token was revoked is replayed once with a new token and succeeds', async () => {
   const rig = await startRig();
-  // Revoke the shared token behind the sidecar's back (GENESYS.md §3: DELETE /api/v2/tokens/me).
+  // Revoke the shared token behind the sidecar's back (docs/genesys.md §3: DELETE /api/v2/tokens/me).
   const revoke = await request(`${rig.proxyUrl}/api/v2/tokens/me`, { method: 'DELETE' });
   await revoke.body.dump();
   const tokenRequestsBefore = rig.mock.stats().tokenRequests.total;
