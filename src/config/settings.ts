@@ -4,7 +4,8 @@ import { resolveRegion, type Region } from './regions.js';
 /**
  * The one table of `serve` settings: flag, env name, default, meaning and how text becomes a value.
  * `loadConfig()` (load.ts) reads settings through it and `serveHelp()` (help.ts) prints it, so the two
- * cannot drift. The contract's settings table (CONTRACT.md) is the source for names and defaults.
+ * cannot drift. Names and defaults are public: the README's settings table lists every one
+ * (test/docs/readme.test.ts keeps the two in step), so a rename is a change to both.
  */
 
 /** A parser's answer: the value, or the rule the text broke, phrased to follow `SETTING: `. */

@@ -1,6 +1,6 @@
 /**
  * The validated, frozen configuration. Produced once by `loadConfig()` (src/config/load.ts) from
- * flags, env and an optional profiles file; nothing else reads process.env.
+ * flags, env and an optional profiles file; the sidecar takes its settings from nowhere else.
  */
 export type Grant = 'client_credentials' | 'refresh_token';
 
@@ -44,7 +44,11 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   /** Max keep-alive connections to the upstream origin. */
   readonly upstreamConnections: number;
-  /** Timeout of one token endpoint call (kept shorter than the refresh lock's TTL). */
+  /**
+   * Whole time budget of one token fetch: every call to the token endpoint and the backoff waits
+   * between retries fit in it. Each call gets what is left of it, and the fetch gives up rather than
+   * wait past it. The refresh lock outlives it, so a holder still fetching is never overtaken.
+   */
   readonly tokenTimeoutMs: number;
   /** Request bodies up to this size are buffered so a 401 can be replayed; larger ones stream. */
   readonly replayBodyLimitBytes: number;

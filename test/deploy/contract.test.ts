@@ -1,13 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SETTINGS } from '../../src/config/settings.js';
-import { CONTRACT_ENV, isKnownSeries } from './contract.js';
+import { CONTRACT_ENV, CONTRACT_METRICS, DEFAULT_ADMIN_PORT, DEFAULT_PORT, isKnownSeries, readRepoFile } from './contract.js';
 import { seriesNames } from './promql.js';
 import { parseXml } from './xml.js';
 
 test('every setting the deployment files may use is one the sidecar reads', () => {
   const read = new Set<string>(Object.values(SETTINGS).map((setting) => setting.env));
   for (const name of CONTRACT_ENV) assert.ok(read.has(name), `${name} is in src/config/settings.ts`);
+});
+
+test("the names the deployment files may use are the README's: settings, their defaults, metrics", () => {
+  const readme = readRepoFile('README.md');
+  for (const name of CONTRACT_ENV) {
+    // A `_FILE` variant is named in its setting's row rather than in a row of its own.
+    const written = name.endsWith('_FILE') ? `\`${name}\`` : `| \`${name}\` |`;
+    assert.ok(readme.includes(written), `${name} is in the README's settings table`);
+  }
+  assert.match(readme, new RegExp(`\\| \`PORT\` \\| \`${DEFAULT_PORT}\` \\|`), `the README gives PORT the default ${DEFAULT_PORT}`);
+  assert.match(readme, new RegExp(`\\| \`ADMIN_PORT\` \\| \`${DEFAULT_ADMIN_PORT}\` \\|`), `the README gives ADMIN_PORT the default ${DEFAULT_ADMIN_PORT}`);
+  for (const name of CONTRACT_METRICS) assert.match(readme, new RegExp(`\\| \`${name}[{\`]`), `${name} is a row of the README's metrics table`);
 });
 
 test('the query reader finds series names and skips functions, labels, ranges and variables', () => {

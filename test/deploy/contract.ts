@@ -1,13 +1,14 @@
 /**
- * The names the deployment files may use, copied from ../shared/CONTRACT.md on purpose: a rename
- * in the app must be a visible, deliberate change here too. contract.test.ts checks that the app
- * still reads every one of these settings.
+ * The names the deployment files may use, copied by hand from the README's settings and metrics
+ * tables on purpose: a rename in the app must be a visible, deliberate change here too.
+ * contract.test.ts checks that the app still reads every one of these settings and that the README
+ * still names them.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-/** Settings table of CONTRACT.md, with the `_FILE` variants it names and ADMIN_HOST / LOG_FORMAT. */
+/** The README's settings, with the `_FILE` variants it names and ADMIN_HOST / LOG_FORMAT. */
 export const CONTRACT_ENV: ReadonlySet<string> = new Set([
   'GENESYSCLOUD_REGION',
   'UPSTREAM_URL',
@@ -33,11 +34,11 @@ export const CONTRACT_ENV: ReadonlySet<string> = new Set([
   'LOG_FORMAT',
 ]);
 
-/** Defaults from CONTRACT.md that the deployment files line up with. */
+/** Defaults from the README's settings table that the deployment files line up with. */
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_ADMIN_PORT = 9464;
 
-/** Metrics table of CONTRACT.md. */
+/** The README's metrics table (the sidecar metrics the dashboards and alerts may query). */
 export const CONTRACT_METRICS: readonly string[] = [
   'token_sidecar_token_requests_total',
   'token_sidecar_token_request_duration_seconds',
