@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { CONTRACT_ENV, DEFAULT_ADMIN_PORT, DEFAULT_PORT, readRepoFile, repoPath } from './contract.js';
-import { envPairs, execForm, parseDockerfile, type Instruction, type Stage } from './dockerfile.js';
+import { envPairs, execForm, parseDockerfile, runMounts, type Instruction, type Stage } from './dockerfile.js';
 
-const dockerfile = parseDockerfile(readRepoFile('Dockerfile'));
+const dockerfileText = readRepoFile('Dockerfile');
+const dockerfile = parseDockerfile(dockerfileText);
 const finalStage = dockerfile.stages.at(-1)!;
 
 function all(stage: Stage, keyword: string): Instruction[] {
@@ -44,6 +45,49 @@ test('the runtime stage installs production dependencies only, without install s
   assert.match(installs[0]!.args, /--ignore-scripts/, '`prepare` would run tsc, a dev dependency');
 });
 
+test('no parser directive: the build needs no frontend image from Docker Hub', () => {
+  // `# syntax=…` makes BuildKit pull that frontend before anything else, which fails offline or
+  // behind a registry mirror; the engine's built-in frontend reads everything this file uses.
+  assert.doesNotMatch(dockerfileText, /^#\s*syntax\s*=/im);
+  for (const mount of dockerfile.stages.flatMap((s) => all(s, 'RUN')).flatMap((r) => runMounts(r.args).mounts)) {
+    assert.deepEqual(Object.keys(mount).sort(), ['id', 'target', 'type'], 'secret mounts use only options the built-in frontend has had since BuildKit 0.8');
+  }
+});
+
+test('every npm install can be pointed at a mirror: registry build argument, CA file and .npmrc secrets', () => {
+  const installing = dockerfile.stages.filter((s) => all(s, 'RUN').some((r) => /\bnpm ci\b/.test(r.args)));
+  assert.equal(installing.length, 2, 'the build and the runtime stage install');
+  for (const stage of installing) {
+    const where = `stage ${stage.name ?? stage.image}`;
+    const install = stage.instructions.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
+    // An ARG reaches the environment of the RUNs after it in its own stage only; npm reads
+    // npm_config_registry from there. Without it `--build-arg npm_config_registry=…` is ignored.
+    const declared = stage.instructions.slice(0, install).some((i) => i.keyword === 'ARG' && i.args.split('=')[0] === 'npm_config_registry');
+    assert.ok(declared, `${where} declares ARG npm_config_registry before npm ci`);
+    const { mounts, command } = runMounts(stage.instructions[install]!.args);
+    const secret = (id: string) => mounts.find((m) => m.type === 'secret' && m.id === id);
+    const ca = secret('npm_ca');
+    assert.ok(ca?.target, `${where} mounts the npm_ca secret`);
+    assert.match(command, new RegExp(`npm ci\\b[^&]*--cafile=${ca.target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`), `${where}: npm ci trusts the mounted CA file`);
+    assert.equal(secret('npmrc')?.target, '/root/.npmrc', `${where} mounts an optional .npmrc (credentials) where npm running as root reads it`);
+  }
+  const userAt = finalStage.instructions.findIndex((i) => i.keyword === 'USER');
+  const installAt = finalStage.instructions.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
+  assert.ok(installAt >= 0 && installAt < userAt, 'the runtime npm ci runs as root, before USER, so /root/.npmrc is the file it reads');
+});
+
+test("the runtime stage's install leaves no npm cache, logs or compile cache in its layer", () => {
+  const install = all(finalStage, 'RUN').find((r) => /\bnpm ci\b/.test(r.args))!;
+  const parts = runMounts(install.args).command.split('&&').map((part) => part.trim());
+  const removed = parts.filter((part) => part.startsWith('rm -rf ')).flatMap((part) => part.split(/\s+/).slice(2));
+  // npm's cache and debug logs live in ~/.npm (root's, as npm ci runs before USER); npm 11 on Node 22+
+  // turns on Node's compile cache, kept in os.tmpdir(). Removing them in a later RUN would not shrink
+  // the image: the install's layer would still hold them.
+  assert.ok(removed.includes('/root/.npm'), 'the same RUN removes /root/.npm');
+  assert.ok(removed.includes('/tmp/node-compile-cache'), 'the same RUN removes /tmp/node-compile-cache');
+  assert.ok(parts.indexOf(parts.find((p) => p.startsWith('rm -rf '))!) > parts.findIndex((p) => p.startsWith('npm ci')), 'after npm ci');
+});
+
 test('the runtime stage runs as a non-root user', () => {
   const users = all(finalStage, 'USER');
   assert.ok(users.length > 0, 'USER is set in the final stage');
@@ -52,17 +96,16 @@ test('the runtime stage runs as a non-root user', () => {
   assert.notEqual(user, '0');
 });
 
-test('the healthcheck asks the admin port /healthz with node, not curl or wget', () => {
+test('the healthcheck is the shipped node script, which asks the running command its own port', () => {
   const healthcheck = only(finalStage, 'HEALTHCHECK');
   const cmd = /\bCMD\s+(\[.*\])\s*$/s.exec(healthcheck.args)?.[1];
   assert.ok(cmd, 'HEALTHCHECK ... CMD [exec form]');
   const argv = execForm(cmd);
   assert.ok(argv, 'exec form: no shell in the slim image is needed');
-  assert.equal(argv[0], 'node');
-  const script = argv.join(' ');
-  assert.doesNotMatch(script, /\b(curl|wget)\b/);
-  assert.match(script, /\/healthz/);
-  assert.match(script, new RegExp(`\\b${DEFAULT_ADMIN_PORT}\\b`), 'falls back to the default ADMIN_PORT');
+  assert.deepEqual(argv, ['node', 'dist/healthcheck.js'], 'node, not curl or wget (the slim image has neither)');
+  // What the script asks for `serve` and `mock` is tested in test/healthcheck.test.ts and, through the
+  // replayed image, in docker-replay.test.ts.
+  assert.ok(existsSync(repoPath('src/healthcheck.ts')), 'dist/healthcheck.js is built from src/healthcheck.ts');
 });
 
 test('both the proxy and the admin port are exposed', () => {

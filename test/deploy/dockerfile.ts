@@ -87,3 +87,17 @@ export function envPairs(args: string): Record<string, string> {
   }
   return pairs;
 }
+
+/** One `--mount=` option of a RUN as key/value pairs (`type=secret,id=x,target=/p`). */
+export type Mount = Record<string, string>;
+
+/** A RUN's leading `--mount=` options and the command after them (other RUN options are kept in it). */
+export function runMounts(args: string): { mounts: Mount[]; command: string } {
+  const mounts: Mount[] = [];
+  let rest = args.trimStart();
+  for (let match = /^--mount=(\S+)\s+/.exec(rest); match; match = /^--mount=(\S+)\s+/.exec(rest)) {
+    mounts.push(Object.fromEntries(match[1]!.split(',').map((pair) => [pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1)])));
+    rest = rest.slice(match[0].length);
+  }
+  return { mounts, command: rest };
+}
