@@ -2,19 +2,21 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import module from 'node:module';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join, posix } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { basename, join, posix, relative as relativePath } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, startMock, startNode, waitForHttp, type RunningProcess } from '../helpers/processes.js';
 import { readRepoFile, repoPath } from './contract.js';
-import { envPairs, execForm, parseDockerfile, type Stage } from './dockerfile.js';
+import { envPairs, execForm, parseDockerfile, runMounts, type Stage } from './dockerfile.js';
 
 // The Dockerfile's build and run steps replayed outside Docker, so a broken image (a
 // runtime import of a dev dependency, a file the build stage forgot to COPY, a wrong ENTRYPOINT)
 // fails `npm test` on a machine without a Docker daemon. Each stage gets a temp folder standing
-// for its WORKDIR; COPY, ENV and RUN are carried out in order; the final stage's ENTRYPOINT + CMD
-// then run with node and the ENV the image sets.
+// for its WORKDIR and one standing for the rest of its filesystem (root's home and /tmp, where npm
+// and Node leave their caches); ARG, COPY, ENV and RUN are carried out in order; the final stage's
+// ENTRYPOINT + CMD then run with node and the ENV the image sets, and its HEALTHCHECK against them.
 
 const STEP_TIMEOUT_MS = 180_000;
 const manifest = JSON.parse(readRepoFile('package.json')) as {
@@ -29,13 +31,18 @@ interface ReplayedStage {
   readonly stage: Stage;
   /** The temp folder standing for the stage's WORKDIR. */
   readonly dir: string;
+  /** The temp folder standing for the stage's filesystem outside WORKDIR (/root, /tmp). */
+  readonly root: string;
   workdir: string;
   env: Record<string, string>;
   entrypoint: string[];
   cmd: string[];
+  healthcheck?: string[] | undefined;
 }
 
 const timings: Record<string, number> = {};
+/** Files under the final stage's /root and /tmp after each part of each RUN, in order. */
+const leftovers: { command: string; files: string[] }[] = [];
 const replayed = new Map<string, ReplayedStage>();
 let scratch: string | undefined;
 const children = new Set<ChildProcess>();
@@ -46,21 +53,31 @@ after(async () => {
 });
 
 /**
- * The environment a RUN step gets: the image's (PATH, HOME) plus the stage's ENV. Only the npm
- * settings that say where packages come from pass through from this machine; `prefer-offline`
- * reuses the local npm cache when it has a package (the lockfile still decides what is installed).
+ * The environment a RUN step gets: the image's (PATH; HOME and TMPDIR inside the stage's filesystem,
+ * as root's home and /tmp are in the image) plus the stage's ARGs and ENV. Only the settings that
+ * say how to reach packages pass through from this machine (Docker passes proxies as predefined
+ * build arguments); `prefer-offline` reuses the npm cache copied into the stage's home when it has
+ * a package (the lockfile still decides what is installed).
  */
-function runEnv(stageEnv: Record<string, string>): Record<string, string> {
+function runEnv(stage: ReplayedStage): Record<string, string> {
   const passed = Object.entries(process.env).filter(
-    ([name]) => /^(HOME|TMPDIR|https?_proxy|no_proxy|HTTPS?_PROXY|NO_PROXY|NODE_EXTRA_CA_CERTS|npm_config_(cache|registry|userconfig))$/.test(name),
+    ([name]) => /^(https?_proxy|no_proxy|HTTPS?_PROXY|NO_PROXY|NODE_EXTRA_CA_CERTS)$/.test(name),
   );
   return {
     PATH: process.env.PATH ?? '',
+    HOME: join(stage.root, 'root'),
+    TMPDIR: join(stage.root, 'tmp'),
     ...(Object.fromEntries(passed) as Record<string, string>),
-    ...stageEnv,
+    ...stage.env,
     npm_config_prefer_offline: 'true',
     npm_config_update_notifier: 'false',
   };
+}
+
+/** Every file below `dir`, relative to it (directories only through the files they hold). */
+async function filesBelow(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => !e.isDirectory()).map((e) => relativePath(dir, join(e.parentPath, e.name))).sort();
 }
 
 function run(argv: string[], cwd: string, env: Record<string, string>, timeoutMs = STEP_TIMEOUT_MS): Promise<{ code: number | string; output: string }> {
@@ -81,14 +98,20 @@ function run(argv: string[], cwd: string, env: Record<string, string>, timeoutMs
 }
 
 /**
- * One `&&`-separated part of a shell-form RUN, as this machine should run it. Only npm commands
- * are replayed; `npm cache clean` only shrinks the image layer and here would empty this machine's
- * npm cache, so it is skipped. Anything else must be taught to the replay deliberately.
+ * One `&&`-separated part of a shell-form RUN, as this machine should run it: npm commands run in
+ * the stage's folders; `rm -rf` of absolute paths removes them from the stage's filesystem (never
+ * from this machine's). Anything else must be taught to the replay deliberately.
  */
-function replayable(command: string): 'run' | 'skip' {
-  if (/^npm (ci|run \S+)(\s|$)/.test(command)) return 'run';
-  if (/^npm cache clean\b/.test(command)) return 'skip';
+function replayable(command: string): 'npm' | 'rm' {
+  if (/^npm (ci|run \S+)(\s|$)/.test(command)) return 'npm';
+  if (/^rm -rf( \/\S+)+$/.test(command)) return 'rm';
   throw new Error(`the replay does not know how to run "${command}" outside Docker; teach test/deploy/docker-replay.test.ts`);
+}
+
+/** The host path of an absolute path in the stage's filesystem: below WORKDIR, or below its root. */
+function imagePath(stage: ReplayedStage, absolute: string): string {
+  const inWorkdir = !posix.relative(stage.workdir, absolute).startsWith('..');
+  return inWorkdir ? hostPath(stage, absolute) : join(stage.root, posix.normalize(absolute));
 }
 
 /** Resolves a path inside a stage's image filesystem to its temp folder (only below WORKDIR exists). */
@@ -101,8 +124,14 @@ function hostPath(stage: ReplayedStage, imagePath: string): string {
 
 async function replayStage(stage: Stage, index: number): Promise<ReplayedStage> {
   const label = stage.name ?? `stage${index}`;
-  const state: ReplayedStage = { stage, dir: join(scratch!, label), workdir: '/', env: {}, entrypoint: [], cmd: [] };
+  const state: ReplayedStage = { stage, dir: join(scratch!, label), root: join(scratch!, `${label}-fs`), workdir: '/', env: {}, entrypoint: [], cmd: [] };
   await mkdir(state.dir);
+  await mkdir(join(state.root, 'tmp'), { recursive: true });
+  // This machine's npm cache as the stage's, so the installs need not download (a copy: the stage's
+  // npm writes to it, and its leftovers are what the final stage must clean up).
+  const npmCache = process.env.npm_config_cache ?? join(homedir(), '.npm');
+  if (existsSync(join(npmCache, '_cacache'))) await cp(join(npmCache, '_cacache'), join(state.root, 'root', '.npm', '_cacache'), { recursive: true });
+  else await mkdir(join(state.root, 'root'));
   for (const instruction of stage.instructions) {
     const started = performance.now();
     const where = `Dockerfile:${instruction.line} ${instruction.keyword} ${instruction.args}`;
@@ -114,6 +143,14 @@ async function replayStage(stage: Stage, index: number): Promise<ReplayedStage> 
       case 'ENV':
         Object.assign(state.env, envPairs(instruction.args));
         break;
+      case 'ARG': {
+        // As `docker build --build-arg NAME` (no value) does: the value comes from this machine's
+        // environment when set there, else the ARG's default, else the name stays unset.
+        const [name, fallback] = instruction.args.split(/=(.*)/s, 2) as [string, string | undefined];
+        const value = process.env[name] ?? fallback;
+        if (value !== undefined) state.env[name] = value;
+        break;
+      }
       case 'COPY': {
         const words = instruction.args.split(/\s+/);
         const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
@@ -132,11 +169,19 @@ async function replayStage(stage: Stage, index: number): Promise<ReplayedStage> 
         break;
       }
       case 'RUN': {
-        assert.equal(execForm(instruction.args), undefined, `${where}: shell form expected`);
-        for (const command of instruction.args.split('&&').map((c) => c.trim())) {
-          if (replayable(command) === 'skip') continue;
-          const result = await run(['sh', '-c', command], state.dir, runEnv(state.env));
-          assert.equal(result.code, 0, `${where}: "${command}" failed:\n${result.output}`);
+        // Secret mounts add nothing here: this machine's npm reaches its registry already (the
+        // passed-through environment), and a missing secret is what a plain `docker build` has.
+        const { mounts, command: shell } = runMounts(instruction.args);
+        assert.ok(mounts.every((m) => m.type === 'secret'), `${where}: only secret mounts are replayed`);
+        assert.equal(execForm(shell), undefined, `${where}: shell form expected`);
+        for (const command of shell.split('&&').map((c) => c.trim())) {
+          if (replayable(command) === 'rm') {
+            for (const path of command.split(/\s+/).slice(2)) await rm(imagePath(state, path), { recursive: true, force: true });
+          } else {
+            const result = await run(['sh', '-c', command], state.dir, runEnv(state));
+            assert.equal(result.code, 0, `${where}: "${command}" failed:\n${result.output}`);
+          }
+          if (stage === finalStage) leftovers.push({ command, files: await filesBelow(state.root) });
         }
         break;
       }
@@ -149,9 +194,14 @@ async function replayStage(stage: Stage, index: number): Promise<ReplayedStage> 
         break;
       }
       // Image metadata with no effect on what is installed or how it starts here.
+      case 'HEALTHCHECK': {
+        const cmd = /\bCMD\s+(\[.*\])\s*$/s.exec(instruction.args)?.[1];
+        state.healthcheck = cmd === undefined ? undefined : execForm(cmd);
+        assert.ok(state.healthcheck, `${where}: exec-form CMD expected`);
+        break;
+      }
       case 'USER':
       case 'EXPOSE':
-      case 'HEALTHCHECK':
       case 'STOPSIGNAL':
       case 'LABEL':
         break;
@@ -207,6 +257,20 @@ test('no dev dependency is installed in the runtime stage', async () => {
   }
   assert.ok(!existsSync(join(runtime.dir, 'node_modules', '.bin', 'tsc')), 'no tsc binary');
   assert.ok(!existsSync(join(runtime.dir, 'node_modules', 'esbuild')), "tsx's esbuild did not come along either");
+});
+
+test("the runtime stage's install leaves nothing of npm's in root's home or /tmp", () => {
+  const installed = leftovers.findIndex((step) => step.command.startsWith('npm ci'));
+  assert.ok(installed >= 0, 'the final stage runs npm ci');
+  // What npm ci leaves (its cache and debug log; on Node 22+ also the compile cache): this proves
+  // the replay sees what a layer would keep, so the check after the RUN can fail.
+  const left = leftovers[installed]!.files;
+  assert.ok(left.some((f) => f.startsWith('root/.npm/_logs/')), `npm ci left its log: ${left.slice(0, 5).join(', ')}`);
+  assert.ok(left.some((f) => f.startsWith('root/.npm/_cacache/')), 'npm ci used its cache');
+  if (typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function') {
+    assert.ok(left.some((f) => f.startsWith('tmp/node-compile-cache/')), "npm turned on Node's compile cache");
+  }
+  assert.deepEqual(leftovers.at(-1)!.files, [], 'the RUN ends with nothing left below /root or /tmp');
 });
 
 test('`--version` through the image entrypoint prints the package version', async () => {
@@ -265,4 +329,47 @@ test('the image entrypoint and CMD start the proxy: /healthz answers 200, a keye
   const code = await proc.stop('SIGTERM');
   t.diagnostic(JSON.stringify({ healthyAfterMs, unkeyedStatus: unkeyed.status, exitAfterSignalMs: Math.round(performance.now() - stopping) }));
   assert.equal(code, 0, proc.output());
+});
+
+/** Runs the image's HEALTHCHECK command the way Docker does: in WORKDIR with the image's ENV and
+ * the container's `-e` settings, aimed at `pid` (in a container the script looks at PID 1). */
+async function healthcheck(pid: number, env: Record<string, string>): Promise<{ code: number | string; output: string }> {
+  const argv = runtime.healthcheck;
+  assert.ok(argv && argv[0] === 'node', 'the HEALTHCHECK runs node');
+  return run([process.execPath, ...argv.slice(1), String(pid)], runtime.dir, { PATH: process.env.PATH ?? '', ...runtime.env, ...env }, 10_000);
+}
+
+test('the HEALTHCHECK of `docker run <image> mock` asks the mock on its own port: healthy, then unhealthy once it stopped', async () => {
+  const port = await freePort();
+  const env = {};
+  const mock = startImage(['mock', '--port', String(port)], env);
+  after(() => mock.stop('SIGKILL'));
+  await waitForHttp(`http://127.0.0.1:${port}/__stats`, { proc: mock });
+  const healthy = await healthcheck(mock.child.pid!, env);
+  assert.equal(healthy.code, 0, healthy.output);
+  assert.match(healthy.output, new RegExp(`127\\.0\\.0\\.1:${port}/__stats answered 200`));
+  assert.equal(await mock.stop('SIGTERM'), 0, mock.output());
+  const gone = await healthcheck(mock.child.pid!, env);
+  assert.equal(gone.code, 1, gone.output);
+});
+
+test('the HEALTHCHECK of `serve --admin-port N` asks port N, not ADMIN_PORT', async () => {
+  const [port, adminPort, envAdminPort] = [await freePort(), await freePort(), await freePort()];
+  const env = {
+    GENESYSCLOUD_OAUTHCLIENT_ID: 'demo-client',
+    GENESYSCLOUD_OAUTHCLIENT_SECRET: 'demo-secret',
+    UPSTREAM_URL: 'http://127.0.0.1:9',
+    TOKEN_URL: 'http://127.0.0.1:9/oauth/token',
+    INBOUND_API_KEY: randomBytes(16).toString('hex'),
+    // Nothing listens here: a check that read only the environment would fail.
+    ADMIN_PORT: String(envAdminPort),
+    LOG_LEVEL: 'error',
+  };
+  const proc = startImage(['serve', '--port', String(port), '--admin-port', String(adminPort)], env);
+  after(() => proc.stop('SIGKILL'));
+  await waitForHttp(`http://127.0.0.1:${adminPort}/healthz`, { proc });
+  const result = await healthcheck(proc.child.pid!, env);
+  assert.equal(result.code, 0, result.output);
+  assert.match(result.output, new RegExp(`127\\.0\\.0\\.1:${adminPort}/healthz answered 200`));
+  assert.equal(await proc.stop('SIGTERM'), 0, proc.output());
 });
