@@ -5,7 +5,7 @@ import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoOp
  * The sidecar's logger: pino JSON, one object a line, or pino-pretty for a terminal (LOG_FORMAT=pretty).
  *
  * The code never logs a token or a secret on purpose; this module is the defence in depth behind
- * that rule (contract guarantee 7). Every log call's object goes through `redactLogObject`:
+ * that rule (the README's guarantee 7). Every log call's object goes through `redactLogObject`:
  *
  * 1. By key name: a field named in SECRET_KEYS is censored at any depth up to MAX_DEPTH, in plain
  *    objects and arrays (headers, configs, tokens, request options).

@@ -4,12 +4,11 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 
 export const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
 
 /**
- * Every metric of the contract, created against the registry passed in (never the global one, so
- * tests and several servers in one process do not collide). Labels are bounded: results, reasons,
- * status codes, profile names (from configuration) and pool slots; never a path or a token.
- *
- * Beyond the contract's label sets, token and lock metrics also carry `profile` (configured profile
- * name) so several credential profiles can be told apart; sum it away for the contract's view.
+ * Every sidecar metric (the README's metrics table), created against the registry passed in (never
+ * the global one, so tests and several servers in one process do not collide). Labels are bounded:
+ * results, reasons, status codes, profile names (from configuration) and pool slots; never a path or
+ * a token. Token, lock and rate-limit metrics carry `profile` so several credential profiles can be
+ * told apart; sum it away for a view across profiles.
  */
 export function createMetrics(registry: Registry, opts: { defaultMetrics?: boolean } = {}) {
   if (opts.defaultMetrics !== false) {
