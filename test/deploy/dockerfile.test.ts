@@ -148,7 +148,7 @@ function ignored(path: string, patterns: string[]): boolean {
 
 test('.dockerignore keeps secrets and host build output out, and everything the build copies in', () => {
   const patterns = readRepoFile('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  for (const path of ['node_modules', 'dist', '.git', '.env', 'test', 'bench/results']) {
+  for (const path of ['node_modules', 'dist', '.git', '.env', 'test', 'bench/results', 'docs']) {
     assert.ok(ignored(path, patterns), `${path} is ignored`);
   }
   const sources = dockerfile.stages
