@@ -2,7 +2,8 @@ import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { Region } from './regions.js';
 import { SETTINGS, settingLabel, shownValue, type Parsed } from './settings.js';
-import type { Grant, ProfileConfig } from './types.js';
+import { parseSigningKey } from './signing-key.js';
+import type { Grant, ProfileConfig, SigningKey, TokenAuthMethod } from './types.js';
 
 /**
  * Credential profiles: what a profile is made of, how the flat settings fill what it leaves out, and
@@ -21,15 +22,37 @@ export interface Io {
 export const REPORTED = Symbol('reported');
 /** A credential as read: its value, `undefined` when not given, or REPORTED. */
 export type Credential = string | undefined | typeof REPORTED;
+/** The private_key_jwt key as read, like a Credential. */
+export type KeyCredential = SigningKey | undefined | typeof REPORTED;
+
+/** The token request and injection settings: a profile's own, else the flat ones. */
+export interface ProviderFields {
+  readonly tokenAuth: TokenAuthMethod;
+  readonly scope?: string;
+  readonly audience?: string;
+  readonly resources?: readonly string[];
+  readonly tokenParams?: ReadonlyArray<readonly [string, string]>;
+  readonly defaultLifetimeS: number;
+  readonly injectHeader: string;
+  readonly injectPrefix: string;
+}
 
 /** A profile as given, before the flat settings fill what it leaves out. */
 export interface ProfileDraft {
   readonly name: string;
   /** How "required" problems name each credential of this profile. */
-  readonly labels: { readonly clientId: string; readonly clientSecret: string; readonly refreshToken: string; readonly poolSize: string };
+  readonly labels: {
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly refreshToken: string;
+    readonly poolSize: string;
+    readonly privateKey: string;
+  };
   readonly clientId: Credential;
   readonly clientSecret: Credential;
   readonly refreshToken: Credential;
+  readonly privateKey: KeyCredential;
+  readonly provider: Partial<ProviderFields>;
   readonly grant?: Grant;
   readonly region?: Region;
   readonly upstreamUrl?: string;
@@ -38,7 +61,7 @@ export interface ProfileDraft {
 }
 
 /** What a profile inherits from the flat settings. */
-export interface ProfileDefaults {
+export interface ProfileDefaults extends ProviderFields {
   readonly grant: Grant;
   readonly region: Region;
   readonly upstreamUrl?: string;
@@ -57,7 +80,8 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     return typeof credential === 'string' ? credential : undefined;
   };
   const clientId = required(draft.clientId, draft.labels.clientId);
-  const clientSecret = required(draft.clientSecret, draft.labels.clientSecret);
+  const provider: ProviderFields = { ...inherited, ...draft.provider };
+  const { clientSecret, privateKey } = clientCredential(draft, provider.tokenAuth, io);
   let refreshToken: string | undefined;
   if (grant === 'refresh_token') {
     refreshToken = required(draft.refreshToken, draft.labels.refreshToken, 'required by the refresh_token grant');
@@ -71,17 +95,51 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     // Each slot would need its own rotation chain, but there is one seed refresh token to start from.
     io.report(`${draft.labels.poolSize}: must be 1 with the refresh_token grant (one refresh token is one rotation chain), got ${poolSize}`);
   }
-  if (clientId === undefined || clientSecret === undefined) return undefined;
+  if (clientId === undefined || (clientSecret === undefined && privateKey === undefined)) return undefined;
   return {
     name: draft.name,
     grant,
     clientId,
-    clientSecret,
+    ...(clientSecret !== undefined && { clientSecret }),
     ...(refreshToken !== undefined && { refreshToken }),
     upstreamUrl: draft.upstreamUrl ?? draft.region?.apiBase ?? inherited.upstreamUrl ?? inherited.region.apiBase,
     tokenUrl: draft.tokenUrl ?? draft.region?.tokenUrl ?? inherited.tokenUrl ?? inherited.region.tokenUrl,
     poolSize,
+    tokenAuth: provider.tokenAuth,
+    ...(privateKey !== undefined && { privateKey }),
+    ...(provider.scope !== undefined && { scope: provider.scope }),
+    ...(provider.audience !== undefined && { audience: provider.audience }),
+    ...(provider.resources !== undefined && { resources: provider.resources }),
+    ...(provider.tokenParams !== undefined && { tokenParams: provider.tokenParams }),
+    defaultLifetimeS: provider.defaultLifetimeS,
+    injectHeader: provider.injectHeader,
+    injectPrefix: provider.injectPrefix,
   };
+}
+
+/**
+ * The secret for client_secret_basic/_post, or the key for private_key_jwt: the one the method needs
+ * is required, the other is a problem (it would be silently ignored, most likely a forgotten
+ * OAUTH_TOKEN_AUTH).
+ */
+function clientCredential(
+  draft: ProfileDraft,
+  tokenAuth: TokenAuthMethod,
+  io: Io,
+): { clientSecret?: string; privateKey?: SigningKey } {
+  const { labels } = draft;
+  if (tokenAuth === 'private_key_jwt') {
+    if (typeof draft.clientSecret === 'string') {
+      io.report(`${labels.clientSecret}: not used by private_key_jwt (the private key authenticates the client); remove it`);
+    }
+    if (draft.privateKey === undefined) io.report(`${labels.privateKey}: required by private_key_jwt`);
+    return typeof draft.privateKey === 'object' ? { privateKey: draft.privateKey } : {};
+  }
+  if (draft.privateKey !== undefined && draft.privateKey !== REPORTED) {
+    io.report(`${labels.privateKey}: only used by private_key_jwt, but the client authentication is ${tokenAuth}`);
+  }
+  if (draft.clientSecret === undefined) io.report(`${labels.clientSecret}: required`);
+  return typeof draft.clientSecret === 'string' ? { clientSecret: draft.clientSecret } : {};
 }
 
 export interface ProfilesFile {
@@ -95,6 +153,8 @@ const FILE_KEYS = ['defaultProfile', 'profiles'];
 const PROFILE_KEYS = [
   'grant', 'clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile',
   'region', 'upstream', 'tokenUrl', 'poolSize',
+  'tokenAuth', 'privateKeyFile', 'keyId', 'scope', 'audience', 'resource', 'tokenParams', 'tokenDefaultLifetimeS',
+  'injectHeader', 'injectPrefix',
 ];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -214,6 +274,53 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
     return file ?? value;
   };
 
+  /** A list field may be written as the setting's text or as a YAML/JSON list. */
+  const listed = <T>(field: string, separator: string, parse: (text: string) => Parsed<T>): T | undefined => {
+    const value = fields[field];
+    if (!Array.isArray(value)) return parsed(field, parse);
+    if (!value.every((entry) => typeof entry === 'string')) {
+      io.report(`${where(field)}: must be a string or a list of strings`);
+      return undefined;
+    }
+    return parsed(field, () => parse(value.join(separator)));
+  };
+  /** `a=1&b=2`, or a map of names to values. */
+  const params = (): ProviderFields['tokenParams'] => {
+    const value = fields.tokenParams;
+    if (!isRecord(value)) return parsed('tokenParams', SETTINGS.tokenParams.parse);
+    if (!Object.values(value).every((v) => typeof v === 'string' || typeof v === 'number')) {
+      io.report(`${where('tokenParams')}: must be a=1&b=2 or a map of names to string values`);
+      return undefined;
+    }
+    const text = new URLSearchParams(Object.entries(value).map(([k, v]) => [k, String(v)])).toString();
+    return parsed('tokenParams', () => SETTINGS.tokenParams.parse(text));
+  };
+  /** Verbatim, like INJECT_PREFIX: an empty string is a value (no prefix). */
+  const prefix = (): string | undefined => {
+    const value = fields.injectPrefix;
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') {
+      io.report(`${where('injectPrefix')}: must be a string`);
+      return undefined;
+    }
+    const result = SETTINGS.injectPrefix.parse(value);
+    if (result.ok) return result.value;
+    io.report(`${where('injectPrefix')}: ${result.rule}, got ${shownValue(value, false)}`);
+    return undefined;
+  };
+
+  const provider: Partial<ProviderFields> = withoutUndefined({
+    tokenAuth: parsed('tokenAuth', SETTINGS.tokenAuth.parse),
+    scope: listed('scope', ' ', SETTINGS.scope.parse),
+    audience: parsed('audience', SETTINGS.audience.parse),
+    resources: listed('resource', ',', SETTINGS.resource.parse),
+    tokenParams: params(),
+    defaultLifetimeS: parsed('tokenDefaultLifetimeS', SETTINGS.tokenDefaultLifetime.parse),
+    injectHeader: parsed('injectHeader', SETTINGS.injectHeader.parse),
+    injectPrefix: prefix(),
+  });
+  const keyFile = text('privateKeyFile');
+  const keyId = parsed('keyId', SETTINGS.keyId.parse);
   const grant = parsed('grant', SETTINGS.grant.parse);
   const region = parsed('region', SETTINGS.region.parse);
   const upstreamUrl = parsed('upstream', SETTINGS.upstream.parse);
@@ -226,16 +333,54 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
       clientSecret: `${where('clientSecret')} (or clientSecretFile)`,
       refreshToken: `${where('refreshToken')} (or refreshTokenFile)`,
       poolSize: where('poolSize'),
+      privateKey: where('privateKeyFile'),
     },
     clientId: text('clientId'),
     clientSecret: secret('clientSecret', 'clientSecretFile'),
     refreshToken: secret('refreshToken', 'refreshTokenFile'),
+    privateKey: readKeyFile(typeof keyFile === 'string' ? resolve(dirname(path), keyFile) : keyFile, keyId, {
+      file: where('privateKeyFile'),
+      keyId: where('keyId'),
+    }, io),
+    provider,
     ...(grant !== undefined && { grant }),
     ...(region !== undefined && { region }),
     ...(upstreamUrl !== undefined && { upstreamUrl }),
     ...(tokenUrl !== undefined && { tokenUrl }),
     ...(poolSize !== undefined && { poolSize }),
   };
+}
+
+/**
+ * The private_key_jwt key named by `path` (undefined: none given). `keyId` without a key is a problem:
+ * it would be silently ignored.
+ */
+export function readKeyFile(
+  path: Credential,
+  keyId: string | undefined,
+  where: { readonly file: string; readonly keyId: string },
+  io: Io,
+): KeyCredential {
+  if (path === REPORTED) return REPORTED;
+  if (path === undefined) {
+    if (keyId !== undefined) io.report(`${where.keyId}: only used with a private key file (private_key_jwt)`);
+    return undefined;
+  }
+  let content: string;
+  try {
+    content = io.readFile(path);
+  } catch (error) {
+    io.report(`${where.file}: cannot read ${JSON.stringify(path)} (${describeReadError(error)})`);
+    return REPORTED;
+  }
+  const key = parseSigningKey(content, keyId);
+  if (key.ok) return key.value;
+  io.report(`${where.file}: ${JSON.stringify(path)} ${key.rule}`);
+  return REPORTED;
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Only the trailing newline(s) an editor or `echo` adds are removed; the secret is used as is. */
