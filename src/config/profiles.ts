@@ -249,8 +249,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
     return value.trim() === '' ? undefined : value.trim();
   };
   /** Uses the flat setting's own rule, so a profile field and its flag accept the same values. */
-  const parsed = <T>(field: string, parse: (text: string) => Parsed<T>): T | undefined => {
-    const value = fields[field];
+  const parsed = <T>(field: string, parse: (text: string) => Parsed<T>, value = fields[field]): T | undefined => {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string' && typeof value !== 'number') {
       io.report(`${where(field)}: must be a string or a number`);
@@ -282,7 +281,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
       io.report(`${where(field)}: must be a string or a list of strings`);
       return undefined;
     }
-    return parsed(field, () => parse(value.join(separator)));
+    return parsed(field, parse, value.join(separator));
   };
   /** `a=1&b=2`, or a map of names to values. */
   const params = (): ProviderFields['tokenParams'] => {
@@ -293,7 +292,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
       return undefined;
     }
     const text = new URLSearchParams(Object.entries(value).map(([k, v]) => [k, String(v)])).toString();
-    return parsed('tokenParams', () => SETTINGS.tokenParams.parse(text));
+    return parsed('tokenParams', SETTINGS.tokenParams.parse, text);
   };
   /** Verbatim, like INJECT_PREFIX: an empty string is a value (no prefix). */
   const prefix = (): string | undefined => {
