@@ -291,7 +291,7 @@ export const SETTINGS = {
   privateKeyFile: {
     flag: '--private-key-file', env: 'OAUTH_PRIVATE_KEY_FILE', section: 'OAuth2 provider',
     meaning: 'private key for private_key_jwt, PEM (PKCS#8, PKCS#1 or SEC1, unencrypted) or JWK. The key sets the ' +
-      'algorithm: RSA RS256 (PS256 when the JWK says alg PS256 or the PEM key is RSA-PSS), EC P-256 ES256',
+      'algorithm: RSA RS256 (PS256 when a JWK says "alg": "PS256"), EC P-256 ES256',
     parse: anyText,
   },
   keyId: {

@@ -8,8 +8,10 @@ import type { SigningKey } from './types.js';
  * result is PKCS#8 PEM, which jose imports and signs with at token-request time.
  *
  * The algorithm follows from the key, so it cannot disagree with what the provider registered:
- * RSA signs RS256 (2048 bits or more), unless the JWK names `alg: PS256` or the PEM key is an RSA-PSS
- * key; EC signs ES256 and must be on P-256. Problems never quote the file (it holds the key).
+ * RSA signs RS256 (2048 bits or more), unless the JWK names `alg: PS256`; EC signs ES256 and must be
+ * on P-256. A PEM of the RSA-PSS key type is refused with a way out: WebCrypto, which jose signs
+ * with, imports only plain RSA keys (an RSA key signs PS256 just as well). Problems never quote the
+ * file (it holds the key).
  */
 type Alg = SigningKey['alg'];
 
@@ -56,12 +58,13 @@ function algorithmOf(key: KeyObject, jwkAlg: unknown): Parsed<Alg> {
     return broken(`names alg ${JSON.stringify(jwkAlg)}; the sidecar signs RS256, PS256 or ES256`);
   }
   switch (key.asymmetricKeyType) {
-    case 'rsa':
-    case 'rsa-pss': {
+    case 'rsa': {
       if ((details.modulusLength ?? 0) < 2048) return broken('is an RSA key shorter than 2048 bits');
-      const alg = key.asymmetricKeyType === 'rsa-pss' ? 'PS256' : ((jwkAlg as Alg | undefined) ?? 'RS256');
+      const alg = (jwkAlg as Alg | undefined) ?? 'RS256';
       return alg === 'ES256' ? broken('is an RSA key but names alg ES256') : ok(alg);
     }
+    case 'rsa-pss':
+      return broken('is an RSA-PSS key; for PS256 give a plain RSA key as a JWK with "alg": "PS256"');
     case 'ec':
       if (details.namedCurve !== 'prime256v1') return broken('is an EC key not on P-256 (ES256 needs P-256)');
       return jwkAlg === undefined || jwkAlg === 'ES256' ? ok('ES256') : broken(`is an EC key but names alg ${String(jwkAlg)}`);

@@ -55,7 +55,10 @@ function requireSecret(client: ClientAuthentication): string {
   return client.clientSecret;
 }
 
-/** One import per key for the life of the process: the PEM is parsed once, not per token request. */
+/**
+ * One import per key and algorithm for the life of the process: the PEM is parsed once, not per
+ * token request. The algorithm is part of the entry: a WebCrypto key is bound to one.
+ */
 const imported = new Map<string, Promise<CryptoKey>>();
 
 /**
@@ -65,11 +68,12 @@ const imported = new Map<string, Promise<CryptoKey>>();
 async function signAssertion(client: ClientAuthentication): Promise<string> {
   const key = client.privateKey;
   if (key === undefined) throw new Error('private_key_jwt needs a private key');
-  let importing = imported.get(key.pkcs8);
+  const entry = `${key.alg}\n${key.pkcs8}`;
+  let importing = imported.get(entry);
   if (importing === undefined) {
     importing = importPKCS8(key.pkcs8, key.alg);
-    imported.set(key.pkcs8, importing);
-    importing.catch(() => imported.delete(key.pkcs8));
+    imported.set(entry, importing);
+    importing.catch(() => imported.delete(entry));
   }
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({})
