@@ -174,8 +174,9 @@ function tokenFrom(json: Record<string, unknown> | undefined, defaultLifetimeS: 
   if (PROOF_TOKEN_TYPES.has(tokenType)) {
     throw new TokenEndpointError(
       'malformed',
+      // Worded so that log scrubbing (which hides whatever follows "Bearer ") leaves it readable.
       `token endpoint issued a ${String(json?.token_type).slice(0, 20)} token, which needs a proof of possession on every request; ` +
-        'the sidecar sends bearer tokens only and will not send it as one (turn DPoP/PoP binding off for this client)',
+        'the sidecar sends tokens of type Bearer, so it refuses this one (turn DPoP/PoP binding off for this client)',
       200,
     );
   }

@@ -160,7 +160,7 @@ describe('answers as real providers send them', () => {
       const err = await failure();
       assert.equal(err.kind, 'malformed');
       assert.equal(err.retryable, false);
-      assert.match(err.summary, new RegExp(`issued a ${tokenType} token, which needs a proof of possession.*bearer tokens only`));
+      assert.match(err.summary, new RegExp(`issued a ${tokenType} token, which needs a proof of possession.*tokens of type Bearer, so it refuses this one`));
     });
   }
 
