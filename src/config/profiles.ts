@@ -1,41 +1,18 @@
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { describeReadError, REPORTED, type Credential, type Io } from './io.js';
+import { clientCredential, providerFields, readKeyFile, type KeyCredential, type ProviderFields } from './profile-provider.js';
 import type { Region } from './regions.js';
 import { SETTINGS, settingLabel, shownValue, type Parsed } from './settings.js';
-import { parseSigningKey } from './signing-key.js';
-import type { Grant, ProfileConfig, SigningKey, TokenAuthMethod } from './types.js';
+import type { Grant, ProfileConfig } from './types.js';
 
 /**
  * Credential profiles: what a profile is made of, how the flat settings fill what it leaves out, and
  * the --config profiles file. load.ts builds the flat `default` profile; this file does the rest.
  */
 
-export type ReadFile = (path: string) => string;
-
-/** What reading needs besides the settings: a way to read files and a place to report problems. */
-export interface Io {
-  readonly readFile: ReadFile;
-  readonly report: (problem: string) => void;
-}
-
-/** Marks a credential that was given but is unusable; its problem is already recorded. */
-export const REPORTED = Symbol('reported');
-/** A credential as read: its value, `undefined` when not given, or REPORTED. */
-export type Credential = string | undefined | typeof REPORTED;
-/** The private_key_jwt key as read, like a Credential. */
-export type KeyCredential = SigningKey | undefined | typeof REPORTED;
-
-/** The token request and injection settings: a profile's own, else the flat ones. */
-export interface ProviderFields {
-  readonly tokenAuth: TokenAuthMethod;
-  readonly scope?: string;
-  readonly audience?: string;
-  readonly resources?: readonly string[];
-  readonly tokenParams?: ReadonlyArray<readonly [string, string]>;
-  readonly defaultLifetimeS: number;
-  readonly injectHeader: string;
-  readonly injectPrefix: string;
-}
+export { REPORTED, type Credential, type Io, type ReadFile } from './io.js';
+export { readKeyFile, type KeyCredential, type ProviderFields } from './profile-provider.js';
 
 /** A profile as given, before the flat settings fill what it leaves out. */
 export interface ProfileDraft {
@@ -115,31 +92,6 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     injectHeader: provider.injectHeader,
     injectPrefix: provider.injectPrefix,
   };
-}
-
-/**
- * The secret for client_secret_basic/_post, or the key for private_key_jwt: the one the method needs
- * is required, the other is a problem (it would be silently ignored, most likely a forgotten
- * OAUTH_TOKEN_AUTH).
- */
-function clientCredential(
-  draft: ProfileDraft,
-  tokenAuth: TokenAuthMethod,
-  io: Io,
-): { clientSecret?: string; privateKey?: SigningKey } {
-  const { labels } = draft;
-  if (tokenAuth === 'private_key_jwt') {
-    if (typeof draft.clientSecret === 'string') {
-      io.report(`${labels.clientSecret}: not used by private_key_jwt (the private key authenticates the client); remove it`);
-    }
-    if (draft.privateKey === undefined) io.report(`${labels.privateKey}: required by private_key_jwt`);
-    return typeof draft.privateKey === 'object' ? { privateKey: draft.privateKey } : {};
-  }
-  if (draft.privateKey !== undefined && draft.privateKey !== REPORTED) {
-    io.report(`${labels.privateKey}: only used by private_key_jwt, but the client authentication is ${tokenAuth}`);
-  }
-  if (draft.clientSecret === undefined) io.report(`${labels.clientSecret}: required`);
-  return typeof draft.clientSecret === 'string' ? { clientSecret: draft.clientSecret } : {};
 }
 
 export interface ProfilesFile {
@@ -273,51 +225,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
     return file ?? value;
   };
 
-  /** A list field may be written as the setting's text or as a YAML/JSON list. */
-  const listed = <T>(field: string, separator: string, parse: (text: string) => Parsed<T>): T | undefined => {
-    const value = fields[field];
-    if (!Array.isArray(value)) return parsed(field, parse);
-    if (!value.every((entry) => typeof entry === 'string')) {
-      io.report(`${where(field)}: must be a string or a list of strings`);
-      return undefined;
-    }
-    return parsed(field, parse, value.join(separator));
-  };
-  /** `a=1&b=2`, or a map of names to values. */
-  const params = (): ProviderFields['tokenParams'] => {
-    const value = fields.tokenParams;
-    if (!isRecord(value)) return parsed('tokenParams', SETTINGS.tokenParams.parse);
-    if (!Object.values(value).every((v) => typeof v === 'string' || typeof v === 'number')) {
-      io.report(`${where('tokenParams')}: must be a=1&b=2 or a map of names to string values`);
-      return undefined;
-    }
-    const text = new URLSearchParams(Object.entries(value).map(([k, v]) => [k, String(v)])).toString();
-    return parsed('tokenParams', SETTINGS.tokenParams.parse, text);
-  };
-  /** Verbatim, like INJECT_PREFIX: an empty string is a value (no prefix). */
-  const prefix = (): string | undefined => {
-    const value = fields.injectPrefix;
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') {
-      io.report(`${where('injectPrefix')}: must be a string`);
-      return undefined;
-    }
-    const result = SETTINGS.injectPrefix.parse(value);
-    if (result.ok) return result.value;
-    io.report(`${where('injectPrefix')}: ${result.rule}, got ${shownValue(value, false)}`);
-    return undefined;
-  };
-
-  const provider: Partial<ProviderFields> = withoutUndefined({
-    tokenAuth: parsed('tokenAuth', SETTINGS.tokenAuth.parse),
-    scope: listed('scope', ' ', SETTINGS.scope.parse),
-    audience: parsed('audience', SETTINGS.audience.parse),
-    resources: listed('resource', ',', SETTINGS.resource.parse),
-    tokenParams: params(),
-    defaultLifetimeS: parsed('tokenDefaultLifetimeS', SETTINGS.tokenDefaultLifetime.parse),
-    injectHeader: parsed('injectHeader', SETTINGS.injectHeader.parse),
-    injectPrefix: prefix(),
-  });
+  const provider = providerFields(fields, { where, parsed }, io);
   const keyFile = text('privateKeyFile');
   const keyId = parsed('keyId', SETTINGS.keyId.parse);
   const grant = parsed('grant', SETTINGS.grant.parse);
@@ -350,38 +258,6 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
   };
 }
 
-/**
- * The private_key_jwt key named by `path` (undefined: none given). `keyId` without a key is a problem:
- * it would be silently ignored.
- */
-export function readKeyFile(
-  path: Credential,
-  keyId: string | undefined,
-  where: { readonly file: string; readonly keyId: string },
-  io: Io,
-): KeyCredential {
-  if (path === REPORTED) return REPORTED;
-  if (path === undefined) {
-    if (keyId !== undefined) io.report(`${where.keyId}: only used with a private key file (private_key_jwt)`);
-    return undefined;
-  }
-  let content: string;
-  try {
-    content = io.readFile(path);
-  } catch (error) {
-    io.report(`${where.file}: cannot read ${JSON.stringify(path)} (${describeReadError(error)})`);
-    return REPORTED;
-  }
-  const key = parseSigningKey(content, keyId);
-  if (key.ok) return key.value;
-  io.report(`${where.file}: ${JSON.stringify(path)} ${key.rule}`);
-  return REPORTED;
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
 /** Only the trailing newline(s) an editor or `echo` adds are removed; the secret is used as is. */
 export function readSecretFile(path: string, where: string, io: Io): Credential {
   let content: string;
@@ -397,6 +273,3 @@ export function readSecretFile(path: string, where: string, io: Io): Credential 
   return REPORTED;
 }
 
-function describeReadError(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-}

@@ -75,6 +75,7 @@ async function signAssertion(client: ClientAuthentication): Promise<string> {
     imported.set(entry, importing);
     importing.catch(() => imported.delete(entry));
   }
+  // Wall-clock time on purpose, not the injected Clock: the provider checks these claims against its own clock.
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({})
     .setProtectedHeader({ alg: key.alg, typ: 'JWT', ...(key.kid !== undefined && { kid: key.kid }) })
