@@ -79,9 +79,12 @@ export function injectHeaderName(text: string): Parsed<string> {
 
 /**
  * The text put before the token. Taken verbatim: `Bearer ` keeps its space, and an empty value means
- * no prefix (a bare API key). RFC 9110 §5.5 field value characters only.
+ * no prefix (a bare API key). RFC 9110 §5.5 field value characters only. A prefix ending in a letter
+ * or digit would run into the token (`Bearerey…`): almost always an env file that lost its trailing
+ * space, so it is refused.
  */
 export function injectPrefix(text: string): Parsed<string> {
-  if (/^[\t\x20-\x7E]*$/.test(text) && text.length <= 64) return ok(text);
-  return broken('must be at most 64 printable ASCII characters (spaces allowed)');
+  if (!/^[\t\x20-\x7E]*$/.test(text) || text.length > 64) return broken('must be at most 64 printable ASCII characters (spaces allowed)');
+  if (/[A-Za-z0-9]$/.test(text)) return broken(`ends with a letter or digit, so the token would run into it; end it with a space (${JSON.stringify(`${text} `)})`);
+  return ok(text);
 }

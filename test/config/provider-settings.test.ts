@@ -199,6 +199,13 @@ describe('injected header', () => {
     });
   }
 
+  it('refuses a prefix that would run into the token (an env file that lost the trailing space)', () => {
+    assert.deepEqual(problemsOf({ INJECT_PREFIX: 'Bearer' }), [
+      'INJECT_PREFIX (--inject-prefix): ends with a letter or digit, so the token would run into it; end it with a space ("Bearer "), got "Bearer"',
+    ]);
+    assert.equal(profile({ INJECT_PREFIX: 'token=' }).injectPrefix, 'token=');
+  });
+
   it('refuses a header name with a space, and a prefix with a line break', () => {
     assert.deepEqual(problemsOf({ INJECT_HEADER: 'x api key', INJECT_PREFIX: 'Bearer\r\nX-Evil: 1' }), [
       'INJECT_HEADER (--inject-header): must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~), got "x api key"',
