@@ -87,7 +87,7 @@ export function loadConfig(
 }
 
 const FLAT_PROFILE = 'default';
-const CREDENTIAL_SETTINGS = ['clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile', 'privateKeyFile'] as const;
+const CREDENTIAL_SETTINGS = ['clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile', 'privateKeyFile', 'keyId', 'certFile'] as const;
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
@@ -268,9 +268,11 @@ function flatDraft(settings: SettingReader, io: Io): ProfileDraft {
     clientId: settings.value('clientId'),
     clientSecret: settings.secret('clientSecret', 'clientSecretFile'),
     refreshToken: settings.secret('refreshToken', 'refreshTokenFile'),
-    privateKey: readKeyFile(settings.value('privateKeyFile'), settings.value('keyId'), {
-      file: label('privateKeyFile'),
-      keyId: label('keyId'),
+    privateKey: readKeyFile({
+      path: settings.value('privateKeyFile'),
+      keyId: settings.value('keyId'),
+      certPath: settings.value('certFile'),
+      where: { file: label('privateKeyFile'), keyId: label('keyId'), cert: label('certFile') },
     }, io),
     // The flat provider settings reach every profile as inherited values (readProfiles).
     provider: {},

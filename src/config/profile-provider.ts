@@ -1,7 +1,7 @@
 import { describeReadError, REPORTED, type Credential, type Io } from './io.js';
 import type { ProfileDraft } from './profiles.js';
 import { SETTINGS, shownValue, type Parsed } from './settings.js';
-import { parseSigningKey } from './signing-key.js';
+import { parseSigningKey, withCertificate } from './signing-key.js';
 import type { SigningKey, TokenAuthMethod } from './types.js';
 
 /**
@@ -108,31 +108,42 @@ export function clientCredential(
   return typeof draft.clientSecret === 'string' ? { clientSecret: draft.clientSecret } : {};
 }
 
+/** The key file, its key id and its certificate file as given, and how problems name each. */
+export interface KeyFiles {
+  readonly path: Credential;
+  readonly keyId: string | undefined;
+  readonly certPath: Credential;
+  readonly where: { readonly file: string; readonly keyId: string; readonly cert: string };
+}
+
 /**
- * The private_key_jwt key named by `path` (undefined: none given). `keyId` without a key is a problem:
- * it would be silently ignored.
+ * The private_key_jwt key (undefined: none given), with its certificate's thumbprints when a
+ * certificate file is given. A key id or a certificate without a key is a problem: it would be
+ * silently ignored.
  */
-export function readKeyFile(
-  path: Credential,
-  keyId: string | undefined,
-  where: { readonly file: string; readonly keyId: string },
-  io: Io,
-): KeyCredential {
-  if (path === REPORTED) return REPORTED;
+export function readKeyFile({ path, keyId, certPath, where }: KeyFiles, io: Io): KeyCredential {
+  if (path === REPORTED || certPath === REPORTED) return REPORTED;
   if (path === undefined) {
     if (keyId !== undefined) io.report(`${where.keyId}: only used with a private key file (private_key_jwt)`);
+    if (certPath !== undefined) io.report(`${where.cert}: only used with a private key file (private_key_jwt)`);
     return undefined;
   }
+  const key = readParsed(path, where.file, (text) => parseSigningKey(text, keyId), io);
+  if (key === REPORTED || certPath === undefined) return key;
+  return readParsed(certPath, where.cert, (text) => withCertificate(key, text), io);
+}
+
+function readParsed<T>(path: string, where: string, parse: (text: string) => Parsed<T>, io: Io): T | typeof REPORTED {
   let content: string;
   try {
     content = io.readFile(path);
   } catch (error) {
-    io.report(`${where.file}: cannot read ${JSON.stringify(path)} (${describeReadError(error)})`);
+    io.report(`${where}: cannot read ${JSON.stringify(path)} (${describeReadError(error)})`);
     return REPORTED;
   }
-  const key = parseSigningKey(content, keyId);
-  if (key.ok) return key.value;
-  io.report(`${where.file}: ${JSON.stringify(path)} ${key.rule}`);
+  const parsed = parse(content);
+  if (parsed.ok) return parsed.value;
+  io.report(`${where}: ${JSON.stringify(path)} ${parsed.rule}`);
   return REPORTED;
 }
 

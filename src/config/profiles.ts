@@ -105,7 +105,7 @@ const FILE_KEYS = ['defaultProfile', 'profiles'];
 const PROFILE_KEYS = [
   'grant', 'clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile',
   'region', 'upstream', 'tokenUrl', 'poolSize',
-  'tokenAuth', 'privateKeyFile', 'keyId', 'scope', 'audience', 'resource', 'tokenParams', 'tokenDefaultLifetimeS',
+  'tokenAuth', 'privateKeyFile', 'keyId', 'certFile', 'scope', 'audience', 'resource', 'tokenParams', 'tokenDefaultLifetimeS',
   'injectHeader', 'injectPrefix',
 ];
 
@@ -227,6 +227,8 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
 
   const provider = providerFields(fields, { where, parsed }, io);
   const keyFile = text('privateKeyFile');
+  /** Relative key and certificate files are found next to the profiles file. */
+  const besideFile = (file: Credential): Credential => (typeof file === 'string' ? resolve(dirname(path), file) : file);
   const keyId = parsed('keyId', SETTINGS.keyId.parse);
   const grant = parsed('grant', SETTINGS.grant.parse);
   const region = parsed('region', SETTINGS.region.parse);
@@ -245,9 +247,11 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
     clientId: text('clientId'),
     clientSecret: secret('clientSecret', 'clientSecretFile'),
     refreshToken: secret('refreshToken', 'refreshTokenFile'),
-    privateKey: readKeyFile(typeof keyFile === 'string' ? resolve(dirname(path), keyFile) : keyFile, keyId, {
-      file: where('privateKeyFile'),
-      keyId: where('keyId'),
+    privateKey: readKeyFile({
+      path: besideFile(keyFile),
+      keyId,
+      certPath: besideFile(text('certFile')),
+      where: { file: where('privateKeyFile'), keyId: where('keyId'), cert: where('certFile') },
     }, io),
     provider,
     ...(grant !== undefined && { grant }),

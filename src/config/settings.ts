@@ -298,6 +298,12 @@ export const SETTINGS = {
     flag: '--key-id', env: 'OAUTH_KEY_ID', section: 'OAuth2 provider', defaultText: 'the JWK\'s kid, else none',
     meaning: 'kid header of the private_key_jwt assertion (the key\'s id as registered at the provider)', parse: plainValue,
   },
+  certFile: {
+    flag: '--cert-file', env: 'OAUTH_CERT_FILE', section: 'OAuth2 provider',
+    meaning: 'the private key\'s X.509 certificate (PEM), for providers that find the key by its thumbprint ' +
+      '(Entra ID): the assertion then carries x5t#S256 and x5t',
+    parse: anyText,
+  },
   scope: {
     flag: '--scope', env: 'OAUTH_SCOPE', section: 'OAuth2 provider',
     meaning: 'scope sent with every token request (space-separated)', parse: scopeList,

@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import type { Parsed } from './settings.js';
 import type { SigningKey } from './types.js';
 
@@ -71,6 +71,26 @@ function algorithmOf(key: KeyObject, jwkAlg: unknown): Parsed<Alg> {
     default:
       return broken(`is a ${key.asymmetricKeyType ?? 'unknown'} key; RSA or EC P-256 is needed`);
   }
+}
+
+/**
+ * The key's certificate (PEM), for providers that find the key by its thumbprint rather than a kid
+ * (Entra ID). It must be the certificate of this very key: a mismatch would only show up later as
+ * the provider's `invalid_client`.
+ */
+export function withCertificate(key: SigningKey, text: string): Parsed<SigningKey> {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(text);
+  } catch {
+    return broken('is not a PEM X.509 certificate');
+  }
+  if (!cert.checkPrivateKey(createPrivateKey(key.pkcs8))) return broken('is the certificate of another key than the private key');
+  return ok({
+    ...key,
+    x5tS256: createHash('sha256').update(cert.raw).digest('base64url'),
+    x5t: createHash('sha1').update(cert.raw).digest('base64url'),
+  });
 }
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });

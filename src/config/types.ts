@@ -17,6 +17,12 @@ export interface SigningKey {
   readonly alg: 'RS256' | 'PS256' | 'ES256';
   /** The assertion's `kid` header. */
   readonly kid?: string;
+  /**
+   * Thumbprints of the key's X.509 certificate (OAUTH_CERT_FILE), sent as the `x5t#S256` (SHA-256)
+   * and `x5t` (SHA-1) headers: Entra ID finds the key by them.
+   */
+  readonly x5tS256?: string;
+  readonly x5t?: string;
 }
 
 export interface ProfileConfig {

@@ -78,7 +78,13 @@ async function signAssertion(client: ClientAuthentication): Promise<string> {
   // Wall-clock time on purpose, not the injected Clock: the provider checks these claims against its own clock.
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({})
-    .setProtectedHeader({ alg: key.alg, typ: 'JWT', ...(key.kid !== undefined && { kid: key.kid }) })
+    .setProtectedHeader({
+      alg: key.alg,
+      typ: 'JWT',
+      ...(key.kid !== undefined && { kid: key.kid }),
+      ...(key.x5tS256 !== undefined && { 'x5t#S256': key.x5tS256 }),
+      ...(key.x5t !== undefined && { x5t: key.x5t }),
+    })
     .setIssuer(client.clientId)
     .setSubject(client.clientId)
     .setAudience(client.tokenUrl)

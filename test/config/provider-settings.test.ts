@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { Config, ProfileConfig } from '../../src/config/types.js';
@@ -29,7 +30,13 @@ const FILES: Record<string, string> = {
   '/k/garbage.txt': `not a key ${SECRET}`,
   '/k/ed25519.pem': generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   '/s/secret': `${SECRET}\n`,
+  '/k/test-only-key.pem': fixture('test-only-key.pem'),
+  '/k/test-only-cert.pem': fixture('test-only-cert.pem'),
+  '/k/test-only-other-cert.pem': fixture('test-only-other-cert.pem'),
 };
+function fixture(name: string): string {
+  return readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
+}
 const readFile = (path: string): string => {
   const content = FILES[path];
   if (content === undefined) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
@@ -130,6 +137,24 @@ describe('private_key_jwt', () => {
       assert.ok(!problems.join().includes(SECRET));
     });
   }
+
+  it('takes the key\'s certificate and sends its SHA-256 and SHA-1 thumbprints (Entra ID)', () => {
+    const p = profile({ OAUTH_TOKEN_AUTH: 'private_key_jwt', OAUTH_PRIVATE_KEY_FILE: '/k/test-only-key.pem', OAUTH_CERT_FILE: '/k/test-only-cert.pem' }, [], { OAUTH_CLIENT_ID: 'c' });
+    const der = new X509Certificate(FILES['/k/test-only-cert.pem']!).raw;
+    assert.equal(p.privateKey?.x5tS256, createHash('sha256').update(der).digest('base64url'));
+    assert.equal(p.privateKey?.x5t, createHash('sha1').update(der).digest('base64url'));
+  });
+
+  it('refuses a certificate of another key, and one that is no certificate', () => {
+    const env = { OAUTH_TOKEN_AUTH: 'private_key_jwt', OAUTH_PRIVATE_KEY_FILE: '/k/test-only-key.pem' };
+    assert.deepEqual(problemsOf({ ...env, OAUTH_CERT_FILE: '/k/test-only-other-cert.pem' }, [], { OAUTH_CLIENT_ID: 'c' }), [
+      'OAUTH_CERT_FILE (--cert-file): "/k/test-only-other-cert.pem" is the certificate of another key than the private key',
+    ]);
+    assert.deepEqual(problemsOf({ ...env, OAUTH_CERT_FILE: '/k/rsa.pem' }, [], { OAUTH_CLIENT_ID: 'c' }), [
+      'OAUTH_CERT_FILE (--cert-file): "/k/rsa.pem" is not a PEM X.509 certificate',
+    ]);
+    assert.deepEqual(problemsOf({ OAUTH_CERT_FILE: '/k/test-only-cert.pem' }), ['OAUTH_CERT_FILE (--cert-file): only used with a private key file (private_key_jwt)']);
+  });
 
   it('needs the key, and reports a secret or a key id that would go unused', () => {
     assert.deepEqual(problemsOf({ OAUTH_TOKEN_AUTH: 'private_key_jwt' }).sort(), [

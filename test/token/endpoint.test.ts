@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
-import { parseSigningKey } from '../../src/config/signing-key.js';
+import { parseSigningKey, withCertificate } from '../../src/config/signing-key.js';
 import type { SigningKey } from '../../src/config/types.js';
 import { JWT_BEARER_ASSERTION } from '../../src/token/client-auth.js';
 import { requestToken, TokenEndpointError, type TokenEndpointClient } from '../../src/token/endpoint.js';
@@ -120,6 +121,20 @@ describe('client authentication on the wire', () => {
       assert.notEqual(jtis[0], jtis[1]);
     });
   }
+});
+
+describe('the key\'s certificate', () => {
+  it('puts its thumbprints in the assertion header as x5t#S256 and x5t', async () => {
+    const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
+    const withCert = withCertificate(key(fixture('test-only-key.pem')), fixture('test-only-cert.pem'));
+    assert.ok(withCert.ok);
+    answer(200, GOOD);
+    const { request } = await ask({ tokenAuth: 'private_key_jwt', clientSecret: undefined, privateKey: withCert.value });
+    const header = decodeProtectedHeader(request.form.get('client_assertion')!);
+    assert.equal(header['x5t#S256'], withCert.value.x5tS256);
+    assert.equal(header.x5t, withCert.value.x5t);
+    assert.equal(header.alg, 'RS256');
+  });
 });
 
 describe('answers as real providers send them', () => {
