@@ -9,8 +9,8 @@ import { clientProof, type ClientAuthentication } from './client-auth.js';
  *
  * Answers are read as real providers send them: any JSON content type, `expires_in` as a number or a
  * numeric string or missing (then `defaultLifetimeS`, flagged), `token_type` in any case, extra fields
- * ignored. A token type that is not a bearer token (DPoP, MAC, PoP: each needs a proof per request)
- * is refused rather than sent as one.
+ * ignored. A token type that needs a proof of possession on every request (DPoP, MAC, PoP) is
+ * refused rather than sent as a bearer token; any other type is sent as the configured header says.
  */
 export type GrantRequest =
   | { readonly grant: 'client_credentials' }
