@@ -14,7 +14,8 @@ import pino, { type DestinationStream, type Logger, type LoggerOptions as PinoOp
  *    (status, kind, OAuth error fields): an error can never carry a config, headers or a request
  *    into a log line.
  * 3. Text that looks like a credential is scrubbed wherever a string is logged, the message
- *    included: `Bearer …`, `Basic …`, `user:pass@` in URLs, `access_token=…` / `"refresh_token":"…"`.
+ *    included: `Bearer …`, `Basic …`, `user:pass@` in URLs, `access_token=…` / `"refresh_token":"…"` /
+ *    `client_assertion=…`, PEM private key blocks, and anything shaped like a signed JWT.
  * 4. `req` is logged as method and path only (no query string, no headers).
  *
  * This replaces pino's `redact` paths: those match one level per `*`, so covering a few levels costs
@@ -46,20 +47,33 @@ export const SECRET_KEYS: readonly string[] = [
   'inboundApiKey',
   'password',
   'secret',
+  // private_key_jwt: the key (as configured, and its PKCS#8 form) and the signed assertions.
+  'privateKey',
+  'private_key',
+  'pkcs8',
+  'clientAssertion',
+  'client_assertion',
+  'assertion',
+  // The usual header for an API key injected without a prefix (INJECT_HEADER=x-api-key).
+  'x-api-key',
 ];
 const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);
 
 /** Objects deeper than this are logged as they are (nothing the sidecar logs comes near it). */
 export const MAX_DEPTH = 8;
 
-const LOOKS_SECRET = /bearer|basic|:\/\/[^\s/]*@|token|secret|password/i;
+const LOOKS_SECRET = /bearer|basic|:\/\/[^\s/]*@|token|secret|password|assertion|PRIVATE KEY|eyJ/i;
 const SCRUBBERS: ReadonlyArray<readonly [RegExp, string]> = [
   // HTTP credentials: `Authorization: Bearer <token>`, Basic base64(client:secret).
   [/\b(Bearer|Basic)(\s+)[A-Za-z0-9\-._~+/]+=*/gi, `$1$2${REDACT_CENSOR}`],
   // Userinfo in URLs: redis://:password@host, https://user:pass@host.
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"]*@/gi, `$1${REDACT_CENSOR}@`],
   // Form, query and JSON fields: access_token=…, "refresh_token":"…", client_secret: …
-  [/\b(access_?token|refresh_?token|id_?token|client_?secret|password)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi, `$1$2${REDACT_CENSOR}`],
+  [/\b(access_?token|refresh_?token|id_?token|client_?secret|client_?assertion|password)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi, `$1$2${REDACT_CENSOR}`],
+  // PEM private keys (private_key_jwt), whole blocks.
+  [/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, `-----BEGIN $1PRIVATE KEY----- ${REDACT_CENSOR}`],
+  // Signed JWTs anywhere (JWT access tokens, client assertions): header.payload.signature, header `{"`.
+  [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACT_CENSOR],
 ];
 
 /** `text` with anything that looks like a credential replaced by `<redacted>`. */
@@ -71,7 +85,7 @@ export function scrubText(text: string): string {
 }
 
 /** Error fields besides name/message/code/stack that are known to hold no secret. */
-const SAFE_ERROR_FIELDS = ['kind', 'status', 'statusCode', 'oauthError', 'oauthDescription', 'correlationId', 'retryAfterMs', 'errno', 'syscall'] as const;
+const SAFE_ERROR_FIELDS = ['kind', 'status', 'statusCode', 'oauthError', 'oauthDescription', 'oauthErrorUri', 'correlationId', 'retryAfterMs', 'errno', 'syscall'] as const;
 const MAX_CAUSE_DEPTH = 3;
 
 /**

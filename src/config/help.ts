@@ -41,14 +41,21 @@ function settingLines(): string[] {
       .filter((d) => d.section === section)
       .flatMap((d) => [
         `  ${d.flag.padEnd(flagWidth)}  ${d.env.padEnd(envWidth)}  ${defaultOf(d)}`,
-        ...wrap(d.meaning, WIDTH - INDENT.length).map((line) => INDENT + line),
+        ...wrap(meaningOf(d), WIDTH - INDENT.length).map((line) => INDENT + line),
       ]),
     '',
   ]);
 }
 
+function meaningOf(definition: SettingDefinition<unknown>): string {
+  const aliases = definition.envAliases ?? [];
+  return aliases.length === 0 ? definition.meaning : `${definition.meaning} (env also ${aliases.join(', ')})`;
+}
+
+/** A default with a leading or trailing space (`Bearer `) is quoted, or the space would not show. */
 function defaultOf(definition: SettingDefinition<unknown>): string {
-  if (definition.default !== undefined) return `default: ${definition.default}`;
+  const literal = definition.default;
+  if (literal !== undefined) return `default: ${literal.trim() === literal ? literal : JSON.stringify(literal)}`;
   return definition.defaultText ?? 'optional';
 }
 

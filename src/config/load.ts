@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import {
   completeProfile,
+  readKeyFile,
   readProfilesFile,
   readSecretFile,
   REPORTED,
@@ -86,7 +87,11 @@ export function loadConfig(
 }
 
 const FLAT_PROFILE = 'default';
-const CREDENTIAL_SETTINGS = ['clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile'] as const;
+const CREDENTIAL_SETTINGS = ['clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile', 'privateKeyFile', 'keyId', 'certFile'] as const;
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
 
 /**
  * The flat profile and the profiles file's. Without a file the flat credentials are the only profile,
@@ -99,11 +104,19 @@ function readProfiles(settings: SettingReader, io: Io): { profiles: ProfileConfi
     upstreamUrl: settings.value('upstream'),
     tokenUrl: settings.value('tokenUrl'),
     poolSize: settings.value('poolSize'),
+    tokenAuth: settings.value('tokenAuth'),
+    ...optional('scope', settings.value('scope')),
+    ...optional('audience', settings.value('audience')),
+    ...optional('resources', settings.value('resource')),
+    ...optional('tokenParams', settings.value('tokenParams')),
+    defaultLifetimeS: settings.value('tokenDefaultLifetime'),
+    injectHeader: settings.value('injectHeader'),
+    injectPrefix: settings.value('injectPrefix'),
   };
   const configPath = settings.value('config');
   const file = configPath === undefined ? undefined : readProfilesFile(configPath, io);
   const flatGiven = CREDENTIAL_SETTINGS.some((name) => settings.isSet(name));
-  const drafts = [...(configPath === undefined || flatGiven ? [flatDraft(settings)] : []), ...(file?.drafts ?? [])];
+  const drafts = [...(configPath === undefined || flatGiven ? [flatDraft(settings, io)] : []), ...(file?.drafts ?? [])];
   if (file && flatGiven && file.drafts.some((draft) => draft.name === FLAT_PROFILE)) {
     io.report(`${file.path}: profiles.${FLAT_PROFILE}: conflicts with the profile "${FLAT_PROFILE}" formed by ` +
       `${label('clientId')} and its secret; rename one`);
@@ -141,6 +154,7 @@ function parseArgv(argv: readonly string[], io: Io): Map<SettingName, string> {
     const name = SETTING_BY_FLAG.get(flag);
     if (name === undefined) io.report(`${flag}: unknown flag (see --help)`);
     else if (value === undefined) io.report(`${label(name)}: needs a value (--flag value or --flag=value)`);
+    else if (isVerbatim(name)) given.set(name, value);
     else if (value.trim() === '') given.delete(name);
     else given.set(name, value.trim());
   }
@@ -149,15 +163,24 @@ function parseArgv(argv: readonly string[], io: Io): Map<SettingName, string> {
 
 type Origin = 'flag' | 'env';
 
+function isVerbatim(name: SettingName): boolean {
+  return (SETTINGS[name] as SettingDefinition<unknown>).verbatim === true;
+}
+
 /** Reads settings through their definitions, recording each problem. */
 class SettingReader {
   private readonly values = new Map<SettingName, unknown>();
+  private readonly fromEnv = new Map<SettingName, string>();
 
   constructor(
     private readonly flags: ReadonlyMap<SettingName, string>,
-    private readonly env: Record<string, string | undefined>,
+    env: Record<string, string | undefined>,
     private readonly io: Io,
   ) {
+    for (const name of Object.keys(SETTINGS) as SettingName[]) {
+      const text = readEnv(name, env, io);
+      if (text !== undefined) this.fromEnv.set(name, text);
+    }
     // Every setting is checked here, once, in table order, whether or not anything reads it later.
     for (const name of Object.keys(SETTINGS) as SettingName[]) this.values.set(name, this.parse(name));
   }
@@ -208,12 +231,31 @@ class SettingReader {
   private raw(name: SettingName): { text: string; origin: Origin } | undefined {
     const flag = this.flags.get(name);
     if (flag !== undefined) return { text: flag, origin: 'flag' };
-    const fromEnv = this.env[SETTINGS[name].env]?.trim();
-    return fromEnv ? { text: fromEnv, origin: 'env' } : undefined;
+    const fromEnv = this.fromEnv.get(name);
+    return fromEnv !== undefined ? { text: fromEnv, origin: 'env' } : undefined;
   }
 }
 
-function flatDraft(settings: SettingReader): ProfileDraft {
+/**
+ * A setting's env text under its name or an alias (OAUTH_CLIENT_ID for GENESYSCLOUD_OAUTHCLIENT_ID).
+ * Two names with different values is a problem: which one was meant cannot be guessed. A verbatim
+ * setting is taken untrimmed, and set-but-empty is a value.
+ */
+function readEnv(name: SettingName, env: Record<string, string | undefined>, io: Io): string | undefined {
+  const definition: SettingDefinition<unknown> = SETTINGS[name];
+  const given = [definition.env, ...(definition.envAliases ?? [])].flatMap((envName) => {
+    const raw = env[envName];
+    if (raw === undefined) return [];
+    const text = definition.verbatim ? raw : raw.trim();
+    return definition.verbatim || text !== '' ? [{ envName, text }] : [];
+  });
+  if (new Set(given.map((g) => g.text)).size > 1) {
+    io.report(`${given.map((g) => g.envName).join(' and ')}: name the same setting (${definition.flag}) with different values; give one`);
+  }
+  return given[0]?.text;
+}
+
+function flatDraft(settings: SettingReader, io: Io): ProfileDraft {
   return {
     name: FLAT_PROFILE,
     labels: {
@@ -221,10 +263,19 @@ function flatDraft(settings: SettingReader): ProfileDraft {
       clientSecret: `${label('clientSecret')} or ${label('clientSecretFile')}`,
       refreshToken: `${label('refreshToken')} or ${label('refreshTokenFile')}`,
       poolSize: label('poolSize'),
+      privateKey: label('privateKeyFile'),
     },
     clientId: settings.value('clientId'),
     clientSecret: settings.secret('clientSecret', 'clientSecretFile'),
     refreshToken: settings.secret('refreshToken', 'refreshTokenFile'),
+    privateKey: readKeyFile({
+      path: settings.value('privateKeyFile'),
+      keyId: settings.value('keyId'),
+      certPath: settings.value('certFile'),
+      where: { file: label('privateKeyFile'), keyId: label('keyId'), cert: label('certFile') },
+    }, io),
+    // The flat provider settings reach every profile as inherited values (readProfiles).
+    provider: {},
   };
 }
 

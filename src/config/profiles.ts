@@ -1,5 +1,7 @@
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { describeReadError, REPORTED, type Credential, type Io } from './io.js';
+import { clientCredential, providerFields, readKeyFile, type KeyCredential, type ProviderFields } from './profile-provider.js';
 import type { Region } from './regions.js';
 import { SETTINGS, settingLabel, shownValue, type Parsed } from './settings.js';
 import type { Grant, ProfileConfig } from './types.js';
@@ -9,27 +11,25 @@ import type { Grant, ProfileConfig } from './types.js';
  * the --config profiles file. load.ts builds the flat `default` profile; this file does the rest.
  */
 
-export type ReadFile = (path: string) => string;
-
-/** What reading needs besides the settings: a way to read files and a place to report problems. */
-export interface Io {
-  readonly readFile: ReadFile;
-  readonly report: (problem: string) => void;
-}
-
-/** Marks a credential that was given but is unusable; its problem is already recorded. */
-export const REPORTED = Symbol('reported');
-/** A credential as read: its value, `undefined` when not given, or REPORTED. */
-export type Credential = string | undefined | typeof REPORTED;
+export { REPORTED, type Credential, type Io, type ReadFile } from './io.js';
+export { readKeyFile, type KeyCredential, type ProviderFields } from './profile-provider.js';
 
 /** A profile as given, before the flat settings fill what it leaves out. */
 export interface ProfileDraft {
   readonly name: string;
   /** How "required" problems name each credential of this profile. */
-  readonly labels: { readonly clientId: string; readonly clientSecret: string; readonly refreshToken: string; readonly poolSize: string };
+  readonly labels: {
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly refreshToken: string;
+    readonly poolSize: string;
+    readonly privateKey: string;
+  };
   readonly clientId: Credential;
   readonly clientSecret: Credential;
   readonly refreshToken: Credential;
+  readonly privateKey: KeyCredential;
+  readonly provider: Partial<ProviderFields>;
   readonly grant?: Grant;
   readonly region?: Region;
   readonly upstreamUrl?: string;
@@ -38,7 +38,7 @@ export interface ProfileDraft {
 }
 
 /** What a profile inherits from the flat settings. */
-export interface ProfileDefaults {
+export interface ProfileDefaults extends ProviderFields {
   readonly grant: Grant;
   readonly region: Region;
   readonly upstreamUrl?: string;
@@ -57,7 +57,8 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     return typeof credential === 'string' ? credential : undefined;
   };
   const clientId = required(draft.clientId, draft.labels.clientId);
-  const clientSecret = required(draft.clientSecret, draft.labels.clientSecret);
+  const provider: ProviderFields = { ...inherited, ...draft.provider };
+  const { clientSecret, privateKey } = clientCredential(draft, provider.tokenAuth, io);
   let refreshToken: string | undefined;
   if (grant === 'refresh_token') {
     refreshToken = required(draft.refreshToken, draft.labels.refreshToken, 'required by the refresh_token grant');
@@ -71,16 +72,25 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     // Each slot would need its own rotation chain, but there is one seed refresh token to start from.
     io.report(`${draft.labels.poolSize}: must be 1 with the refresh_token grant (one refresh token is one rotation chain), got ${poolSize}`);
   }
-  if (clientId === undefined || clientSecret === undefined) return undefined;
+  if (clientId === undefined || (clientSecret === undefined && privateKey === undefined)) return undefined;
   return {
     name: draft.name,
     grant,
     clientId,
-    clientSecret,
+    ...(clientSecret !== undefined && { clientSecret }),
     ...(refreshToken !== undefined && { refreshToken }),
     upstreamUrl: draft.upstreamUrl ?? draft.region?.apiBase ?? inherited.upstreamUrl ?? inherited.region.apiBase,
     tokenUrl: draft.tokenUrl ?? draft.region?.tokenUrl ?? inherited.tokenUrl ?? inherited.region.tokenUrl,
     poolSize,
+    tokenAuth: provider.tokenAuth,
+    ...(privateKey !== undefined && { privateKey }),
+    ...(provider.scope !== undefined && { scope: provider.scope }),
+    ...(provider.audience !== undefined && { audience: provider.audience }),
+    ...(provider.resources !== undefined && { resources: provider.resources }),
+    ...(provider.tokenParams !== undefined && { tokenParams: provider.tokenParams }),
+    defaultLifetimeS: provider.defaultLifetimeS,
+    injectHeader: provider.injectHeader,
+    injectPrefix: provider.injectPrefix,
   };
 }
 
@@ -95,6 +105,8 @@ const FILE_KEYS = ['defaultProfile', 'profiles'];
 const PROFILE_KEYS = [
   'grant', 'clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile',
   'region', 'upstream', 'tokenUrl', 'poolSize',
+  'tokenAuth', 'privateKeyFile', 'keyId', 'certFile', 'scope', 'audience', 'resource', 'tokenParams', 'tokenDefaultLifetimeS',
+  'injectHeader', 'injectPrefix',
 ];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -189,8 +201,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
     return value.trim() === '' ? undefined : value.trim();
   };
   /** Uses the flat setting's own rule, so a profile field and its flag accept the same values. */
-  const parsed = <T>(field: string, parse: (text: string) => Parsed<T>): T | undefined => {
-    const value = fields[field];
+  const parsed = <T>(field: string, parse: (text: string) => Parsed<T>, value = fields[field]): T | undefined => {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string' && typeof value !== 'number') {
       io.report(`${where(field)}: must be a string or a number`);
@@ -214,6 +225,11 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
     return file ?? value;
   };
 
+  const provider = providerFields(fields, { where, parsed }, io);
+  const keyFile = text('privateKeyFile');
+  /** Relative key and certificate files are found next to the profiles file. */
+  const besideFile = (file: Credential): Credential => (typeof file === 'string' ? resolve(dirname(path), file) : file);
+  const keyId = parsed('keyId', SETTINGS.keyId.parse);
   const grant = parsed('grant', SETTINGS.grant.parse);
   const region = parsed('region', SETTINGS.region.parse);
   const upstreamUrl = parsed('upstream', SETTINGS.upstream.parse);
@@ -226,10 +242,18 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
       clientSecret: `${where('clientSecret')} (or clientSecretFile)`,
       refreshToken: `${where('refreshToken')} (or refreshTokenFile)`,
       poolSize: where('poolSize'),
+      privateKey: where('privateKeyFile'),
     },
     clientId: text('clientId'),
     clientSecret: secret('clientSecret', 'clientSecretFile'),
     refreshToken: secret('refreshToken', 'refreshTokenFile'),
+    privateKey: readKeyFile({
+      path: besideFile(keyFile),
+      keyId,
+      certPath: besideFile(text('certFile')),
+      where: { file: where('privateKeyFile'), keyId: where('keyId'), cert: where('certFile') },
+    }, io),
+    provider,
     ...(grant !== undefined && { grant }),
     ...(region !== undefined && { region }),
     ...(upstreamUrl !== undefined && { upstreamUrl }),
@@ -253,6 +277,3 @@ export function readSecretFile(path: string, where: string, io: Io): Credential 
   return REPORTED;
 }
 
-function describeReadError(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-}

@@ -1,4 +1,13 @@
 import { availableParallelism } from 'node:os';
+import {
+  injectHeaderName,
+  injectPrefix,
+  plainValue,
+  resourceList,
+  scopeList,
+  TOKEN_AUTH_METHODS,
+  tokenParams,
+} from './provider-rules.js';
 import { resolveRegion, type Region } from './regions.js';
 
 /**
@@ -18,7 +27,9 @@ export type Section =
   | 'Token lifecycle'
   | 'Shared store'
   | 'Logging'
-  | 'Timeouts and limits';
+  | 'Timeouts and limits'
+  | 'OAuth2 provider'
+  | 'Injected header';
 
 export interface SettingDefinition<T> {
   readonly flag: `--${string}`;
@@ -31,7 +42,13 @@ export interface SettingDefinition<T> {
   readonly defaultText?: string;
   /** The value is a secret: problems say `<hidden>` instead of echoing it. */
   readonly secret?: true;
-  /** Receives trimmed, non-empty text (an empty value counts as not set). */
+  /** Further env names of the same setting (provider-neutral names); two of them with different values is a problem. */
+  readonly envAliases?: readonly string[];
+  /**
+   * The text is taken as given, untrimmed, and set-but-empty is a value (`INJECT_PREFIX=`), not "unset".
+   * Without it, parse receives trimmed, non-empty text and an empty value counts as not set.
+   */
+  readonly verbatim?: true;
   readonly parse: (text: string) => Parsed<T>;
 }
 
@@ -136,15 +153,18 @@ function keyPrefix(text: string): Parsed<string> {
 
 export const SETTINGS = {
   clientId: {
-    flag: '--client-id', env: 'GENESYSCLOUD_OAUTHCLIENT_ID', section: 'Credentials', defaultText: 'required without --config',
+    flag: '--client-id', env: 'GENESYSCLOUD_OAUTHCLIENT_ID', envAliases: ['OAUTH_CLIENT_ID'], section: 'Credentials',
+    defaultText: 'required without --config',
     meaning: 'OAuth client id (the names Genesys\'s own CLI and Terraform provider use)', parse: anyText,
   },
   clientSecret: {
-    flag: '--client-secret', env: 'GENESYSCLOUD_OAUTHCLIENT_SECRET', section: 'Credentials',
-    defaultText: 'required without --config', meaning: 'OAuth client secret', secret: true, parse: anyText,
+    flag: '--client-secret', env: 'GENESYSCLOUD_OAUTHCLIENT_SECRET', envAliases: ['OAUTH_CLIENT_SECRET'], section: 'Credentials',
+    defaultText: 'required without --config', meaning: 'OAuth client secret (not used by private_key_jwt)', secret: true,
+    parse: anyText,
   },
   clientSecretFile: {
-    flag: '--client-secret-file', env: 'GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE', section: 'Credentials',
+    flag: '--client-secret-file', env: 'GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE', envAliases: ['OAUTH_CLIENT_SECRET_FILE'],
+    section: 'Credentials',
     meaning: 'file holding the client secret (Docker/Kubernetes secrets); instead of --client-secret', parse: anyText,
   },
   grant: {
@@ -259,6 +279,66 @@ export const SETTINGS = {
   shutdownTimeoutMs: {
     flag: '--shutdown-timeout-ms', env: 'SHUTDOWN_TIMEOUT_MS', section: 'Timeouts and limits', default: '10000',
     meaning: 'how long SIGTERM/SIGINT waits for in-flight requests before closing them', parse: integer(0),
+  },
+
+  // OAuth2 providers other than Genesys Cloud: client authentication, token request parameters and
+  // where the token goes upstream. Each is also a profile field (profiles.ts).
+  tokenAuth: {
+    flag: '--token-auth', env: 'OAUTH_TOKEN_AUTH', section: 'OAuth2 provider', default: 'client_secret_basic',
+    meaning: 'client authentication at the token endpoint: client_secret_basic (HTTP Basic, Genesys), client_secret_post ' +
+      '(id and secret in the form) or private_key_jwt (a signed assertion per request, RFC 7523; needs --private-key-file)',
+    parse: oneOf(TOKEN_AUTH_METHODS),
+  },
+  privateKeyFile: {
+    flag: '--private-key-file', env: 'OAUTH_PRIVATE_KEY_FILE', section: 'OAuth2 provider',
+    meaning: 'private key for private_key_jwt, PEM (PKCS#8, PKCS#1 or SEC1, unencrypted) or JWK. The key sets the ' +
+      'algorithm: RSA RS256 (PS256 when a JWK says "alg": "PS256"), EC P-256 ES256',
+    parse: anyText,
+  },
+  keyId: {
+    flag: '--key-id', env: 'OAUTH_KEY_ID', section: 'OAuth2 provider', defaultText: 'the JWK\'s kid, else none',
+    meaning: 'kid header of the private_key_jwt assertion (the key\'s id as registered at the provider)', parse: plainValue,
+  },
+  certFile: {
+    flag: '--cert-file', env: 'OAUTH_CERT_FILE', section: 'OAuth2 provider',
+    meaning: 'the private key\'s X.509 certificate (PEM), for providers that find the key by its thumbprint ' +
+      '(Entra ID): the assertion then carries x5t#S256 and x5t',
+    parse: anyText,
+  },
+  scope: {
+    flag: '--scope', env: 'OAUTH_SCOPE', section: 'OAuth2 provider',
+    meaning: 'scope sent with every token request (space-separated)', parse: scopeList,
+  },
+  audience: {
+    flag: '--audience', env: 'OAUTH_AUDIENCE', section: 'OAuth2 provider',
+    meaning: 'audience sent with every token request (Auth0 and others)', parse: plainValue,
+  },
+  resource: {
+    flag: '--resource', env: 'OAUTH_RESOURCE', section: 'OAuth2 provider',
+    meaning: 'resource indicators (RFC 8707) sent with every token request: a comma-separated list of absolute URIs',
+    parse: resourceList,
+  },
+  tokenParams: {
+    flag: '--token-param', env: 'OAUTH_TOKEN_PARAMS', section: 'OAuth2 provider',
+    meaning: 'extra token request fields as a=1&b=2; the grant, client authentication, scope, audience and ' +
+      'resource fields have their own settings and are refused here',
+    parse: tokenParams,
+  },
+  tokenDefaultLifetime: {
+    flag: '--token-default-lifetime-s', env: 'TOKEN_DEFAULT_LIFETIME_S', section: 'OAuth2 provider', default: '300',
+    meaning: 'lifetime assumed for a token whose answer has no expires_in (GET /token then shows lifetimeAssumed); ' +
+      'an upstream 401 still replaces a token that ends sooner',
+    parse: integer(1, 86_400),
+  },
+  injectHeader: {
+    flag: '--inject-header', env: 'INJECT_HEADER', section: 'Injected header', default: 'authorization',
+    meaning: 'header the token is sent in upstream; a copy the client sends is dropped', parse: injectHeaderName,
+  },
+  injectPrefix: {
+    flag: '--inject-prefix', env: 'INJECT_PREFIX', section: 'Injected header', default: 'Bearer ', verbatim: true,
+    meaning: 'text before the token in that header, taken verbatim; set but empty (INJECT_PREFIX= or --inject-prefix=) ' +
+      'sends the bare token, e.g. for an x-api-key header',
+    parse: injectPrefix,
   },
 } as const satisfies Record<string, SettingDefinition<unknown>>;
 

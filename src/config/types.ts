@@ -3,14 +3,35 @@
  * flags, env and an optional profiles file; the sidecar takes its settings from nowhere else.
  */
 export type Grant = 'client_credentials' | 'refresh_token';
+export type { TokenAuthMethod } from './provider-rules.js';
+import type { TokenAuthMethod } from './provider-rules.js';
+
+/**
+ * The private key of private_key_jwt, checked and converted at start (signing-key.ts) so a bad key
+ * stops the sidecar before it serves. Plain data, so the config stays freezable and printable to
+ * nothing but this type. Secret: never log or expose.
+ */
+export interface SigningKey {
+  /** Unencrypted PKCS#8 PEM, whatever form the file had. */
+  readonly pkcs8: string;
+  readonly alg: 'RS256' | 'PS256' | 'ES256';
+  /** The assertion's `kid` header. */
+  readonly kid?: string;
+  /**
+   * Thumbprints of the key's X.509 certificate (OAUTH_CERT_FILE), sent as the `x5t#S256` (SHA-256)
+   * and `x5t` (SHA-1) headers: Entra ID finds the key by them.
+   */
+  readonly x5tS256?: string;
+  readonly x5t?: string;
+}
 
 export interface ProfileConfig {
   /** `default` for the profile built from the flat settings; names from the --config file otherwise. */
   readonly name: string;
   readonly grant: Grant;
   readonly clientId: string;
-  /** Secret: never log or expose. */
-  readonly clientSecret: string;
+  /** Secret: never log or expose. Absent with private_key_jwt, which authenticates with `privateKey`. */
+  readonly clientSecret?: string;
   /** Seed refresh token for the refresh_token grant. Secret: never log or expose. */
   readonly refreshToken?: string;
   /** OAuth2 token endpoint, e.g. https://login.mypurecloud.com/oauth/token */
@@ -19,6 +40,24 @@ export interface ProfileConfig {
   readonly upstreamUrl: string;
   /** Tokens kept in rotation for this profile (>= 1). */
   readonly poolSize: number;
+
+  // How the token endpoint is asked (OAuth2 providers other than Genesys) and where the token goes.
+  readonly tokenAuth: TokenAuthMethod;
+  /** Only with private_key_jwt. Secret. */
+  readonly privateKey?: SigningKey;
+  /** Space-separated, sent as `scope`. */
+  readonly scope?: string;
+  readonly audience?: string;
+  /** Sent as repeated `resource` fields (RFC 8707). */
+  readonly resources?: readonly string[];
+  /** Further form fields, in order; never one the sidecar sets itself. */
+  readonly tokenParams?: ReadonlyArray<readonly [string, string]>;
+  /** Lifetime assumed when the token endpoint's answer has no expires_in. */
+  readonly defaultLifetimeS: number;
+  /** Lower-case header name the token is sent in upstream. */
+  readonly injectHeader: string;
+  /** Put before the token in that header, verbatim (`Bearer `, or empty for a bare key). */
+  readonly injectPrefix: string;
 }
 
 export interface Config {

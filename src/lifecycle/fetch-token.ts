@@ -65,6 +65,7 @@ export function createTokenFetcher(deps: FetcherDeps): TokenFetcher {
           generation,
           fetchedBy: deps.instanceId,
           ...(local ? { local: true } : {}),
+          ...(response.lifetimeAssumed ? { lifetimeAssumed: true } : {}),
         };
       } catch (err) {
         const failure =

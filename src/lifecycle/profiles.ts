@@ -84,7 +84,7 @@ export class TokenProfiles {
         lockTtlMs,
         waitForNewer: (after, timeoutMs) => tokenSlot!.waitForNewer(after, timeoutMs),
       });
-      tokenSlot = new TokenSlot({ profile: profile.name, slot, key, store: deps.store, refresher, clock: deps.clock, metrics: deps.metrics, log, refreshAt: config.refreshAt, random: deps.random });
+      tokenSlot = new TokenSlot({ profile: profile.name, slot, key, store: deps.store, refresher, clock: deps.clock, metrics: deps.metrics, log, refreshAt: config.refreshAt, random: deps.random, inject: { header: profile.injectHeader, prefix: profile.injectPrefix } });
       slots.push(tokenSlot);
       keys.push(key);
     }

@@ -19,16 +19,21 @@ export interface SlotDeps {
   readonly log: Logger;
   readonly refreshAt: number;
   readonly random?: () => number;
+  /** Where the token goes upstream: the profile's injectHeader and injectPrefix. Default `authorization: Bearer …`. */
+  readonly inject?: { readonly header: string; readonly prefix: string };
 }
 
 /**
- * A token with the slot it came from (so a 401 goes back to the right lifecycle) and the
- * Authorization header value, built once per token rather than once per request.
+ * A token with the slot it came from (so a 401 goes back to the right lifecycle) and the header it
+ * is sent in with its value, built once per token rather than once per request.
  */
 export interface LeasedToken {
   readonly token: Token;
   readonly slot: TokenSlot;
-  readonly authorization: string;
+  /** Lower-case header name. */
+  readonly header: string;
+  /** Prefix and token. Secret. */
+  readonly value: string;
 }
 
 export type SlotState = 'starting' | 'valid' | 'refreshing' | 'failing';
@@ -91,7 +96,10 @@ export class TokenSlot {
   }
 
   leaseFor(token: Token): LeasedToken {
-    if (this.lastLease?.token !== token) this.lastLease = { token, slot: this, authorization: `Bearer ${token.accessToken}` };
+    if (this.lastLease?.token !== token) {
+      const { header, prefix } = this.deps.inject ?? { header: 'authorization', prefix: 'Bearer ' };
+      this.lastLease = { token, slot: this, header, value: `${prefix}${token.accessToken}` };
+    }
     return this.lastLease;
   }
 

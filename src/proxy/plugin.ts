@@ -8,7 +8,10 @@ import { INBOUND_KEY_HEADER, matchesInboundKey } from './inbound-key.js';
 import { sendError } from './send-error.js';
 import { PROFILE_HEADER, type TokenDispatcher } from './token-dispatcher.js';
 
-/** Request headers that never go upstream: hop-by-hop (RFC 9110 §7.6.1) and the client's own credentials. */
+/**
+ * Request headers that never go upstream: hop-by-hop (RFC 9110 §7.6.1) and the client's own
+ * credentials. Each profile adds the header its token is injected in (strippedFor below).
+ */
 const STRIPPED_REQUEST_HEADERS = ['authorization', INBOUND_KEY_HEADER, 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade'];
 /** Response headers that are about the upstream connection, not the response (hop-by-hop). */
 const STRIPPED_RESPONSE_HEADERS = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -29,6 +32,9 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   const inboundKey = config.inboundApiKey ? Buffer.from(config.inboundApiKey) : undefined;
   const upstreamOf = new Map(config.profiles.map((p) => [p.name, p.upstreamUrl]));
   const defaultUpstream = upstreamOf.get(config.defaultProfile)!;
+  // The client's own copy of the injected header (x-api-key, say) must not reach the upstream either.
+  const strippedFor = new Map(config.profiles.map((p) => [p.name, [...new Set([...STRIPPED_REQUEST_HEADERS, p.injectHeader])]]));
+  const defaultStripped = strippedFor.get(config.defaultProfile)!;
 
   /**
    * preHandler: inbound key, profile, and a valid token. Callback style with a synchronous fast
@@ -65,7 +71,8 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       ...(singleUpstream
         ? {}
         : { getUpstream: (request: FastifyRequest) => upstreamOf.get(request.headers[PROFILE_HEADER] as string) ?? defaultUpstream }),
-      rewriteRequestHeaders: (_request: FastifyRequest, headers: IncomingHttpHeaders) => stripHeaders(headers, STRIPPED_REQUEST_HEADERS),
+      rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
+        stripHeaders(headers, strippedFor.get(request.headers[PROFILE_HEADER] as string) ?? defaultStripped),
       rewriteHeaders: (headers: IncomingHttpHeaders) => stripHeaders(headers, STRIPPED_RESPONSE_HEADERS),
       // No hidden retries: an upstream 503 reaches the client as it was (contract guarantee 1).
       retryDelay: () => null,

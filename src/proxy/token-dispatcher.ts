@@ -27,7 +27,8 @@ type Options = Dispatcher.DispatchOptions;
  * guarantees 1, 4, 6). Wraps the upstream connection pool and is handed to @fastify/http-proxy as
  * its undici dispatcher, so every proxied request passes through `dispatch()`.
  *
- * Per request: lease a valid token (synchronous in steady state), set `authorization`, strip the
+ * Per request: lease a valid token (synchronous in steady state), set the profile's injected header
+ * (`authorization` unless INJECT_HEADER says otherwise), strip the
  * profile header, dispatch. If the upstream answers 401 and the body is replayable (none, or
  * buffered), the 401 is held back, the slot invalidates that token (compare-and-set, one refresh
  * fleet-wide), and the request goes out once more with the new token; its answer, whatever it is,
@@ -74,7 +75,7 @@ export class TokenDispatcher extends Dispatcher {
 
   /** Sends one attempt with `lease`'s token; `replayable` allows one replay on 401. */
   send(opts: Options, handler: Handler, lease: LeasedToken, replayable: boolean): boolean {
-    (opts.headers as Record<string, string>).authorization = lease.authorization;
+    (opts.headers as Record<string, string>)[lease.header] = lease.value;
     return this.upstream.dispatch(opts, new ReplayOn401(this, opts, handler, lease, replayable));
   }
 
@@ -234,7 +235,7 @@ class ReplayOn401 implements Handler {
         if (this.aborted) return;
         this.lease = this.lease.slot.leaseFor(token);
         this.startedAt = performance.now();
-        const headers = { ...(this.opts.headers as Record<string, string>), authorization: this.lease.authorization };
+        const headers = { ...(this.opts.headers as Record<string, string>), [this.lease.header]: this.lease.value };
         this.dispatcher.resend({ ...this.opts, headers }, this);
       },
       () => {

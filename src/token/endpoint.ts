@@ -1,18 +1,29 @@
 import { Agent, request, type Dispatcher } from 'undici';
+import { clientProof, type ClientAuthentication } from './client-auth.js';
 
 /**
- * The OAuth2 token endpoint client: one POST, Basic client authentication, form body (docs/genesys.md §1,
- * §4). It knows nothing of caching or coordination. Upstream TLS is verified (undici's default;
- * nothing here turns it off).
+ * The OAuth2 token endpoint client: one POST with a form body (docs/genesys.md §1, §4), the client
+ * authenticated as its profile says (client-auth.ts), plus the profile's scope, audience, resources
+ * and extra fields. It knows nothing of caching or coordination. Upstream TLS is verified (undici's
+ * default; nothing here turns it off).
+ *
+ * Answers are read as real providers send them: any JSON content type, `expires_in` as a number or a
+ * numeric string or missing (then `defaultLifetimeS`, flagged), `token_type` in any case, extra fields
+ * ignored. A token type that needs a proof of possession on every request (DPoP, MAC, PoP) is
+ * refused rather than sent as a bearer token; any other type is sent as the configured header says.
  */
 export type GrantRequest =
   | { readonly grant: 'client_credentials' }
   | { readonly grant: 'refresh_token'; readonly refreshToken: string };
 
-export interface TokenEndpointClient {
-  readonly tokenUrl: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
+/** A profile is one (ProfileConfig has these fields under these names). */
+export interface TokenEndpointClient extends ClientAuthentication {
+  readonly scope?: string;
+  readonly audience?: string;
+  readonly resources?: readonly string[];
+  readonly tokenParams?: ReadonlyArray<readonly [string, string]>;
+  /** Lifetime assumed when the answer has no expires_in; 300 s when not given. */
+  readonly defaultLifetimeS?: number;
   /** Dispatcher for the token endpoint (its own pool, separate from the proxied traffic). */
   readonly dispatcher?: Dispatcher;
 }
@@ -21,7 +32,13 @@ export interface TokenResponse {
   readonly accessToken: string;
   readonly expiresInMs: number;
   readonly refreshToken?: string;
+  /** The answer had no expires_in: `expiresInMs` is the configured default lifetime. */
+  readonly lifetimeAssumed?: boolean;
 }
+
+/** Token types that bind the token to a key: sending one as a bearer token would fail or be refused. */
+const PROOF_TOKEN_TYPES = new Set(['dpop', 'mac', 'pop']);
+const DEFAULT_LIFETIME_S = 300;
 
 /** Why a token request failed, as a metric label and a retry decision. */
 export type TokenFailureKind = 'rejected' | 'rate_limited' | 'server_error' | 'network' | 'timeout' | 'malformed';
@@ -41,6 +58,8 @@ export class TokenEndpointError extends Error {
     readonly retryAfterMs?: number,
     /** Genesys's ININ-Correlation-Id of the failed call, for a support case. */
     readonly correlationId?: string,
+    /** RFC 6749 §5.2 error_uri: the provider's page about this error. */
+    readonly oauthErrorUri?: string,
   ) {
     super(message);
     this.name = 'TokenEndpointError';
@@ -56,6 +75,7 @@ export class TokenEndpointError extends Error {
     const parts = [this.message];
     if (this.oauthError) parts.push(`error=${this.oauthError}`);
     if (this.oauthDescription) parts.push(`description=${JSON.stringify(this.oauthDescription)}`);
+    if (this.oauthErrorUri) parts.push(`uri=${this.oauthErrorUri}`);
     if (this.correlationId) parts.push(`correlationId=${this.correlationId}`);
     return parts.join(' ');
   }
@@ -75,8 +95,19 @@ export async function requestToken(
 ): Promise<TokenResponse> {
   const form = new URLSearchParams({ grant_type: grant.grant });
   if (grant.grant === 'refresh_token') form.set('refresh_token', grant.refreshToken);
-  const basic = Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64');
-  const secrets = grant.grant === 'refresh_token' ? [client.clientSecret, grant.refreshToken] : [client.clientSecret];
+  if (client.scope !== undefined) form.set('scope', client.scope);
+  if (client.audience !== undefined) form.set('audience', client.audience);
+  for (const resource of client.resources ?? []) form.append('resource', resource);
+  for (const [name, value] of client.tokenParams ?? []) form.append(name, value);
+  let proof;
+  try {
+    proof = await clientProof(client);
+  } catch (err) {
+    // Only a key the provider's crypto refuses to use gets here: retrying will not help.
+    throw new TokenEndpointError('malformed', `cannot authenticate the client: ${(err as Error).message}`);
+  }
+  for (const [name, value] of proof.fields) form.append(name, value);
+  const secrets = grant.grant === 'refresh_token' ? [...proof.secrets, grant.refreshToken] : proof.secrets;
 
   let response: Dispatcher.ResponseData;
   try {
@@ -84,7 +115,7 @@ export async function requestToken(
       method: 'POST',
       dispatcher: client.dispatcher ?? tokenAgent(),
       headers: {
-        authorization: `Basic ${basic}`,
+        ...proof.headers,
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
       },
@@ -110,15 +141,7 @@ export async function requestToken(
   }
   const json = parseJson(text);
 
-  if (statusCode === 200) {
-    const accessToken = json?.access_token;
-    const expiresIn = Number(json?.expires_in);
-    if (typeof accessToken !== 'string' || accessToken.length === 0 || !(expiresIn > 0)) {
-      throw new TokenEndpointError('malformed', 'token endpoint answered 200 without access_token and a positive expires_in', statusCode);
-    }
-    const refreshToken = typeof json?.refresh_token === 'string' ? json.refresh_token : undefined;
-    return { accessToken, expiresInMs: expiresIn * 1000, refreshToken };
-  }
+  if (statusCode === 200) return tokenFrom(json, client.defaultLifetimeS ?? DEFAULT_LIFETIME_S);
 
   const kind: TokenFailureKind =
     statusCode === 429 ? 'rate_limited' : statusCode >= 500 ? 'server_error' : 'rejected';
@@ -128,6 +151,7 @@ export async function requestToken(
   const description =
     stringField(json?.error_description) ?? stringField(json?.description) ?? stringField(json?.message) ?? (json ? undefined : stringField(text.trim()) || undefined);
   const correlation = headers['inin-correlation-id'];
+  const errorUri = stringField(json?.error_uri);
   throw new TokenEndpointError(
     kind,
     `token endpoint answered HTTP ${statusCode}`,
@@ -136,7 +160,36 @@ export async function requestToken(
     scrub(description?.slice(0, 200), secrets),
     parseRetryAfter(headers['retry-after']),
     typeof correlation === 'string' ? correlation.slice(0, 100) : undefined,
+    scrub(errorUri, secrets),
   );
+}
+
+/** A 200 answer as a token, or why it is not one (never retried: the endpoint would answer the same). */
+function tokenFrom(json: Record<string, unknown> | undefined, defaultLifetimeS: number): TokenResponse {
+  const accessToken = json?.access_token;
+  if (typeof accessToken !== 'string' || accessToken.length === 0) {
+    throw new TokenEndpointError('malformed', 'token endpoint answered 200 without an access_token', 200);
+  }
+  const tokenType = typeof json?.token_type === 'string' ? json.token_type.toLowerCase() : 'bearer';
+  if (PROOF_TOKEN_TYPES.has(tokenType)) {
+    throw new TokenEndpointError(
+      'malformed',
+      // Worded so that log scrubbing (which hides whatever follows "Bearer ") leaves it readable.
+      `token endpoint issued a ${String(json?.token_type).slice(0, 20)} token, which needs a proof of possession on every request; ` +
+        'the sidecar sends tokens of type Bearer, so it refuses this one (turn DPoP/PoP binding off for this client)',
+      200,
+    );
+  }
+  const refreshToken = typeof json?.refresh_token === 'string' ? json.refresh_token : undefined;
+  const rawExpiresIn = json?.expires_in;
+  if (rawExpiresIn === undefined || rawExpiresIn === null || rawExpiresIn === '') {
+    return { accessToken, expiresInMs: defaultLifetimeS * 1000, refreshToken, lifetimeAssumed: true };
+  }
+  const expiresIn = typeof rawExpiresIn === 'number' || typeof rawExpiresIn === 'string' ? Number(rawExpiresIn) : NaN;
+  if (!(expiresIn > 0) || !Number.isFinite(expiresIn)) {
+    throw new TokenEndpointError('malformed', 'token endpoint answered 200 with an expires_in that is not a positive number of seconds', 200);
+  }
+  return { accessToken, expiresInMs: expiresIn * 1000, refreshToken };
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {

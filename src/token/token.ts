@@ -24,6 +24,8 @@ export interface Token {
    * instance, so a token from the store later replaces it whatever its generation.
    */
   readonly local?: boolean;
+  /** The token endpoint gave no expires_in: the lifetime is the configured default, not the provider's word. */
+  readonly lifetimeAssumed?: boolean;
 }
 
 /** What may be shown about a token: everything but the secrets. */
@@ -34,6 +36,8 @@ export interface TokenMetadata {
   ageSeconds: number;
   generation: number;
   fetchedBy: string;
+  /** Present (true) only when the lifetime is TOKEN_DEFAULT_LIFETIME_S because the endpoint sent no expires_in. */
+  lifetimeAssumed?: true;
 }
 
 export function describeToken(token: Token, now: number): TokenMetadata {
@@ -44,6 +48,7 @@ export function describeToken(token: Token, now: number): TokenMetadata {
     ageSeconds: Math.max(0, Math.round((now - token.issuedAt) / 1000)),
     generation: token.generation,
     fetchedBy: token.fetchedBy,
+    ...(token.lifetimeAssumed === true && { lifetimeAssumed: true as const }),
   };
 }
 

@@ -40,6 +40,7 @@ describe('loadConfig defaults', () => {
       profiles: [{
         name: 'default', grant: 'client_credentials', clientId: 'client-1', clientSecret: SECRET,
         tokenUrl: 'https://login.mypurecloud.com/oauth/token', upstreamUrl: 'https://api.mypurecloud.com', poolSize: 1,
+        tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ',
       }],
       defaultProfile: 'default',
       redisUrls: [],

@@ -38,6 +38,11 @@ function problemsOf(path: string, env: Env = {}): string[] {
   assert.fail('expected a ConfigError');
 }
 
+/** What every profile holds when neither it nor the flat settings name a provider setting. */
+const PROVIDER_DEFAULTS = { tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ' } as const;
+const PROFILE_KEYS = 'grant, clientId, clientSecret, clientSecretFile, refreshToken, refreshTokenFile, region, upstream, tokenUrl, poolSize, ' +
+  'tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix';
+
 function byName(config: Config): Record<string, ProfileConfig> {
   return Object.fromEntries(config.profiles.map((profile) => [profile.name, profile]));
 }
@@ -74,9 +79,9 @@ describe('profiles file', () => {
     assert.equal(config.defaultProfile, 'eu');
     assert.deepEqual(config.profiles, [
       { name: 'eu', grant: 'client_credentials', clientId: 'eu-client', clientSecret: SECRET, poolSize: 1,
-        upstreamUrl: 'https://api.euw2.pure.cloud', tokenUrl: 'https://login.euw2.pure.cloud/oauth/token' },
+        upstreamUrl: 'https://api.euw2.pure.cloud', tokenUrl: 'https://login.euw2.pure.cloud/oauth/token', ...PROVIDER_DEFAULTS },
       { name: 'jp', grant: 'client_credentials', clientId: 'jp-client', clientSecret: SECRET, poolSize: 2,
-        upstreamUrl: 'https://api.mypurecloud.jp', tokenUrl: 'https://login.mypurecloud.jp/oauth/token' },
+        upstreamUrl: 'https://api.mypurecloud.jp', tokenUrl: 'https://login.mypurecloud.jp/oauth/token', ...PROVIDER_DEFAULTS },
     ]);
   });
 
@@ -85,7 +90,7 @@ describe('profiles file', () => {
     assert.equal(config.defaultProfile, 'us');
     assert.deepEqual(byName(config).us, {
       name: 'us', grant: 'refresh_token', clientId: 'us-client', clientSecret: 'us-secret', refreshToken: 'us-refresh',
-      upstreamUrl: 'http://127.0.0.1:4010/api', tokenUrl: 'http://127.0.0.1:4010/oauth/token', poolSize: 1,
+      upstreamUrl: 'http://127.0.0.1:4010/api', tokenUrl: 'http://127.0.0.1:4010/oauth/token', poolSize: 1, ...PROVIDER_DEFAULTS,
     });
     assert.equal(byName(config).eu?.poolSize, 4);
   });
@@ -157,7 +162,7 @@ describe('profiles file problems', () => {
     ['a relative token URL', { profiles: { eu: { ...good, tokenUrl: '/oauth/token' } } }, 'profiles.eu.tokenUrl: must be an absolute http(s) URL, got "/oauth/token"'],
     ['a pool of 0', { profiles: { eu: { ...good, poolSize: 0 } } }, 'profiles.eu.poolSize: must be an integer from 1 to 64, got "0"'],
     ['a pool that is a list', { profiles: { eu: { ...good, poolSize: [2] } } }, 'profiles.eu.poolSize: must be a string or a number'],
-    ['a misspelt key', { profiles: { eu: { ...good, clientSecert: 'x' } } }, 'profiles.eu.clientSecert: unknown key (expected grant, clientId, clientSecret, clientSecretFile, refreshToken, refreshTokenFile, region, upstream, tokenUrl, poolSize)'],
+    ['a misspelt key', { profiles: { eu: { ...good, clientSecert: 'x' } } }, `profiles.eu.clientSecert: unknown key (expected ${PROFILE_KEYS})`],
     ['a profile name with a space', { profiles: { 'e u': good } }, 'profiles.e u: the name must be 1 to 64 of A-Z a-z 0-9 _ . -'],
     ['a profile name of 65 characters', { profiles: { ['p'.repeat(65)]: good } }, `profiles.${'p'.repeat(65)}: the name must be 1 to 64 of A-Z a-z 0-9 _ . -`],
     ['a profile that is not an object', { profiles: { eu: 'a' } }, 'profiles.eu: must be an object'],
@@ -227,7 +232,7 @@ describe('profiles file problems', () => {
       `${path}: defaultProfile: no profile named "nope"`,
       `${path}: profiles.eu.clientId: required`,
       `${path}: profiles.eu.poolSize: must be an integer from 1 to 64, got "99"`,
-      `${path}: profiles.us.extra: unknown key (expected grant, clientId, clientSecret, clientSecretFile, refreshToken, refreshTokenFile, region, upstream, tokenUrl, poolSize)`,
+      `${path}: profiles.us.extra: unknown key (expected ${PROFILE_KEYS})`,
       `${path}: profiles.us.region: must be a Genesys region as domain (euw2.pure.cloud), AWS-style name (eu-west-2) or SDK key (eu_west_2), got "mars"`,
     ].sort());
   });

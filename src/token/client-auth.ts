@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { importPKCS8, SignJWT, type CryptoKey } from 'jose';
+import type { SigningKey, TokenAuthMethod } from '../config/types.js';
+
+/**
+ * Client authentication at the token endpoint (RFC 6749 §2.3.1, RFC 7523 §2.2): what one token
+ * request carries to prove the client, as headers and form fields, plus the values that must never
+ * leave this request (for scrubbing the endpoint's error text).
+ */
+export interface ClientAuthentication {
+  readonly tokenAuth?: TokenAuthMethod;
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret?: string;
+  readonly privateKey?: SigningKey;
+}
+
+export interface ClientProof {
+  readonly headers: Record<string, string>;
+  readonly fields: ReadonlyArray<readonly [string, string]>;
+  /** Secrets this request carries: scrubbed from whatever the endpoint answers. */
+  readonly secrets: readonly string[];
+}
+
+export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** Long enough for a slow endpoint and some clock skew, short enough that a leaked one is soon useless. */
+const ASSERTION_LIFETIME_S = 60;
+
+export async function clientProof(client: ClientAuthentication): Promise<ClientProof> {
+  switch (client.tokenAuth ?? 'client_secret_basic') {
+    case 'client_secret_basic': {
+      const secret = requireSecret(client);
+      // Genesys takes id:secret as is; ids and secrets of URL-safe characters read the same either way.
+      const basic = Buffer.from(`${client.clientId}:${secret}`).toString('base64');
+      return { headers: { authorization: `Basic ${basic}` }, fields: [], secrets: [secret, basic] };
+    }
+    case 'client_secret_post': {
+      const secret = requireSecret(client);
+      return { headers: {}, fields: [['client_id', client.clientId], ['client_secret', secret]], secrets: [secret] };
+    }
+    case 'private_key_jwt': {
+      const assertion = await signAssertion(client);
+      return {
+        headers: {},
+        // client_id is optional by RFC 7523 but required by Entra ID; every provider accepts it.
+        fields: [['client_id', client.clientId], ['client_assertion_type', JWT_BEARER_ASSERTION], ['client_assertion', assertion]],
+        secrets: [assertion],
+      };
+    }
+  }
+}
+
+function requireSecret(client: ClientAuthentication): string {
+  if (client.clientSecret === undefined) throw new Error(`${client.tokenAuth ?? 'client_secret_basic'} needs a client secret`);
+  return client.clientSecret;
+}
+
+/**
+ * One import per key and algorithm for the life of the process: the PEM is parsed once, not per
+ * token request. The algorithm is part of the entry: a WebCrypto key is bound to one.
+ */
+const imported = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * RFC 7523 §3: iss = sub = the client id, aud = the token endpoint, a unique jti (providers refuse a
+ * replayed one), and a short exp. A new assertion for every token request, retries included.
+ */
+async function signAssertion(client: ClientAuthentication): Promise<string> {
+  const key = client.privateKey;
+  if (key === undefined) throw new Error('private_key_jwt needs a private key');
+  const entry = `${key.alg}\n${key.pkcs8}`;
+  let importing = imported.get(entry);
+  if (importing === undefined) {
+    importing = importPKCS8(key.pkcs8, key.alg);
+    imported.set(entry, importing);
+    importing.catch(() => imported.delete(entry));
+  }
+  // Wall-clock time on purpose, not the injected Clock: the provider checks these claims against its own clock.
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({
+      alg: key.alg,
+      typ: 'JWT',
+      ...(key.kid !== undefined && { kid: key.kid }),
+      ...(key.x5tS256 !== undefined && { 'x5t#S256': key.x5tS256 }),
+      ...(key.x5t !== undefined && { x5t: key.x5t }),
+    })
+    .setIssuer(client.clientId)
+    .setSubject(client.clientId)
+    .setAudience(client.tokenUrl)
+    .setJti(randomUUID())
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + ASSERTION_LIFETIME_S)
+    .sign(await importing);
+}

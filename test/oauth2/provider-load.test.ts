@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { non2xx, runLoad, startOAuthSidecar } from '../helpers/oauth-sidecar.js';
+import {
+  CLIENTS,
+  RESOURCE,
+  SCOPE,
+  startProvider,
+  startVerifyingUpstream,
+  TOKEN_TTL_S,
+} from '../helpers/oidc-provider.js';
+
+// Each client authentication method against a real authorization server (oidc-provider), under load:
+// 50 clients for 10 s through the sidecar, with JWT access tokens that live 4 s, to an upstream that
+// checks every token's signature, audience and scope. Not one request may fail, and the token
+// endpoint sees one request per token lifetime: at most ceil(run / (lifetime × REFRESH_AT)) + 2
+// (the first token, and one refresh that may start just before the end).
+
+const CLIENTS_AT_ONCE = 50;
+const LOAD_MS = 10_000;
+const REFRESH_AT = 0.8;
+
+// Top level, so they live (and are closed) with the test file.
+const provider = await startProvider();
+const upstream = await startVerifyingUpstream(provider);
+
+const METHODS = {
+  client_secret_basic: () => ({ env: { OAUTH_CLIENT_ID: CLIENTS.basic.id, OAUTH_CLIENT_SECRET: CLIENTS.basic.secret }, files: {} }),
+  client_secret_post: () => ({ env: { OAUTH_CLIENT_ID: CLIENTS.post.id, OAUTH_CLIENT_SECRET: CLIENTS.post.secret }, files: {} }),
+  private_key_jwt: () => ({
+    env: { OAUTH_CLIENT_ID: CLIENTS.jwt.id, OAUTH_PRIVATE_KEY_FILE: '/keys/client.pem', OAUTH_KEY_ID: 'client-key-1' },
+    files: { '/keys/client.pem': provider.clientKeyPem },
+  }),
+} as const;
+
+describe('50 clients for 10 s through the sidecar, tokens living 4 s', () => {
+  for (const [method, setup] of Object.entries(METHODS)) {
+    it(`${method}: zero non-2xx, token requests within the bound`, async () => {
+      const { env, files } = setup();
+      const tokenRequestsBefore = provider.tokenRequests();
+      const verifiedBefore = upstream.answered.get(200) ?? 0;
+      const started = Date.now();
+      const { proxyUrl, close } = await startOAuthSidecar({
+        ...env,
+        OAUTH_TOKEN_AUTH: method,
+        TOKEN_URL: provider.tokenUrl,
+        UPSTREAM_URL: upstream.url,
+        OAUTH_SCOPE: SCOPE,
+        OAUTH_RESOURCE: RESOURCE,
+        REFRESH_AT: String(REFRESH_AT),
+      }, { files });
+
+      const result = await runLoad(`${proxyUrl}/api/things`, CLIENTS_AT_ONCE, LOAD_MS);
+      await close();
+      const runSeconds = (Date.now() - started) / 1000;
+      const tokenRequests = provider.tokenRequests() - tokenRequestsBefore;
+      const bound = Math.ceil(runSeconds / (TOKEN_TTL_S * REFRESH_AT)) + 2;
+      console.log(`${method}: ${result.requests} requests, ${non2xx(result)} non-2xx, ${tokenRequests} token requests (bound ${bound}, run ${runSeconds.toFixed(1)} s)`);
+
+      assert.ok(result.requests > CLIENTS_AT_ONCE * 10, `only ${result.requests} requests`);
+      assert.equal(non2xx(result), 0, `non-2xx answers: ${result.samples.join(' | ')}`);
+      assert.equal((upstream.answered.get(200) ?? 0) - verifiedBefore, result.requests, 'every request reached the upstream with a verified token');
+      assert.ok(tokenRequests >= Math.floor(LOAD_MS / 1000 / TOKEN_TTL_S), `${tokenRequests} token requests: tokens were not renewed`);
+      assert.ok(tokenRequests <= bound, `${tokenRequests} token requests, bound ${bound}`);
+    });
+  }
+});
