@@ -93,12 +93,19 @@ const CREDENTIAL_SETTINGS = ['clientId', 'clientSecret', 'clientSecretFile', 're
  * so they are required; with one they add the profile `default` only when some are given.
  */
 function readProfiles(settings: SettingReader, io: Io): { profiles: ProfileConfig[]; defaultProfile?: string } {
+  const rateLimitPerToken = settings.value('rateLimitPerToken');
   const inherited: ProfileDefaults = {
     grant: settings.value('grant'),
     region: settings.value('region'),
     upstreamUrl: settings.value('upstream'),
     tokenUrl: settings.value('tokenUrl'),
-    poolSize: settings.value('poolSize'),
+    pool: {
+      poolSize: settings.value('poolSize'),
+      poolMax: settings.value('poolMax'),
+      ...(rateLimitPerToken !== undefined && { rateLimitPerToken }),
+      rateLimitPolicy: settings.value('rateLimitPolicy'),
+      rateLimitMaxWaitMs: settings.value('rateLimitMaxWaitMs'),
+    },
   };
   const configPath = settings.value('config');
   const file = configPath === undefined ? undefined : readProfilesFile(configPath, io);
