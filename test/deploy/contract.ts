@@ -41,7 +41,11 @@ export const CONTRACT_ENV: ReadonlySet<string> = new Set([
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_ADMIN_PORT = 9464;
 
-/** Metrics table of CONTRACT.md. */
+/**
+ * Metrics table of CONTRACT.md, and token_sidecar_pool_max: the cap of an auto pool, which the
+ * PoolAtCap alert compares the pool size with (TOKEN_POOL_MAX is per profile, so a rule constant
+ * could not hold it).
+ */
 export const CONTRACT_METRICS: readonly string[] = [
   'token_sidecar_token_requests_total',
   'token_sidecar_token_request_duration_seconds',
@@ -54,6 +58,9 @@ export const CONTRACT_METRICS: readonly string[] = [
   'token_sidecar_upstream_request_duration_seconds',
   'token_sidecar_rate_limit_remaining',
   'token_sidecar_redis_up',
+  'token_sidecar_pool_size',
+  'token_sidecar_pool_max',
+  'token_sidecar_rate_limited_total',
 ];
 
 const HISTOGRAMS = new Set([
