@@ -50,31 +50,24 @@ export class RateMeter {
 export const SPARE_SLOTS = 1;
 
 /**
- * Below this many requests sent in the slots' current windows, this instance's share of the
- * traffic is not measured (a handful of requests says little) and is taken as all of it.
- */
-const MIN_SENT_FOR_SHARE = 20;
-
-/**
  * Requests per second the whole fleet sends: this instance's rate (`localRate`, a RateMeter over the
- * requests it received, sent or not) divided by its share of the tokens' traffic. The share is what
- * this instance sent in the slots' current windows over what the upstream counted in them, which
- * includes every instance's requests. Both sums run over the same slots and windows, so however
- * unevenly requests spread over slots (a new slot takes a burst until it is level with the others),
- * the ratio holds. Every instance sees the same counters, so the fleet reaches one figure without
- * talking. Under a limit shared by all tokens every slot shows the shared count, which inflates the
- * figure; limitLooksShared stops growth there.
+ * requests it received, sent or not) times how many requests the fleet sends per request of this
+ * instance, each slot's fleetFactor (measured from the upstream's counts, which include every
+ * instance's requests) weighted by this instance's requests on it in the current window. Every
+ * instance sees the same counters, so the fleet reaches one figure without talking. Under a limit
+ * shared by all tokens the counts read every token's traffic and inflate the figure;
+ * limitLooksShared stops growth there.
  */
 export function fleetRate(budgets: readonly SlotBudget[], size: number, now: number, localRate: number): number {
-  let used = 0;
+  let weighted = 0;
   let sent = 0;
   for (let i = 0; i < size; i++) {
     const b = budgets[i]!;
     if (!b.fromUpstream || b.resetAt <= now) continue;
-    used += b.used;
+    weighted += b.sent * b.fleetFactor;
     sent += b.sent;
   }
-  return sent >= MIN_SENT_FOR_SHARE && used > sent ? (localRate * used) / sent : localRate;
+  return sent > 0 && weighted > sent ? (localRate * weighted) / sent : localRate;
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classify429, pickSlot, SlotBudget } from '../../src/lifecycle/budget.js';
+import { classify429 } from '../../src/lifecycle/budget-429.js';
+import { pickSlot, SlotBudget } from '../../src/lifecycle/budget.js';
 import { desiredPoolSize, fleetRate, limitLooksShared, nextPoolSize, RateMeter, SPARE_SLOTS, type LimitScope } from '../../src/lifecycle/budget-growth.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
@@ -46,6 +47,13 @@ function budgetAt(now: number, allowed: number, count: number, windowMs: number,
   return budget;
 }
 
+/** A slot whose count rises by 2 for each of this instance's 40 requests, all answered, 60 s windows of 300. */
+function halfOfTheFleet(now: number): SlotBudget {
+  const budget = new SlotBudget();
+  for (let i = 1; i <= 40; i++) budget.observe(300, 2 * i, 60, now, budget.noteSent(now));
+  return budget;
+}
+
 describe('desiredPoolSize', () => {
   it('sizes the pool for a window of demand plus a spare slot: 200 requests/s at 300/minute is 41', () => {
     const now = new FakeClock().now();
@@ -53,17 +61,21 @@ describe('desiredPoolSize', () => {
     assert.equal(desiredPoolSize(budgets, 1, now, 200), Math.ceil((200 * 60) / 300) + SPARE_SLOTS);
   });
 
-  it('reads the fleet\'s rate from this instance\'s share of the upstream counts', () => {
+  it('reads the fleet\'s rate from how fast the upstream counts rise against this instance\'s requests', () => {
     const now = new FakeClock().now();
-    // Two slots with 500 requests counted each, of which this instance sent 250: it is half the fleet.
-    const budgets = [budgetAt(now, 50, 500, 10_000, 5_000, 250), budgetAt(now, 50, 500, 10_000, 5_000, 250)];
+    // Two slots whose counts rise by 2 for each request of this instance: it is half the fleet.
+    const budgets = [halfOfTheFleet(now), halfOfTheFleet(now)];
+    assert.equal(budgets[0]!.fleetFactor, 2);
     assert.equal(fleetRate(budgets, 2, now, 100), 200);
-    assert.equal(desiredPoolSize(budgets, 2, now, 100), 41);
+    assert.equal(desiredPoolSize(budgets, 2, now, 100), Math.ceil((200 * 60) / 300) + SPARE_SLOTS);
   });
 
   it('takes this instance\'s own rate while it has sent too little to measure its share', () => {
     const now = new FakeClock().now();
-    assert.equal(fleetRate([budgetAt(now, 50, 400, 10_000, 5_000, 5)], 1, now, 30), 30);
+    const budget = new SlotBudget();
+    for (let i = 1; i <= 10; i++) budget.observe(300, 2 * i, 60, now, budget.noteSent(now));
+    assert.equal(budget.fleetFactor, 1);
+    assert.equal(fleetRate([budget], 1, now, 30), 30);
   });
 
   it('grows before the pool runs dry when budget spent early in the window leaves too little for the rest', () => {
@@ -120,53 +132,63 @@ describe('limitLooksShared', () => {
 
 /**
  * The whole loop, on the pure functions alone: an upstream with fixed windows (per token, or one per
- * client), `instances` sidecars taking turns with requests every `everyMs`, each routing by pickSlot
- * on its own budgets and answered at once with the counters; the pool is one fleet-wide number that
- * grows by nextPoolSize, each new token arriving `leadMs` after it was asked for.
+ * client), `instances` sidecars taking turns with requests, each routing by pickSlot on its own
+ * budgets; the upstream counts a request when it is sent and its answer, with the counters, comes
+ * back `latencyMs` later. The pool is one fleet-wide number (as in the store) that grows by
+ * nextPoolSize, each new token arriving `leadMs` after it was asked for, its budget taking the limit
+ * the others learnt.
  */
 function simulate(opts: {
   mode: 'per-token' | 'per-client'; instances: number; limit: number; windowMs: number; everyMs: number; rampMs: number;
-  durationMs: number; leadMs: number; max: number;
+  durationMs: number; leadMs: number; latencyMs: number; max: number;
 }) {
-  const { mode, instances, limit, windowMs, everyMs, rampMs, durationMs, leadMs, max } = opts;
+  const { mode, instances, limit, windowMs, everyMs, rampMs, durationMs, leadMs, latencyMs, max } = opts;
   const upstream: { start: number; hits: number }[] = [];
   const clientWindow = { start: Number.NEGATIVE_INFINITY, hits: 0 };
   const fleet = Array.from({ length: instances }, () => ({ budgets: [] as SlotBudget[], meter: new RateMeter(), turn: 0 }));
   const addSlot = () => {
     upstream.push({ start: Number.NEGATIVE_INFINITY, hits: 0 });
-    for (const sidecar of fleet) sidecar.budgets.push(new SlotBudget());
+    for (const { budgets } of fleet) {
+      const budget = new SlotBudget();
+      if (budgets.length > 0) budget.adoptLimit(budgets[0]!);
+      budgets.push(budget);
+    }
   };
   addSlot();
   let size = 1;
   let requested = 1;
   let scope: LimitScope = 'unknown';
   const arrivals: number[] = [];
+  const answers: { at: number; budgets: SlotBudget[]; slot: number; ticket: number; count: number; upstreamReset: number }[] = [];
   const tooMany: number[] = [];
   let request = 0;
-  // The offered rate rises linearly to one request every `everyMs` over `rampMs` (0: all at once).
-  const interval = (now: number) => (now < rampMs ? Math.max(everyMs, (everyMs * rampMs) / Math.max(now, 1)) : everyMs);
+  // The offered rate rises linearly from a tenth of one request every `everyMs` to all of it over
+  // `rampMs` (0: all of it at once), as load generators ramp up their threads.
+  const interval = (now: number) => (now < rampMs ? everyMs / (0.1 + (0.9 * now) / rampMs) : everyMs);
   for (let now = 0; now < durationMs; now += interval(now), request++) {
     while (arrivals.length > 0 && arrivals[0]! <= now) {
       arrivals.shift();
       addSlot();
       size++;
     }
+    while (answers.length > 0 && answers[0]!.at <= now) {
+      const { at, budgets, slot, ticket, count, upstreamReset } = answers.shift()!;
+      const reset = Math.max(1, Math.ceil((upstreamReset - at) / 1000));
+      const fresh = budgets[slot]!.firstCount < 0;
+      budgets[slot]!.observe(limit, count, reset, at, ticket);
+      if (count > limit && classify429(limit, count) === 'token_budget') budgets[slot]!.markExhausted(at, reset);
+      if (fresh && slot > 0 && scope === 'unknown') scope = limitLooksShared(budgets, size, slot, at);
+    }
     const sidecar = fleet[request % instances]!;
     const { budgets, meter } = sidecar;
     meter.hit(now);
     const slot = pickSlot(budgets, size, now, sidecar.turn++);
-    budgets[slot]!.noteSent(now);
+    const ticket = budgets[slot]!.noteSent(now);
     const window = mode === 'per-token' ? upstream[slot]! : clientWindow;
     if (now >= window.start + windowMs) Object.assign(window, { start: now, hits: 0 });
     const count = ++window.hits;
-    const reset = Math.max(1, Math.ceil((window.start + windowMs - now) / 1000));
-    const fresh = budgets[slot]!.firstCount < 0;
-    budgets[slot]!.observe(limit, count, reset, now);
-    if (count > limit) {
-      tooMany.push(now);
-      if (classify429(limit, count) === 'token_budget') budgets[slot]!.markExhausted(now, reset);
-    }
-    if (fresh && slot > 0 && scope === 'unknown') scope = limitLooksShared(budgets, size, slot, now);
+    if (count > limit) tooMany.push(now);
+    answers.push({ at: now + latencyMs, budgets, slot, ticket, count, upstreamReset: window.start + windowMs });
     if (scope === 'unknown' && requested > size) continue; // a probe is on its way
     const target = nextPoolSize(desiredPoolSize(budgets, size, now, meter.perSecond(now)), requested, max, scope);
     for (; requested < target; requested++) arrivals.push(now + leadMs);
@@ -175,17 +197,19 @@ function simulate(opts: {
 }
 
 describe('the budget loop, modelled', () => {
-  const common = { limit: 50, windowMs: 10_000, everyMs: 5, durationMs: 40_000, leadMs: 300, max: 64 } as const;
+  const common = { limit: 50, windowMs: 10_000, everyMs: 5, durationMs: 40_000, leadMs: 300, latencyMs: 50, max: 64 } as const;
   // 200 requests/s is 2,000 per 10 s window: 40 tokens' worth.
   const bound = Math.ceil(2_000 / 50) + 2;
 
   for (const instances of [1, 2]) {
-    it(`per-token limit, ${instances} instance(s), 200 requests/s reached in 1 s at 50 per 10 s: no 429, pool within ceil(peak/limit) + 2`, () => {
-      const run = simulate({ ...common, mode: 'per-token', instances, rampMs: 1_000 });
-      assert.equal(run.scope, 'per_token');
-      assert.deepEqual(run.tooMany, []);
-      assert.ok(run.size <= bound && run.size >= 40, `pool of ${run.size}`);
-    });
+    for (const latencyMs of [0, 50]) {
+      it(`per-token limit, ${instances} instance(s), ${latencyMs} ms answers, 200 requests/s reached in 1 s at 50 per 10 s: no 429, pool within ceil(peak/limit) + 2`, () => {
+        const run = simulate({ ...common, mode: 'per-token', instances, latencyMs, rampMs: 1_000 });
+        assert.equal(run.scope, 'per_token');
+        assert.deepEqual(run.tooMany, []);
+        assert.ok(run.size <= bound && run.size >= 40, `pool of ${run.size}`);
+      });
+    }
 
     it(`per-token limit, ${instances} instance(s), 200 requests/s from the first millisecond: 429s only in the first second`, () => {
       const run = simulate({ ...common, mode: 'per-token', instances, rampMs: 0 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classify429, limitKeyOf, LOCAL_WINDOW_MS, pickSlot, SlotBudget } from '../../src/lifecycle/budget.js';
+import { classify429, limitKeyOf } from '../../src/lifecycle/budget-429.js';
+import { LOCAL_WINDOW_MS, pickSlot, SlotBudget } from '../../src/lifecycle/budget.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 /** Budgets fed the same counters, as Genesys would report them: allowed, count, reset seconds. */
@@ -41,6 +42,28 @@ describe('SlotBudget', () => {
     assert.equal(budget.used, 12, 'an older response does not undo requests already sent');
     budget.observe(50, 20, 10, clock.now());
     assert.equal(budget.used, 20, 'other instances\' use of the token raises it');
+  });
+
+  it('adds the requests sent after the answered one: its own by ticket, an older answer changing nothing', () => {
+    const budget = new SlotBudget();
+    const first = budget.noteSent(0);
+    budget.observe(300, 1, 60, 10, first);
+    const second = budget.noteSent(20);
+    for (let i = 0; i < 3; i++) budget.noteSent(20);
+    budget.observe(300, 2, 60, 30, second);
+    assert.equal(budget.used, 2 + 3, 'three requests after the second are still out');
+    budget.observe(300, 1, 60, 31, first);
+    assert.equal(budget.used, 5);
+  });
+
+  it('counts the other instances\' requests in flight by how fast the count rises against its own', () => {
+    const budget = new SlotBudget();
+    // Every answer shows the count up by 2 per request of this instance: another instance sends as many.
+    for (let i = 1; i <= 30; i++) budget.observe(300, 2 * i, 60, 0, budget.noteSent(0));
+    assert.equal(budget.fleetFactor, 2);
+    for (let i = 0; i < 5; i++) budget.noteSent(0);
+    assert.equal(budget.used, 60 + 5 * 2);
+    assert.equal(budget.remaining(0), 300 - 70);
   });
 
   it('starts a new window from the upstream count, however high the last one was', async () => {
@@ -146,6 +169,35 @@ describe('SlotBudget', () => {
     assert.equal(budget.remaining(5_000), 49);
   });
 
+  it('counts the requests sent before a fresh token\'s first answer against its first window', () => {
+    const budget = new SlotBudget();
+    budget.adoptLimit(budgetsWith(new FakeClock(0), [50, 20, 10])[0]!);
+    for (let i = 0; i < 5; i++) budget.noteSent(0);
+    assert.equal(budget.remaining(0), 45);
+    budget.observe(50, 1, 10, 100); // the answer to the first of the five
+    assert.deepEqual([budget.used, budget.resetAt, budget.firstCount], [5, 10_100, 1]);
+  });
+
+  it('a new slot takes the limit the others learnt, so requests spread instead of all going to it', () => {
+    const clock = new FakeClock();
+    const budgets = budgetsWith(clock, [50, 30, 10], [50, 30, 10]);
+    const fresh = new SlotBudget();
+    assert.equal(fresh.remaining(clock.now()), Number.POSITIVE_INFINITY, 'unknown: it would draw every request');
+    fresh.adoptLimit(budgets[0]!);
+    assert.deepEqual([fresh.limit, fresh.windowMs, fresh.remaining(clock.now())], [50, 10_000, 50]);
+    budgets.push(fresh);
+    const picked = [0, 0, 0, 0, 0, 0].map(() => {
+      const slot = pickSlot(budgets, 3, clock.now());
+      budgets[slot]!.noteSent(clock.now());
+      return slot;
+    });
+    assert.deepEqual(picked, [2, 2, 2, 2, 2, 2], 'the fresh slot drains towards the others');
+    for (let i = 0; i < 24; i++) budgets[pickSlot(budgets, 3, clock.now())]!.noteSent(clock.now());
+    assert.deepEqual(budgets.map((b) => b.remaining(clock.now())), [20, 20, 20], 'until it is level with them');
+    for (let i = 0; i < 3; i++) budgets[pickSlot(budgets, 3, clock.now())]!.noteSent(clock.now());
+    assert.deepEqual(budgets.map((b) => b.remaining(clock.now())), [19, 19, 19], 'then they drain together');
+  });
+
   it('starts over for a new token but keeps what it learnt of the limit', () => {
     const budget = new SlotBudget(120);
     budget.observe(300, 280, 30, 0);
@@ -207,6 +259,10 @@ describe('pickSlot', () => {
     const clock = new FakeClock();
     const budgets = budgetsWith(clock, [50, 40, 10], [50, 30, 10], [50, 0, 10]);
     assert.equal(pickSlot(budgets, 2, clock.now()), 1);
+  });
+
+  it('has no slot to pick in an empty pool', () => {
+    assert.equal(pickSlot([], 0, 0), -1);
   });
 
   it('when every slot is out of budget, picks the one whose budget returns first', () => {
