@@ -123,10 +123,13 @@ export class SlotBudget {
    * The upstream's counters from the answer to the request of `ticket` (noteSent's; without one, the
    * answer is taken to cover every request sent so far): `inin-ratelimit-allowed`, `-count`,
    * `-reset` in seconds. Answers of one window may arrive out of order, so within a window only a
-   * higher count than seen is news; a later window starts from its own count.
+   * higher count than seen is news; a later window starts from its own count. The answer to a
+   * request sent before the current window began (or before the slot's token changed) is old news
+   * and ignored.
    */
   observe(allowed: number, count: number, resetSeconds: number, now: number, ticket?: number): void {
     if (!(allowed > 0) || !(count >= 0) || !(resetSeconds >= 0)) return;
+    if (ticket !== undefined && ticket <= this.windowTicket) return;
     const resetAt = now + resetSeconds * 1000;
     if (this.resetAt === 0) {
       // The first counters of a window this instance has been sending in (a fresh token, or the

@@ -198,6 +198,14 @@ describe('SlotBudget', () => {
     assert.deepEqual(budgets.map((b) => b.remaining(clock.now())), [19, 19, 19], 'then they drain together');
   });
 
+  it('ignores the answer to a request sent with the slot\'s previous token', () => {
+    const budget = new SlotBudget();
+    const old = budget.noteSent(0);
+    budget.resetForNewToken();
+    budget.observe(300, 290, 30, 10, old);
+    assert.deepEqual([budget.used, budget.firstCount, budget.fromUpstream], [0, -1, false]);
+  });
+
   it('starts over for a new token but keeps what it learnt of the limit', () => {
     const budget = new SlotBudget(120);
     budget.observe(300, 280, 30, 0);
