@@ -98,12 +98,12 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
  * so they are required; with one they add the profile `default` only when some are given.
  */
 function readProfiles(settings: SettingReader, io: Io): { profiles: ProfileConfig[]; defaultProfile?: string } {
+  const rateLimitPerToken = settings.value('rateLimitPerToken');
   const inherited: ProfileDefaults = {
     grant: settings.value('grant'),
     region: settings.value('region'),
     upstreamUrl: settings.value('upstream'),
     tokenUrl: settings.value('tokenUrl'),
-    poolSize: settings.value('poolSize'),
     tokenAuth: settings.value('tokenAuth'),
     ...optional('scope', settings.value('scope')),
     ...optional('audience', settings.value('audience')),
@@ -112,6 +112,13 @@ function readProfiles(settings: SettingReader, io: Io): { profiles: ProfileConfi
     defaultLifetimeS: settings.value('tokenDefaultLifetime'),
     injectHeader: settings.value('injectHeader'),
     injectPrefix: settings.value('injectPrefix'),
+    pool: {
+      poolSize: settings.value('poolSize'),
+      poolMax: settings.value('poolMax'),
+      ...(rateLimitPerToken !== undefined && { rateLimitPerToken }),
+      rateLimitPolicy: settings.value('rateLimitPolicy'),
+      rateLimitMaxWaitMs: settings.value('rateLimitMaxWaitMs'),
+    },
   };
   const configPath = settings.value('config');
   const file = configPath === undefined ? undefined : readProfilesFile(configPath, io);

@@ -3,7 +3,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeReadError, REPORTED, type Credential, type Io } from './io.js';
 import { clientCredential, providerFields, readKeyFile, type KeyCredential, type ProviderFields } from './profile-provider.js';
 import type { Region } from './regions.js';
-import { SETTINGS, settingLabel, shownValue, type Parsed } from './settings.js';
+import { SETTINGS, settingLabel, shownValue, type Parsed, type PoolSizeSetting, type RateLimitPolicy } from './settings.js';
 import type { Grant, ProfileConfig } from './types.js';
 
 /**
@@ -34,7 +34,16 @@ export interface ProfileDraft {
   readonly region?: Region;
   readonly upstreamUrl?: string;
   readonly tokenUrl?: string;
-  readonly poolSize?: number;
+  readonly pool?: Partial<PoolSettings>;
+}
+
+/** The pool and rate-limit settings, as given (flat or per profile). */
+export interface PoolSettings {
+  readonly poolSize: PoolSizeSetting;
+  readonly poolMax: number;
+  readonly rateLimitPerToken?: number;
+  readonly rateLimitPolicy: RateLimitPolicy;
+  readonly rateLimitMaxWaitMs: number;
 }
 
 /** What a profile inherits from the flat settings. */
@@ -43,7 +52,7 @@ export interface ProfileDefaults extends ProviderFields {
   readonly region: Region;
   readonly upstreamUrl?: string;
   readonly tokenUrl?: string;
-  readonly poolSize: number;
+  readonly pool: PoolSettings;
 }
 
 /**
@@ -67,12 +76,14 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     // Most likely the grant was forgotten: requests would silently run without user context.
     io.report(`${draft.labels.refreshToken}: only used by the refresh_token grant, but the grant is ${grant}`);
   }
-  const poolSize = draft.poolSize ?? inherited.poolSize;
-  if (grant === 'refresh_token' && poolSize > 1) {
+  const pool: PoolSettings = { ...inherited.pool, ...draft.pool };
+  if (grant === 'refresh_token' && pool.poolSize !== 'auto' && pool.poolSize > 1) {
     // Each slot would need its own rotation chain, but there is one seed refresh token to start from.
-    io.report(`${draft.labels.poolSize}: must be 1 with the refresh_token grant (one refresh token is one rotation chain), got ${poolSize}`);
+    io.report(`${draft.labels.poolSize}: must be 1 with the refresh_token grant (one refresh token is one rotation chain), got ${pool.poolSize}`);
   }
   if (clientId === undefined || (clientSecret === undefined && privateKey === undefined)) return undefined;
+  // With the refresh_token grant `auto` means one token, for the same reason.
+  const poolAuto = pool.poolSize === 'auto' && grant !== 'refresh_token';
   return {
     name: draft.name,
     grant,
@@ -81,7 +92,12 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     ...(refreshToken !== undefined && { refreshToken }),
     upstreamUrl: draft.upstreamUrl ?? draft.region?.apiBase ?? inherited.upstreamUrl ?? inherited.region.apiBase,
     tokenUrl: draft.tokenUrl ?? draft.region?.tokenUrl ?? inherited.tokenUrl ?? inherited.region.tokenUrl,
-    poolSize,
+    poolSize: pool.poolSize === 'auto' ? 1 : pool.poolSize,
+    poolAuto,
+    poolMax: pool.poolMax,
+    ...(pool.rateLimitPerToken !== undefined && { rateLimitPerToken: pool.rateLimitPerToken }),
+    rateLimitPolicy: pool.rateLimitPolicy,
+    rateLimitMaxWaitMs: pool.rateLimitMaxWaitMs,
     tokenAuth: provider.tokenAuth,
     ...(privateKey !== undefined && { privateKey }),
     ...(provider.scope !== undefined && { scope: provider.scope }),
@@ -104,7 +120,7 @@ const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const FILE_KEYS = ['defaultProfile', 'profiles'];
 const PROFILE_KEYS = [
   'grant', 'clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile',
-  'region', 'upstream', 'tokenUrl', 'poolSize',
+  'region', 'upstream', 'tokenUrl', 'poolSize', 'poolMax', 'rateLimitPerToken', 'rateLimitPolicy', 'rateLimitMaxWaitMs',
   'tokenAuth', 'privateKeyFile', 'keyId', 'certFile', 'scope', 'audience', 'resource', 'tokenParams', 'tokenDefaultLifetimeS',
   'injectHeader', 'injectPrefix',
 ];
@@ -234,7 +250,14 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
   const region = parsed('region', SETTINGS.region.parse);
   const upstreamUrl = parsed('upstream', SETTINGS.upstream.parse);
   const tokenUrl = parsed('tokenUrl', SETTINGS.tokenUrl.parse);
-  const poolSize = parsed('poolSize', SETTINGS.poolSize.parse);
+  const pool = {
+    poolSize: parsed('poolSize', SETTINGS.poolSize.parse),
+    poolMax: parsed('poolMax', SETTINGS.poolMax.parse),
+    rateLimitPerToken: parsed('rateLimitPerToken', SETTINGS.rateLimitPerToken.parse),
+    rateLimitPolicy: parsed('rateLimitPolicy', SETTINGS.rateLimitPolicy.parse),
+    rateLimitMaxWaitMs: parsed('rateLimitMaxWaitMs', SETTINGS.rateLimitMaxWaitMs.parse),
+  };
+  const givenPool = Object.fromEntries(Object.entries(pool).filter(([, value]) => value !== undefined)) as Partial<PoolSettings>;
   return {
     name,
     labels: {
@@ -258,7 +281,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
     ...(region !== undefined && { region }),
     ...(upstreamUrl !== undefined && { upstreamUrl }),
     ...(tokenUrl !== undefined && { tokenUrl }),
-    ...(poolSize !== undefined && { poolSize }),
+    ...(Object.keys(givenPool).length > 0 && { pool: givenPool }),
   };
 }
 

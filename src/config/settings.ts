@@ -25,6 +25,7 @@ export type Section =
   | 'Region and upstream'
   | 'Listening'
   | 'Token lifecycle'
+  | 'Token pool and rate limits'
   | 'Shared store'
   | 'Logging'
   | 'Timeouts and limits'
@@ -97,6 +98,24 @@ function workerCount(text: string): Parsed<number> {
   const count = integer(1)(text);
   return count.ok ? count : broken('must be a positive integer or auto');
 }
+
+/**
+ * A sanity bound on pool sizes, fixed or auto: 256 tokens at Genesys's 300 requests/minute each are
+ * 1,280 requests/s, beyond one load generator's needs; a larger number is more likely a typo.
+ */
+export const POOL_LIMIT = 256;
+
+/** `auto`, or a fixed number of tokens. */
+export type PoolSizeSetting = number | 'auto';
+
+function poolSize(text: string): Parsed<PoolSizeSetting> {
+  if (text.toLowerCase() === 'auto') return ok<PoolSizeSetting>('auto');
+  const size = integer(1, POOL_LIMIT)(text);
+  return size.ok ? size : broken(`must be auto or an integer from 1 to ${POOL_LIMIT}`);
+}
+
+/** What happens to a request when every token is out of budget and the pool cannot grow. */
+export type RateLimitPolicy = 'pass' | 'wait' | 'reject';
 
 function region(text: string): Parsed<Region> {
   const found = resolveRegion(text);
@@ -184,7 +203,7 @@ export const SETTINGS = {
   config: {
     flag: '--config', env: 'SIDECAR_CONFIG', section: 'Credentials',
     meaning: 'JSON or YAML file of named profiles; a request picks one with x-token-profile. Fields a profile ' +
-      'leaves out come from --grant, --region, --upstream, --token-url and --pool-size; --client-id and its ' +
+      'leaves out come from --grant, --region, --upstream, --token-url and the pool and rate-limit settings; --client-id and its ' +
       'secret, when given, add the profile "default"',
     parse: anyText,
   },
@@ -237,10 +256,35 @@ export const SETTINGS = {
     meaning: 'refresh in the background once this fraction (0.1 to 0.95) of a token\'s lifetime has passed',
     parse: refreshFraction,
   },
+  // Token pool and rate limits: every one of these is also a per-profile field of the profiles file.
   poolSize: {
-    flag: '--pool-size', env: 'TOKEN_POOL_SIZE', section: 'Token lifecycle', default: '1',
-    meaning: 'tokens kept in rotation (1 to 64); Genesys caps each client-credentials token at 300 requests/minute',
-    parse: integer(1, 64),
+    flag: '--pool-size', env: 'TOKEN_POOL_SIZE', section: 'Token pool and rate limits', default: 'auto',
+    meaning: `auto: the pool starts at one token and grows fleet-wide before a token runs out of its rate budget, ` +
+      `up to --pool-max, and shrinks when idle; a number (1 to ${POOL_LIMIT}) fixes it. Genesys caps each ` +
+      'client-credentials token at 300 requests/minute. The refresh_token grant always uses one token',
+    parse: poolSize,
+  },
+  poolMax: {
+    flag: '--pool-max', env: 'TOKEN_POOL_MAX', section: 'Token pool and rate limits', default: '64',
+    meaning: `ceiling of an auto pool (1 to ${POOL_LIMIT})`, parse: integer(1, POOL_LIMIT),
+  },
+  rateLimitPerToken: {
+    flag: '--rate-limit-per-token', env: 'RATE_LIMIT_PER_TOKEN', section: 'Token pool and rate limits',
+    defaultText: 'unset: unlimited',
+    meaning: 'requests/minute per token, counted locally, for upstreams that send no rate-limit headers ' +
+      '(Genesys sends inin-ratelimit-*, which win)',
+    parse: integer(1),
+  },
+  rateLimitPolicy: {
+    flag: '--rate-limit-policy', env: 'RATE_LIMIT_POLICY', section: 'Token pool and rate limits', default: 'pass',
+    meaning: 'when every token is out of budget and the pool cannot grow: pass (send it; the upstream\'s 429 ' +
+      'reaches the client), wait (hold it until a token has budget, at most --rate-limit-max-wait-ms, then pass) ' +
+      'or reject (answer 429 at once without calling the upstream)',
+    parse: oneOf<RateLimitPolicy>(['pass', 'wait', 'reject']),
+  },
+  rateLimitMaxWaitMs: {
+    flag: '--rate-limit-max-wait-ms', env: 'RATE_LIMIT_MAX_WAIT_MS', section: 'Token pool and rate limits',
+    default: '5000', meaning: 'longest a request is held under --rate-limit-policy wait', parse: integer(0),
   },
   redis: {
     flag: '--redis', env: 'REDIS_URL', section: 'Shared store', defaultText: 'unset: in-memory store',

@@ -2,6 +2,8 @@
  * The validated, frozen configuration. Produced once by `loadConfig()` (src/config/load.ts) from
  * flags, env and an optional profiles file; the sidecar takes its settings from nowhere else.
  */
+import type { RateLimitPolicy } from './settings.js';
+
 export type Grant = 'client_credentials' | 'refresh_token';
 export type { TokenAuthMethod } from './provider-rules.js';
 import type { TokenAuthMethod } from './provider-rules.js';
@@ -24,6 +26,7 @@ export interface SigningKey {
   readonly x5tS256?: string;
   readonly x5t?: string;
 }
+export type { RateLimitPolicy };
 
 export interface ProfileConfig {
   /** `default` for the profile built from the flat settings; names from the --config file otherwise. */
@@ -38,7 +41,10 @@ export interface ProfileConfig {
   readonly tokenUrl: string;
   /** API base every request of this profile is forwarded to, e.g. https://api.mypurecloud.com */
   readonly upstreamUrl: string;
-  /** Tokens kept in rotation for this profile (>= 1). */
+  /**
+   * Tokens kept in rotation for this profile (>= 1): the fixed size, or with `poolAuto` the size an
+   * auto pool starts at (1).
+   */
   readonly poolSize: number;
 
   // How the token endpoint is asked (OAuth2 providers other than Genesys) and where the token goes.
@@ -58,6 +64,22 @@ export interface ProfileConfig {
   readonly injectHeader: string;
   /** Put before the token in that header, verbatim (`Bearer `, or empty for a bare key). */
   readonly injectPrefix: string;
+  /**
+   * TOKEN_POOL_SIZE=auto: the pool grows fleet-wide (up to `poolMax`) before a token runs out of its
+   * rate budget, and shrinks when idle. Always false with the refresh_token grant (one rotation chain).
+   */
+  readonly poolAuto: boolean;
+  /** Ceiling of an auto pool; unused by a fixed one. */
+  readonly poolMax: number;
+  /**
+   * RATE_LIMIT_PER_TOKEN: requests/minute per token, counted locally, when the upstream sends no
+   * rate-limit headers. Undefined: unlimited unless the headers say otherwise.
+   */
+  readonly rateLimitPerToken?: number;
+  /** What a request meets when every token is out of budget and the pool cannot grow. */
+  readonly rateLimitPolicy: RateLimitPolicy;
+  /** Longest a request is held under the `wait` policy. */
+  readonly rateLimitMaxWaitMs: number;
 }
 
 export interface Config {

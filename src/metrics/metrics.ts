@@ -95,13 +95,41 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
       aggregator: 'min',
       registers,
     }),
+    // Token pool and rate limits (TOKEN_POOL_SIZE, TOKEN_POOL_MAX, RATE_LIMIT_POLICY).
+    poolSize: new Gauge({
+      name: 'token_sidecar_pool_size',
+      help: 'Token pool slots in rotation for each profile (fleet-wide with TOKEN_POOL_SIZE=auto).',
+      labelNames: ['profile'] as const,
+      // Workers follow the same fleet-wide size; the largest is the most recent growth.
+      aggregator: 'max',
+      registers,
+    }),
+    poolMax: new Gauge({
+      name: 'token_sidecar_pool_max',
+      help: 'TOKEN_POOL_MAX of each profile whose pool sizes itself (TOKEN_POOL_SIZE=auto); absent for a fixed pool.',
+      labelNames: ['profile'] as const,
+      aggregator: 'max',
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'token_sidecar_rate_limited_total',
+      help: 'Requests that met an exhausted rate budget, by what happened: replayed (on another slot after a 429 of the token\'s own budget), passed, waited or rejected (RATE_LIMIT_POLICY).',
+      labelNames: ['profile', 'action'] as const,
+      registers,
+    }),
     /**
      * Exposes every known label combination of `profiles` at 0 before anything happens, so dashboards
      * and `rate()` see a series from the first scrape rather than from the first event. Expiry and
-     * rate-limit gauges are left out: 0 would be a wrong value, not a missing one.
+     * rate-limit gauges are left out: 0 would be a wrong value, not a missing one. The pool size
+     * starts at the profile's fixed or starting size; the cap exists only for an auto pool.
      */
-    initProfiles(profiles: ReadonlyArray<{ readonly name: string }>): void {
-      for (const { name: profile } of profiles) {
+    initProfiles(
+      profiles: ReadonlyArray<{ readonly name: string; readonly poolSize?: number; readonly poolAuto?: boolean; readonly poolMax?: number }>,
+    ): void {
+      for (const { name: profile, poolSize, poolAuto, poolMax } of profiles) {
+        if (poolSize !== undefined) metrics.poolSize.set({ profile }, poolSize);
+        if (poolAuto === true && poolMax !== undefined) metrics.poolMax.set({ profile }, poolMax);
+        for (const action of RATE_LIMITED_ACTIONS) metrics.rateLimited.inc({ profile, action }, 0);
         metrics.tokenRequests.inc({ profile, result: 'success' }, 0);
         for (const result of LOCK_RESULTS) metrics.lockAcquisitions.inc({ profile, result }, 0);
         for (const reason of INVALIDATION_REASONS) metrics.invalidations.inc({ profile, reason }, 0);
@@ -117,5 +145,8 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
 const LOCK_RESULTS = ['acquired', 'contended', 'failed'] as const;
 const INVALIDATION_REASONS = ['upstream_401', 'manual', 'expired'] as const;
 const REPLAY_RESULTS = ['success', 'unauthorized', 'not_replayable', 'no_token'] as const;
+/** What a request that met an exhausted budget went on to: the `action` of token_sidecar_rate_limited_total. */
+export const RATE_LIMITED_ACTIONS = ['replayed', 'passed', 'waited', 'rejected'] as const;
+export type RateLimitedAction = (typeof RATE_LIMITED_ACTIONS)[number];
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,7 +1,7 @@
 /**
  * What every /api/v2 route goes through before its handler, as Genesys does it: a correlation id on
- * every answer, bearer-token authentication, and the per-token rate limit with its `inin-ratelimit-*`
- * headers (docs/genesys.md §5, §6, §7). Also the rehearsal knobs --api-latency and --fail-api-*, and the
+ * every answer, bearer-token authentication, and the rate limit with its `inin-ratelimit-*` headers
+ * (rate-limits.ts; docs/genesys.md §5, §6, §7). Also the rehearsal knobs --api-latency and --fail-api-*, and the
  * API counters of /__stats.
  *
  * This is the load-test hot path: one map lookup per request, no logging, no allocation beyond the
@@ -9,10 +9,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { authenticationRequired, badCredentials, CORRELATION_HEADER, newCorrelationId, tooManyRequests } from './genesys-errors.js';
+import { authenticationRequired, badCredentials, CORRELATION_HEADER, newCorrelationId } from './genesys-errors.js';
 import { replyWithInjectedFailure, type FailureInjector } from './failure-injector.js';
 import type { MockOptions } from './options.js';
-import { FixedWindowCounter } from './rate-window.js';
+import type { ApiRateLimit } from './rate-limits.js';
 import type { MockCounters } from './stats.js';
 import type { AccessToken, TokenRegistry } from './token-registry.js';
 
@@ -22,6 +22,7 @@ export interface ApiGateDeps {
   tokens: TokenRegistry;
   counters: MockCounters;
   failures: FailureInjector;
+  rateLimit: ApiRateLimit;
 }
 
 const TOKEN_DECORATOR = 'mockAccessToken';
@@ -48,8 +49,8 @@ function bearerToken(header: string | undefined): string | undefined {
  * token endpoint and /__stats stay outside it.
  */
 export function installApiGate(scope: FastifyInstance, deps: ApiGateDeps): void {
-  const { options, clock, tokens, counters, failures } = deps;
-  const { apiLatencyMs, perTokenLimit, perTokenWindowMs } = options;
+  const { options, clock, tokens, counters, failures, rateLimit } = deps;
+  const { apiLatencyMs } = options;
 
   scope.decorateRequest(TOKEN_DECORATOR, null);
 
@@ -68,18 +69,7 @@ export function installApiGate(scope: FastifyInstance, deps: ApiGateDeps): void 
     const token = tokens.find(presented, now);
     if (token === undefined) return reply.code(401).send(badCredentials(correlationId));
 
-    if (perTokenLimit > 0) {
-      const usage = (token.usage ??= new FixedWindowCounter(perTokenWindowMs));
-      const count = usage.hit(now);
-      const resetSeconds = usage.secondsUntilReset(now);
-      reply
-        .header('inin-ratelimit-allowed', perTokenLimit)
-        .header('inin-ratelimit-count', count)
-        .header('inin-ratelimit-reset', resetSeconds);
-      if (count > perTokenLimit) {
-        return reply.code(429).header('retry-after', resetSeconds).send(tooManyRequests(resetSeconds, correlationId));
-      }
-    }
+    if (rateLimit.enabled && !rateLimit.admit(token, reply, now, correlationId)) return reply;
 
     request.setDecorator(TOKEN_DECORATOR, token);
   });

@@ -13,8 +13,9 @@ import { registerApiRoutes } from './api-routes.js';
 import { registerEchoRoute } from './echo-route.js';
 import { FailureInjector } from './failure-injector.js';
 import { mockDefaults, type MockOptions } from './options.js';
+import { ApiRateLimit } from './rate-limits.js';
 import { FixedWindowCounter } from './rate-window.js';
-import { MockCounters, type MockStats } from './stats.js';
+import { MockCounters, type MockStats, type RateLimitStats } from './stats.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
 import { TokenRegistry } from './token-registry.js';
 
@@ -23,9 +24,10 @@ export interface MockUpstream {
   /** What GET /__stats answers. */
   stats(): MockStats;
   /**
-   * What POST /__reset does: zeroes the counters, restarts the every-Nth failure sequences and the
-   * token endpoint's rate window. Tokens (access and refresh) stay valid and failure windows keep
-   * counting from the mock's start.
+   * What POST /__reset does: zeroes the counters (per-token API counts included), restarts the
+   * every-Nth failure sequences and the token endpoint's rate window. Tokens (access and refresh)
+   * stay valid, and so do the API rate windows counting them; failure windows keep counting from
+   * the mock's start.
    */
   reset(): void;
 }
@@ -51,9 +53,28 @@ export function buildMockUpstream(overrides: Partial<MockOptions> = {}, deps: Mo
   );
   const tokenRateLimit = options.tokenRateLimit > 0 ? new FixedWindowCounter(options.tokenRateWindowMs) : null;
 
-  const stats = () => counters.snapshot(tokens.activeCount(clock.now()), startedAt);
+  const rateLimit = new ApiRateLimit(options);
+
+  const rateLimitStats = (now: number): RateLimitStats => ({
+    mode: options.rateLimitMode,
+    limit: options.perTokenLimit,
+    windowMs: options.perTokenWindowMs,
+    rateLimited: { ...rateLimit.rateLimited },
+    byToken: [...tokens.valid(now)]
+      .filter((token) => token.apiRequests > 0)
+      .map((token) => ({ token: token.serial, requests: token.apiRequests, rateLimited: token.rateLimited })),
+  });
+  const stats = () => {
+    const now = clock.now();
+    return counters.snapshot(tokens.activeCount(now), startedAt, rateLimitStats(now));
+  };
   const reset = () => {
     counters.reset();
+    rateLimit.reset();
+    for (const token of tokens.valid(clock.now())) {
+      token.apiRequests = 0;
+      token.rateLimited = 0;
+    }
     tokenFailures.reset();
     apiFailures.reset();
     tokenRateLimit?.reset();
@@ -69,7 +90,7 @@ export function buildMockUpstream(overrides: Partial<MockOptions> = {}, deps: Mo
     // as a stream, and the other API routes ignore it (Node discards it after the answer).
     api.removeAllContentTypeParsers();
     api.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-    installApiGate(api, { options, clock, tokens, counters, failures: apiFailures });
+    installApiGate(api, { options, clock, tokens, counters, failures: apiFailures, rateLimit });
     registerApiRoutes(api, { tokens });
     registerEchoRoute(api);
   });

@@ -29,6 +29,8 @@ export interface MockOptions {
   /** API requests each access token may make per window (docs/genesys.md §5: 300/min; 0 = unlimited). */
   perTokenLimit: number;
   perTokenWindowMs: number;
+  /** Whom that limit counts: each token, or all tokens of a client together (docs/genesys.md §10). */
+  rateLimitMode: 'per-token' | 'per-client';
   /** Every Nth token request fails with `failTokenStatus` (0 = never). */
   failTokenEvery: number;
   failTokenStatus: number;
@@ -55,6 +57,7 @@ export const mockDefaults: Readonly<MockOptions> = Object.freeze({
   tokenRateWindowMs: 60_000,
   perTokenLimit: 0, // off so tests are never throttled unless they ask; Genesys enforces 300
   perTokenWindowMs: 60_000,
+  rateLimitMode: 'per-token', // what the limit's key name says (docs/genesys.md §5)
   failTokenEvery: 0,
   failTokenStatus: 503,
   failTokenWindow: null,
@@ -118,6 +121,11 @@ const timeWindow: ValueParser = (raw) => {
     : { rule: 'a window "startMs-endMs" after mock start, with start < end' };
 };
 
+const rateLimitMode: ValueParser = (raw) => {
+  const mode = raw.trim().toLowerCase();
+  return mode === 'per-token' || mode === 'per-client' ? { value: mode } : { rule: 'per-token or per-client' };
+};
+
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, on: true, yes: true, '1': true, false: false, off: false, no: false, '0': false };
 
 const boolean: ValueParser = (raw) => {
@@ -147,7 +155,8 @@ const KNOBS: readonly Knob[] = [
   { flag: 'token-rate-limit', arg: 'n', key: 'tokenRateLimit', parse: count, help: '/oauth/token requests per window before 429 (0 = unlimited)' },
   { flag: 'token-rate-window', arg: 'ms', key: 'tokenRateWindowMs', parse: positiveMs, help: 'length of that window' },
   { flag: 'per-token-limit', arg: 'n', key: 'perTokenLimit', parse: count, help: 'API requests per token per window before 429 (Genesys: 300; 0 = unlimited)' },
-  { flag: 'per-token-window', arg: 'ms', key: 'perTokenWindowMs', parse: positiveMs, help: 'length of that window' },
+  { flag: 'per-token-window', arg: 'ms', key: 'perTokenWindowMs', parse: positiveMs, help: 'length of that window (50 per 10000 keeps Genesys\'s 300/minute ratio)' },
+  { flag: 'rate-limit-mode', arg: 'mode', key: 'rateLimitMode', parse: rateLimitMode, help: 'per-token: each token has that limit; per-client: all tokens of a client share it' },
   { flag: 'fail-token-every', arg: 'n', key: 'failTokenEvery', parse: count, help: 'every Nth token request fails (0 = never)' },
   { flag: 'fail-token-status', arg: 'status', key: 'failTokenStatus', parse: errorStatus, help: 'status of injected token failures' },
   { flag: 'fail-token-window', arg: 'startMs-endMs', key: 'failTokenWindow', parse: timeWindow, help: 'token endpoint fails during this span after start' },

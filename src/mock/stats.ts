@@ -3,6 +3,8 @@
  * sidecar did to the upstream (how many token requests, how many 401s and 429s it let through).
  */
 
+import type { RateLimitedCounts, RateLimitMode } from './rate-limits.js';
+
 /** The grants the token endpoint serves, named as their `grant_type` values. */
 export type Grant = 'client_credentials' | 'refresh_token';
 
@@ -27,8 +29,24 @@ export interface MockStats {
   activeTokens: number;
   /** Every response of an /api/v2 route, by HTTP status ("200", "401", "429", ...). */
   api: { total: number; byStatus: Record<string, number> };
+  /** The API rate limit (--per-token-limit, --rate-limit-mode) and what it did. */
+  rateLimit: RateLimitStats;
   /** When the mock was built, ISO 8601, from the injected clock. Failure windows count from here. */
   startedAt: string;
+}
+
+export interface RateLimitStats {
+  mode: RateLimitMode;
+  /** Requests per window; 0 = no limit (then nothing below is counted). */
+  limit: number;
+  windowMs: number;
+  /** 429s the limit answered, by mode (injected 429s are not counted here). */
+  rateLimited: RateLimitedCounts;
+  /**
+   * Per valid token that made API requests under the limit: its issue serial (1 = first token
+   * issued; the token itself is never shown), requests and 429s, in issue order.
+   */
+  byToken: { token: number; requests: number; rateLimited: number }[];
 }
 
 /** The mutable counters behind MockStats; `reset()` zeroes them (POST /__reset). */
@@ -62,13 +80,14 @@ export class MockCounters {
     this.apiByStatus = {};
   }
 
-  snapshot(activeTokens: number, startedAt: number): MockStats {
+  snapshot(activeTokens: number, startedAt: number, rateLimit: RateLimitStats): MockStats {
     return {
       tokenRequests: { ...this.tokenRequests, byGrant: { ...this.tokenRequestsByGrant } },
       tokensIssued: this.tokensIssued,
       tokensRevoked: this.tokensRevoked,
       activeTokens,
       api: { total: this.apiTotal, byStatus: { ...this.apiByStatus } },
+      rateLimit,
       startedAt: new Date(startedAt).toISOString(),
     };
   }

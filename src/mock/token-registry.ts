@@ -15,6 +15,11 @@ export interface AccessToken {
   readonly expiresAt: number;
   /** This token's request window for --per-token-limit; created on its first API request. */
   usage: FixedWindowCounter | null;
+  /** 1 for the first token issued, 2 for the next...: how /__stats names a token without showing it. */
+  readonly serial: number;
+  /** API requests made with this token while a rate limit is on, and how many of them got a 429. */
+  apiRequests: number;
+  rateLimited: number;
 }
 
 export interface TokenRegistryOptions {
@@ -47,6 +52,7 @@ export class TokenRegistry {
   private readonly currentClientCredentials = new Map<string, string>();
   private readonly refreshTokens = new Set<string>();
   private readonly lifetimeMs: number;
+  private issued = 0;
 
   constructor(
     private readonly options: TokenRegistryOptions,
@@ -59,7 +65,16 @@ export class TokenRegistry {
   issue(clientId: string, grant: Grant, now: number): AccessToken {
     this.pruneExpired(now);
     if (this.live.size >= MAX_LIVE_TOKENS) this.revoke(this.live.keys().next().value!);
-    const token: AccessToken = { value: opaqueToken(), clientId, grant, expiresAt: now + this.lifetimeMs, usage: null };
+    const token: AccessToken = {
+      value: opaqueToken(),
+      clientId,
+      grant,
+      expiresAt: now + this.lifetimeMs,
+      usage: null,
+      serial: ++this.issued,
+      apiRequests: 0,
+      rateLimited: 0,
+    };
     this.live.set(token.value, token);
     this.counters.tokensIssued++;
     if (grant === 'client_credentials' && this.options.revokeOnIssue) {
@@ -87,6 +102,12 @@ export class TokenRegistry {
   activeCount(now: number): number {
     this.pruneExpired(now);
     return this.live.size;
+  }
+
+  /** The valid tokens, in issue order. */
+  valid(now: number): IterableIterator<AccessToken> {
+    this.pruneExpired(now);
+    return this.live.values();
   }
 
   /**

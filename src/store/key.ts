@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TokenIdentity } from './store.js';
+import type { PoolIdentity, TokenIdentity } from './store.js';
 
 /**
  * The store key of one token lifecycle. Hashes the token URL and client id (so keys from different
@@ -8,6 +8,14 @@ import type { TokenIdentity } from './store.js';
  * slot so a Lua script may touch them together.
  */
 export function tokenKey(prefix: string, id: TokenIdentity): string {
-  const hash = createHash('sha256').update(`${id.tokenUrl}\n${id.clientId}`).digest('hex').slice(0, 16);
-  return `${prefix}:{${hash}:${id.profile}:${id.slot}}`;
+  return `${prefix}:{${clientHash(id)}:${id.profile}:${id.slot}}`;
+}
+
+/** The store key of one profile's pool-size record (PoolSizeStore), hashed and named like tokenKey. */
+export function poolKey(prefix: string, id: PoolIdentity): string {
+  return `${prefix}:{${clientHash(id)}:${id.profile}}:pool`;
+}
+
+function clientHash(id: PoolIdentity): string {
+  return createHash('sha256').update(`${id.tokenUrl}\n${id.clientId}`).digest('hex').slice(0, 16);
 }

@@ -5,11 +5,12 @@
  *     after expiry and invalidation, so a refresher that stalled cannot land an older token late);
  *   - invalidate removes only the generation given;
  *   - a token reads as absent from its `expiresAt` on, by the injected clock;
- *   - listeners hear events asynchronously (queueMicrotask), as they would from Redis pub/sub.
+ *   - listeners hear events asynchronously (queueMicrotask), as they would from Redis pub/sub;
+ *   - a pool size lands unless the stored one's epoch is newer than the one the setter read.
  * All methods run synchronously inside; JavaScript's single thread makes each one atomic.
  */
 import type { Token } from '../token/token.js';
-import type { StoreEvent, StoreListener, TokenStore } from './store.js';
+import { checkPoolSizeArguments, type PoolSizeRecord, type PoolSizeStore, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
 
 export interface MemoryTokenStoreOptions {
   /** Clock for expiry (default Date.now). */
@@ -21,7 +22,7 @@ interface RefreshRecord {
   readonly generation: number;
 }
 
-export class MemoryTokenStore implements TokenStore {
+export class MemoryTokenStore implements TokenStore, PoolSizeStore {
   readonly available = true;
   private readonly now: () => number;
   private readonly tokens = new Map<string, Token>();
@@ -29,6 +30,7 @@ export class MemoryTokenStore implements TokenStore {
   private readonly counters = new Map<string, number>();
   private readonly refreshTokens = new Map<string, RefreshRecord>();
   private readonly listeners = new Set<StoreListener>();
+  private readonly poolSizes = new Map<string, PoolSizeRecord>();
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -67,6 +69,17 @@ export class MemoryTokenStore implements TokenStore {
   async putRefreshToken(key: string, refreshToken: string, generation: number): Promise<boolean> {
     if (generation <= (this.refreshTokens.get(key)?.generation ?? 0)) return false;
     this.refreshTokens.set(key, { refreshToken, generation });
+    return true;
+  }
+
+  async getPoolSize(key: string): Promise<PoolSizeRecord | null> {
+    return this.poolSizes.get(key) ?? null;
+  }
+
+  async setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number): Promise<boolean> {
+    checkPoolSizeArguments(expectedEpoch, size);
+    if ((this.poolSizes.get(key)?.epoch ?? 0) > expectedEpoch) return false;
+    this.poolSizes.set(key, { size, epoch: expectedEpoch + 1, updatedAt });
     return true;
   }
 

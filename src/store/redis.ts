@@ -12,7 +12,7 @@
  * A write that lands on a minority only reports false; it is still a genuinely newer token, so a
  * read that sees it may return it, and the nodes that took it announce it.
  *
- * Layout per node: the keys of ./redis/scripts.ts under each `tokenKey()`, and one pub/sub channel
+ * Layout per node: the keys of ./redis/scripts.ts under each `tokenKey()` and `poolKey()`, and one pub/sub channel
  * (`channel`, default `token-sidecar:events`) carrying ./redis/record.ts events.
  *
  * Every command is bounded (./redis/client.ts): an unreachable node answers at once with an error,
@@ -21,7 +21,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Token } from '../token/token.js';
-import type { StoreListener, TokenStore } from './store.js';
+import { checkPoolSizeArguments, type PoolSizeRecord, type PoolSizeStore, type StoreListener, type TokenStore } from './store.js';
 import { AvailabilityMonitor, quorumOf, type StoreLogger } from './redis/availability.js';
 import {
   closeClient,
@@ -32,9 +32,11 @@ import {
 } from './redis/client.js';
 import { EventSubscription } from './redis/events.js';
 import {
+  decodePoolSize,
   decodeRefreshToken,
   decodeToken,
   encodeEvent,
+  encodePoolSize,
   encodeRefreshToken,
   encodeToken,
   type RefreshRecord,
@@ -77,7 +79,7 @@ interface Answer<T> {
   readonly value: T;
 }
 
-export class RedisTokenStore implements TokenStore {
+export class RedisTokenStore implements TokenStore, PoolSizeStore {
   private readonly nodes: readonly NodeConnections[];
   private readonly quorum: number;
   private readonly channel: string;
@@ -187,6 +189,36 @@ export class RedisTokenStore implements TokenStore {
     const answers = await this.askQuorum('putRefreshToken', (client) =>
       client.tokenPutRefreshIfNewer(refreshTokenKey(key), generation, record),
     );
+    return answers.filter(({ value }) => value === 1).length >= this.quorum;
+  }
+
+  /**
+   * The record with the highest epoch among a quorum's answers. Two setters that read the same epoch
+   * while nodes were split may each have landed on a minority, leaving two records of one epoch:
+   * the larger size wins (growing too far costs a token; shrinking too early costs 429s), and the
+   * next set, made against that epoch, lands on every node.
+   */
+  async getPoolSize(key: string): Promise<PoolSizeRecord | null> {
+    const answers = await this.askQuorum('getPoolSize', (client) => client.get(key));
+    let newest: PoolSizeRecord | null = null;
+    for (const { value } of answers) {
+      const record = decodePoolSize(value);
+      if (record && (!newest || record.epoch > newest.epoch || (record.epoch === newest.epoch && record.size > newest.size))) {
+        newest = record;
+      }
+    }
+    return newest;
+  }
+
+  /**
+   * Lands when it landed on a quorum. Each node takes it unless its own record is newer than
+   * `expectedEpoch`, so of setters that read the same epoch at most one lands on a quorum (any two
+   * quorums share a node, and that node took only the first).
+   */
+  async setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number): Promise<boolean> {
+    checkPoolSizeArguments(expectedEpoch, size);
+    const record = encodePoolSize({ size, epoch: expectedEpoch + 1, updatedAt });
+    const answers = await this.askQuorum('setPoolSize', (client) => client.tokenSetPoolSize(key, expectedEpoch, record));
     return answers.filter(({ value }) => value === 1).length >= this.quorum;
   }
 

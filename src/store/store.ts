@@ -60,11 +60,56 @@ export interface TokenStore {
   close(): Promise<void>;
 }
 
+/**
+ * The fleet-wide size of one profile's auto pool (TOKEN_POOL_SIZE=auto): every instance sharing the
+ * store uses slots 0 to size-1, so the pool grows once for the fleet, not once per instance.
+ */
+export interface PoolSizeRecord {
+  readonly size: number;
+  /** The record's version: 1 for the first size set, one more on every set that lands. */
+  readonly epoch: number;
+  /** When the size last changed (epoch ms, by the setter's clock): a shrink waits for a quiet period after it. */
+  readonly updatedAt: number;
+}
+
+/**
+ * The pool-size record of each profile. Kept apart from TokenStore until every implementation has it
+ * (the workers' IPC store has not yet); the memory and Redis stores implement both.
+ *
+ * Concurrency rule: a compare-and-set on the epoch. A grower reads the record, decides the size it
+ * wants from the demand (not "size + k": two growers that saw the same demand want the same size),
+ * and sets it against the epoch it read. Of several setters that read the same epoch exactly one
+ * lands; the others get false, read again, and find the size they wanted already there (or decide
+ * anew). So concurrent growers never add up to an over-grown pool, and a shrink set against an
+ * epoch that a growth has since passed is refused rather than undoing the growth.
+ */
+export interface PoolSizeStore {
+  /** The pool-size record of `key`, or null when none was ever set (the pool starts at its starting size). */
+  getPoolSize(key: string): Promise<PoolSizeRecord | null>;
+
+  /**
+   * Sets `key`'s pool size to `size` (an integer >= 1) with epoch `expectedEpoch + 1`, unless the
+   * stored record's epoch is newer than `expectedEpoch` (0 when none was read). Returns whether it
+   * landed. Not published: instances read the record when they consider growing or shrinking, and
+   * at a modest interval, since a slot an instance does not use yet costs nothing.
+   */
+  setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number): Promise<boolean>;
+}
+
+/** Rejects what no pool can be: a size below 1 or a fraction, an epoch below 0. */
+export function checkPoolSizeArguments(expectedEpoch: number, size: number): void {
+  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`pool size must be an integer of at least 1, got ${size}`);
+  if (!Number.isSafeInteger(expectedEpoch) || expectedEpoch < 0) throw new RangeError(`pool epoch must be an integer of at least 0, got ${expectedEpoch}`);
+}
+
 export type StoreListener = (event: StoreEvent) => void;
 
 export type StoreEvent =
   | { readonly type: 'stored'; readonly key: string; readonly token: Token }
   | { readonly type: 'invalidated'; readonly key: string; readonly generation: number };
+
+/** The identity of one profile's pool: which endpoint, which client, which profile. */
+export type PoolIdentity = Omit<TokenIdentity, 'slot'>;
 
 /** The identity of one token lifecycle: which endpoint, which client, which profile and pool slot. */
 export interface TokenIdentity {

@@ -41,6 +41,7 @@ describe('loadConfig defaults', () => {
         name: 'default', grant: 'client_credentials', clientId: 'client-1', clientSecret: SECRET,
         tokenUrl: 'https://login.mypurecloud.com/oauth/token', upstreamUrl: 'https://api.mypurecloud.com', poolSize: 1,
         tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ',
+        poolAuto: true, poolMax: 64, rateLimitPolicy: 'pass', rateLimitMaxWaitMs: 5000,
       }],
       defaultProfile: 'default',
       redisUrls: [],
@@ -85,6 +86,11 @@ describe('loadConfig sources', () => {
     ['LOG_LEVEL', '--log-level', 'debug', 'warn', (c) => c.logLevel, 'warn'],
     ['REDIS_URL', '--redis', 'redis://env:6379', 'redis://flag:6379', (c) => c.redisUrls, ['redis://flag:6379']],
     ['REPLAY_BODY_LIMIT', '--replay-body-limit', '1', '2', (c) => c.replayBodyLimitBytes, 2],
+    ['TOKEN_POOL_SIZE', '--pool-size', '4', 'auto', (c) => c.profiles[0]?.poolAuto, true],
+    ['TOKEN_POOL_MAX', '--pool-max', '4', '16', (c) => c.profiles[0]?.poolMax, 16],
+    ['RATE_LIMIT_PER_TOKEN', '--rate-limit-per-token', '100', '300', (c) => c.profiles[0]?.rateLimitPerToken, 300],
+    ['RATE_LIMIT_POLICY', '--rate-limit-policy', 'wait', 'reject', (c) => c.profiles[0]?.rateLimitPolicy, 'reject'],
+    ['RATE_LIMIT_MAX_WAIT_MS', '--rate-limit-max-wait-ms', '1', '2', (c) => c.profiles[0]?.rateLimitMaxWaitMs, 2],
   ];
   for (const [env, flag, envValue, flagValue, read, expected] of precedence) {
     it(`lets ${flag} win over ${env}, in both the "--flag value" and "--flag=value" forms`, () => {
@@ -109,7 +115,15 @@ describe('loadConfig sources', () => {
     ['WORKERS', 'auto', (c) => c.workers, availableParallelism()],
     ['WORKERS', 'AUTO', (c) => c.workers, availableParallelism()],
     ['WORKERS', '4', (c) => c.workers, 4],
-    ['TOKEN_POOL_SIZE', '64', (c) => c.profiles[0]?.poolSize, 64],
+    ['TOKEN_POOL_SIZE', '64', (c) => [c.profiles[0]?.poolSize, c.profiles[0]?.poolAuto], [64, false]],
+    ['TOKEN_POOL_SIZE', '256', (c) => c.profiles[0]?.poolSize, 256],
+    ['TOKEN_POOL_SIZE', '1', (c) => [c.profiles[0]?.poolSize, c.profiles[0]?.poolAuto], [1, false]],
+    ['TOKEN_POOL_SIZE', 'Auto', (c) => [c.profiles[0]?.poolSize, c.profiles[0]?.poolAuto], [1, true]],
+    ['TOKEN_POOL_MAX', '8', (c) => c.profiles[0]?.poolMax, 8],
+    ['RATE_LIMIT_PER_TOKEN', '300', (c) => c.profiles[0]?.rateLimitPerToken, 300],
+    ['RATE_LIMIT_POLICY', 'Wait', (c) => c.profiles[0]?.rateLimitPolicy, 'wait'],
+    ['RATE_LIMIT_POLICY', 'reject', (c) => c.profiles[0]?.rateLimitPolicy, 'reject'],
+    ['RATE_LIMIT_MAX_WAIT_MS', '0', (c) => c.profiles[0]?.rateLimitMaxWaitMs, 0],
     ['REFRESH_AT', '0.1', (c) => c.refreshAt, 0.1],
     ['REFRESH_AT', '.95', (c) => c.refreshAt, 0.95],
     ['LOG_LEVEL', 'SILENT', (c) => c.logLevel, 'silent'],
@@ -199,9 +213,16 @@ describe('loadConfig validation', () => {
     ['a port above 65535', { PORT: '65536' }, [], 'PORT (--port): must be an integer from 0 to 65535, got "65536"'],
     ['a port that is not a number', {}, ['--admin-port', 'http'], 'ADMIN_PORT (--admin-port): must be an integer from 0 to 65535, got "http"'],
     ['a negative port', {}, ['--port=-1'], 'PORT (--port): must be an integer from 0 to 65535, got "-1"'],
-    ['a pool of 0', { TOKEN_POOL_SIZE: '0' }, [], 'TOKEN_POOL_SIZE (--pool-size): must be an integer from 1 to 64, got "0"'],
-    ['a pool of 65', { TOKEN_POOL_SIZE: '65' }, [], 'TOKEN_POOL_SIZE (--pool-size): must be an integer from 1 to 64, got "65"'],
-    ['a fractional pool', { TOKEN_POOL_SIZE: '1.5' }, [], 'TOKEN_POOL_SIZE (--pool-size): must be an integer from 1 to 64, got "1.5"'],
+    ['a pool of 0', { TOKEN_POOL_SIZE: '0' }, [], 'TOKEN_POOL_SIZE (--pool-size): must be auto or an integer from 1 to 256, got "0"'],
+    ['a pool of 257', { TOKEN_POOL_SIZE: '257' }, [], 'TOKEN_POOL_SIZE (--pool-size): must be auto or an integer from 1 to 256, got "257"'],
+    ['a fractional pool', { TOKEN_POOL_SIZE: '1.5' }, [], 'TOKEN_POOL_SIZE (--pool-size): must be auto or an integer from 1 to 256, got "1.5"'],
+    ['a pool size of "max"', { TOKEN_POOL_SIZE: 'max' }, [], 'TOKEN_POOL_SIZE (--pool-size): must be auto or an integer from 1 to 256, got "max"'],
+    ['a pool ceiling of 0', { TOKEN_POOL_MAX: '0' }, [], 'TOKEN_POOL_MAX (--pool-max): must be an integer from 1 to 256, got "0"'],
+    ['a pool ceiling of auto', {}, ['--pool-max', 'auto'], 'TOKEN_POOL_MAX (--pool-max): must be an integer from 1 to 256, got "auto"'],
+    ['a per-token limit of 0', { RATE_LIMIT_PER_TOKEN: '0' }, [], 'RATE_LIMIT_PER_TOKEN (--rate-limit-per-token): must be an integer of at least 1, got "0"'],
+    ['a per-token limit per second', { RATE_LIMIT_PER_TOKEN: '5/s' }, [], 'RATE_LIMIT_PER_TOKEN (--rate-limit-per-token): must be an integer of at least 1, got "5/s"'],
+    ['an unknown policy', { RATE_LIMIT_POLICY: 'retry' }, [], 'RATE_LIMIT_POLICY (--rate-limit-policy): must be one of pass, wait, reject, got "retry"'],
+    ['a negative wait', { RATE_LIMIT_MAX_WAIT_MS: '-5' }, [], 'RATE_LIMIT_MAX_WAIT_MS (--rate-limit-max-wait-ms): must be an integer of at least 0, got "-5"'],
     ['REFRESH_AT of 0', { REFRESH_AT: '0' }, [], 'REFRESH_AT (--refresh-at): must be a number from 0.1 to 0.95, got "0"'],
     ['REFRESH_AT of 1', { REFRESH_AT: '1' }, [], 'REFRESH_AT (--refresh-at): must be a number from 0.1 to 0.95, got "1"'],
     ['REFRESH_AT above 0.95', { REFRESH_AT: '0.96' }, [], 'REFRESH_AT (--refresh-at): must be a number from 0.1 to 0.95, got "0.96"'],
@@ -278,6 +299,19 @@ describe('loadConfig validation', () => {
       assert.ok(problems.length > 0);
       for (const line of problems) assert.ok(!line.includes(SECRET), line);
     }
+  });
+});
+
+describe('loadConfig token pool', () => {
+  it('with the refresh_token grant, auto means one fixed token', () => {
+    const profile = load({ OAUTH_GRANT: 'refresh_token', OAUTH_REFRESH_TOKEN: SECRET }).profiles[0];
+    assert.deepEqual([profile?.poolSize, profile?.poolAuto], [1, false]);
+    const fixed = load({ OAUTH_GRANT: 'refresh_token', OAUTH_REFRESH_TOKEN: SECRET, TOKEN_POOL_SIZE: '1' }).profiles[0];
+    assert.deepEqual([fixed?.poolSize, fixed?.poolAuto], [1, false]);
+  });
+
+  it('leaves rateLimitPerToken out when it is not set, so the upstream\'s headers decide', () => {
+    assert.ok(!('rateLimitPerToken' in (load({}).profiles[0] ?? {})));
   });
 });
 

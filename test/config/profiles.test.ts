@@ -41,11 +41,14 @@ function problemsOf(path: string, env: Env = {}): string[] {
 /** What every profile holds when neither it nor the flat settings name a provider setting. */
 const PROVIDER_DEFAULTS = { tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ' } as const;
 const PROFILE_KEYS = 'grant, clientId, clientSecret, clientSecretFile, refreshToken, refreshTokenFile, region, upstream, tokenUrl, poolSize, ' +
-  'tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix';
+  'poolMax, rateLimitPerToken, rateLimitPolicy, rateLimitMaxWaitMs, tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix';
 
 function byName(config: Config): Record<string, ProfileConfig> {
   return Object.fromEntries(config.profiles.map((profile) => [profile.name, profile]));
 }
+
+/** The pool fields of a profile left to the defaults: auto from one token, up to 64, pass. */
+const AUTO_POOL = { poolSize: 1, poolAuto: true, poolMax: 64, rateLimitPolicy: 'pass', rateLimitMaxWaitMs: 5000 } as const;
 
 const TWO_PROFILES_YAML = `
 defaultProfile: us
@@ -78,9 +81,9 @@ describe('profiles file', () => {
     }));
     assert.equal(config.defaultProfile, 'eu');
     assert.deepEqual(config.profiles, [
-      { name: 'eu', grant: 'client_credentials', clientId: 'eu-client', clientSecret: SECRET, poolSize: 1,
+      { name: 'eu', grant: 'client_credentials', clientId: 'eu-client', clientSecret: SECRET, ...AUTO_POOL,
         upstreamUrl: 'https://api.euw2.pure.cloud', tokenUrl: 'https://login.euw2.pure.cloud/oauth/token', ...PROVIDER_DEFAULTS },
-      { name: 'jp', grant: 'client_credentials', clientId: 'jp-client', clientSecret: SECRET, poolSize: 2,
+      { name: 'jp', grant: 'client_credentials', clientId: 'jp-client', clientSecret: SECRET, ...AUTO_POOL, poolSize: 2, poolAuto: false,
         upstreamUrl: 'https://api.mypurecloud.jp', tokenUrl: 'https://login.mypurecloud.jp/oauth/token', ...PROVIDER_DEFAULTS },
     ]);
   });
@@ -90,7 +93,7 @@ describe('profiles file', () => {
     assert.equal(config.defaultProfile, 'us');
     assert.deepEqual(byName(config).us, {
       name: 'us', grant: 'refresh_token', clientId: 'us-client', clientSecret: 'us-secret', refreshToken: 'us-refresh',
-      upstreamUrl: 'http://127.0.0.1:4010/api', tokenUrl: 'http://127.0.0.1:4010/oauth/token', poolSize: 1, ...PROVIDER_DEFAULTS,
+      upstreamUrl: 'http://127.0.0.1:4010/api', tokenUrl: 'http://127.0.0.1:4010/oauth/token', ...AUTO_POOL, poolAuto: false, ...PROVIDER_DEFAULTS,
     });
     assert.equal(byName(config).eu?.poolSize, 4);
   });
@@ -135,6 +138,24 @@ describe('profiles file', () => {
     assert.equal(profiles.own?.upstreamUrl, 'http://127.0.0.1:1');
   });
 
+  it('takes the pool and rate-limit settings per profile, the flat ones filling the rest', () => {
+    const config = load(json({
+      profiles: {
+        big: { clientId: 'b', clientSecret: 's', poolSize: 'auto', poolMax: 128, rateLimitPerToken: 300, rateLimitPolicy: 'wait', rateLimitMaxWaitMs: '250' },
+        plain: { clientId: 'p', clientSecret: 's' },
+        user: { clientId: 'u', clientSecret: 's', grant: 'refresh_token', refreshToken: SECRET, poolSize: 'auto' },
+      },
+    }), { TOKEN_POOL_SIZE: '5', RATE_LIMIT_POLICY: 'reject', TOKEN_POOL_MAX: '10' });
+    const { big, plain, user } = byName(config);
+    assert.deepEqual(
+      [big?.poolSize, big?.poolAuto, big?.poolMax, big?.rateLimitPerToken, big?.rateLimitPolicy, big?.rateLimitMaxWaitMs],
+      [1, true, 128, 300, 'wait', 250],
+    );
+    assert.deepEqual([plain?.poolSize, plain?.poolAuto, plain?.poolMax, plain?.rateLimitPolicy], [5, false, 10, 'reject']);
+    assert.ok(!('rateLimitPerToken' in (plain ?? {})));
+    assert.deepEqual([user?.poolSize, user?.poolAuto], [1, false], 'auto means one token with the refresh_token grant');
+  });
+
   it('applies a flat OAUTH_GRANT to every profile that names no grant', () => {
     const problems = problemsOf(json({ profiles: { a: { clientId: 'a', clientSecret: 's' } } }), { OAUTH_GRANT: 'refresh_token' });
     assert.deepEqual(problems.map((line) => line.slice(line.indexOf('profiles.'))),
@@ -160,7 +181,12 @@ describe('profiles file problems', () => {
     ['an unknown region', { profiles: { eu: { ...good, region: 'eu-west-9' } } }, 'profiles.eu.region: must be a Genesys region as domain (euw2.pure.cloud), AWS-style name (eu-west-2) or SDK key (eu_west_2), got "eu-west-9"'],
     ['an upstream with a query', { profiles: { eu: { ...good, upstream: 'https://x.example/?a=1' } } }, 'profiles.eu.upstream: must not have a query or fragment (a path prefix is fine), got "https://x.example/?a=1"'],
     ['a relative token URL', { profiles: { eu: { ...good, tokenUrl: '/oauth/token' } } }, 'profiles.eu.tokenUrl: must be an absolute http(s) URL, got "/oauth/token"'],
-    ['a pool of 0', { profiles: { eu: { ...good, poolSize: 0 } } }, 'profiles.eu.poolSize: must be an integer from 1 to 64, got "0"'],
+    ['a pool of 0', { profiles: { eu: { ...good, poolSize: 0 } } }, 'profiles.eu.poolSize: must be auto or an integer from 1 to 256, got "0"'],
+    ['a pool ceiling of 300', { profiles: { eu: { ...good, poolMax: 300 } } }, 'profiles.eu.poolMax: must be an integer from 1 to 256, got "300"'],
+    ['an unknown policy', { profiles: { eu: { ...good, rateLimitPolicy: 'queue' } } }, 'profiles.eu.rateLimitPolicy: must be one of pass, wait, reject, got "queue"'],
+    ['a per-token limit of 0', { profiles: { eu: { ...good, rateLimitPerToken: 0 } } }, 'profiles.eu.rateLimitPerToken: must be an integer of at least 1, got "0"'],
+    ['a wait that is not a number', { profiles: { eu: { ...good, rateLimitMaxWaitMs: 'long' } } }, 'profiles.eu.rateLimitMaxWaitMs: must be an integer of at least 0, got "long"'],
+    ['a fixed pool with the refresh_token grant', { profiles: { eu: { ...good, grant: 'refresh_token', refreshToken: SECRET, poolSize: 3 } } }, 'profiles.eu.poolSize: must be 1 with the refresh_token grant (one refresh token is one rotation chain), got 3'],
     ['a pool that is a list', { profiles: { eu: { ...good, poolSize: [2] } } }, 'profiles.eu.poolSize: must be a string or a number'],
     ['a misspelt key', { profiles: { eu: { ...good, clientSecert: 'x' } } }, `profiles.eu.clientSecert: unknown key (expected ${PROFILE_KEYS})`],
     ['a profile name with a space', { profiles: { 'e u': good } }, 'profiles.e u: the name must be 1 to 64 of A-Z a-z 0-9 _ . -'],
@@ -222,7 +248,7 @@ describe('profiles file problems', () => {
     const path = json({
       defaultProfile: 'nope',
       profiles: {
-        eu: { clientSecret: SECRET, poolSize: 99 },
+        eu: { clientSecret: SECRET, poolSize: 999 },
         us: { clientId: 'u', clientSecret: SECRET, region: 'mars', extra: true },
       },
     });
@@ -231,7 +257,7 @@ describe('profiles file problems', () => {
       'PORT (--port): must be an integer from 0 to 65535, got "x"',
       `${path}: defaultProfile: no profile named "nope"`,
       `${path}: profiles.eu.clientId: required`,
-      `${path}: profiles.eu.poolSize: must be an integer from 1 to 64, got "99"`,
+      `${path}: profiles.eu.poolSize: must be auto or an integer from 1 to 256, got "999"`,
       `${path}: profiles.us.extra: unknown key (expected ${PROFILE_KEYS})`,
       `${path}: profiles.us.region: must be a Genesys region as domain (euw2.pure.cloud), AWS-style name (eu-west-2) or SDK key (eu_west_2), got "mars"`,
     ].sort());

@@ -26,6 +26,10 @@ export const CONTRACT_ENV: ReadonlySet<string> = new Set([
   'ADMIN_PORT',
   'REFRESH_AT',
   'TOKEN_POOL_SIZE',
+  'TOKEN_POOL_MAX',
+  'RATE_LIMIT_PER_TOKEN',
+  'RATE_LIMIT_POLICY',
+  'RATE_LIMIT_MAX_WAIT_MS',
   'WORKERS',
   'INBOUND_API_KEY',
   'PROTECTED_MODE',
@@ -38,7 +42,11 @@ export const CONTRACT_ENV: ReadonlySet<string> = new Set([
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_ADMIN_PORT = 9464;
 
-/** The README's metrics table (the sidecar metrics the dashboards and alerts may query). */
+/**
+ * The README's metrics table (the sidecar metrics the dashboards and alerts may query), and
+ * token_sidecar_pool_max: the cap of an auto pool, which the PoolAtCap alert compares the pool size
+ * with (TOKEN_POOL_MAX is per profile, so a rule constant could not hold it).
+ */
 export const CONTRACT_METRICS: readonly string[] = [
   'token_sidecar_token_requests_total',
   'token_sidecar_token_request_duration_seconds',
@@ -51,6 +59,9 @@ export const CONTRACT_METRICS: readonly string[] = [
   'token_sidecar_upstream_request_duration_seconds',
   'token_sidecar_rate_limit_remaining',
   'token_sidecar_redis_up',
+  'token_sidecar_pool_size',
+  'token_sidecar_pool_max',
+  'token_sidecar_rate_limited_total',
 ];
 
 const HISTOGRAMS = new Set([

@@ -31,9 +31,9 @@ test('the alert rules pass their unit tests', { skip: skipWithoutPromtool }, () 
   promtool('test', 'rules', 'alerts.test.yml');
 });
 
-test('the alerts cover refresh failures, expiry, replays, 429s, Redis and dead sidecars', () => {
+test('the alerts cover refresh failures, expiry, replays, 429s, a pool at its cap, Redis and dead sidecars', () => {
   assert.deepEqual(rules.map((r) => r.alert).sort(), [
-    'RedisDown', 'ReplaysSpiking', 'SidecarDown', 'TokenExpiringWithoutSuccessor', 'TokenRefreshFailing', 'UpstreamRateLimited',
+    'PoolAtCap', 'RedisDown', 'ReplaysSpiking', 'SidecarDown', 'TokenExpiringWithoutSuccessor', 'TokenRefreshFailing', 'UpstreamRateLimited',
   ]);
 });
 

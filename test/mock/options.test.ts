@@ -9,6 +9,7 @@ test('no flags and no env give the documented defaults on 127.0.0.1:9000', () =>
   assert.equal(port, 9000);
   assert.equal(options.tokenLifetimeSeconds, 86400);
   assert.equal(options.perTokenLimit, 0);
+  assert.equal(options.rateLimitMode, 'per-token');
   assert.equal(options.rotateRefreshTokens, true);
 });
 
@@ -17,7 +18,7 @@ test('every value knob is read from its flag, in both --flag value and --flag=va
     [
       '--client-id', 'id', '--client-secret=s3cret', '--token-lifetime', '0.5', '--token-latency', '20',
       '--api-latency=5', '--token-rate-limit', '3', '--token-rate-window', '1000', '--per-token-limit', '300',
-      '--per-token-window', '60000', '--fail-token-every', '4', '--fail-token-status', '500',
+      '--per-token-window', '60000', '--rate-limit-mode', 'per-client', '--fail-token-every', '4', '--fail-token-status', '500',
       '--fail-token-window', '1000-2000', '--fail-api-every', '7', '--fail-api-status=429',
       '--fail-api-window', '0-500', '--refresh-token', 'seed', '--host', '0.0.0.0', '--port', '0',
     ],
@@ -34,6 +35,7 @@ test('every value knob is read from its flag, in both --flag value and --flag=va
     tokenRateWindowMs: 1000,
     perTokenLimit: 300,
     perTokenWindowMs: 60000,
+    rateLimitMode: 'per-client',
     failTokenEvery: 4,
     failTokenStatus: 500,
     failTokenWindow: { startMs: 1000, endMs: 2000 },
@@ -68,6 +70,7 @@ test('every invalid setting is reported at once, naming the flag or env variable
     () =>
       parseMockArgs(['--token-lifetime', 'x', '--fail-api-status', '200', '--fail-token-window', '5-1', '--bogus'], {
         MOCK_PER_TOKEN_LIMIT: '-1',
+        MOCK_RATE_LIMIT_MODE: 'per-user',
       }),
     (error: unknown) => {
       assert.ok(error instanceof MockUsageError);
@@ -75,6 +78,7 @@ test('every invalid setting is reported at once, naming the flag or env variable
         '--bogus: unknown option (see --help)',
         '--token-lifetime: must be a positive number of seconds, got "x"',
         'MOCK_PER_TOKEN_LIMIT: must be a whole number, 0 or more (0 = off), got "-1"',
+        'MOCK_RATE_LIMIT_MODE: must be per-token or per-client, got "per-user"',
         '--fail-token-window: must be a window "startMs-endMs" after mock start, with start < end, got "5-1"',
         '--fail-api-status: must be an HTTP error status from 400 to 599, got "200"',
       ]);

@@ -14,6 +14,7 @@ test('GET /__stats needs no token and starts from zero', async (t) => {
     tokensRevoked: 0,
     activeTokens: 0,
     api: { total: 0, byStatus: {} },
+    rateLimit: { mode: 'per-token', limit: 0, windowMs: 60_000, rateLimited: { 'per-token': 0, 'per-client': 0 }, byToken: [] },
     startedAt: '2026-01-01T00:00:00.000Z',
   } satisfies MockStats);
 });
@@ -67,4 +68,39 @@ test('reset restarts the every-Nth failure sequence', async (t) => {
   reset();
   assert.equal((await postToken(base, { grant_type: 'client_credentials' })).status, 200);
   assert.equal((await postToken(base, { grant_type: 'client_credentials' })).status, 503);
+});
+
+test('rate-limited answers are counted by mode and per token, named by issue serial, never by value', async (t) => {
+  const { base, stats } = await startMock(t, { perTokenLimit: 2, perTokenWindowMs: 10_000 }, manualClock());
+  const first = await clientCredentialsToken(base);
+  const second = await clientCredentialsToken(base);
+  for (let i = 0; i < 3; i++) await callApi(base, '/api/v2/tokens/me', first);
+  await callApi(base, '/api/v2/tokens/me', second);
+  const { rateLimit } = stats();
+  assert.deepEqual(rateLimit, {
+    mode: 'per-token',
+    limit: 2,
+    windowMs: 10_000,
+    rateLimited: { 'per-token': 1, 'per-client': 0 },
+    byToken: [
+      { token: 1, requests: 3, rateLimited: 1 },
+      { token: 2, requests: 1, rateLimited: 0 },
+    ],
+  });
+  const text = await (await fetch(`${base}/__stats`)).text();
+  assert.ok(!text.includes(first) && !text.includes(second), '/__stats never shows a token');
+});
+
+test('POST /__reset zeroes the rate-limit counts but the windows keep counting', async (t) => {
+  const { base, stats, reset } = await startMock(t, { perTokenLimit: 1, rateLimitMode: 'per-client' }, manualClock());
+  const token = await clientCredentialsToken(base);
+  await callApi(base, '/api/v2/tokens/me', token);
+  await callApi(base, '/api/v2/tokens/me', token);
+  reset();
+  assert.deepEqual(stats().rateLimit.rateLimited, { 'per-token': 0, 'per-client': 0 });
+  assert.deepEqual(stats().rateLimit.byToken, []);
+  const response = await callApi(base, '/api/v2/tokens/me', token);
+  assert.equal(response.status, 429);
+  assert.equal(response.headers.get('inin-ratelimit-count'), '3');
+  assert.deepEqual(stats().rateLimit.rateLimited, { 'per-token': 0, 'per-client': 1 });
 });

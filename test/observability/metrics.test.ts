@@ -154,6 +154,14 @@ test('token and lock series of a configured profile are exposed at 0 before thei
   assert.equal(valueOf(scrapeA, 'token_sidecar_replays_total', { result: 'no_token' }), 0);
 });
 
+test('the pool series of the default profile are exposed from the first scrape: an auto pool of one token, its cap, no rate-limited request', () => {
+  assert.equal(valueOf(scrapeA, 'token_sidecar_pool_size', { profile: 'default' }), 1);
+  assert.equal(valueOf(scrapeA, 'token_sidecar_pool_max', { profile: 'default' }), 64);
+  for (const action of ['replayed', 'passed', 'waited', 'rejected']) {
+    assert.equal(valueOf(scrapeA, 'token_sidecar_rate_limited_total', { profile: 'default', action }), 0, action);
+  }
+});
+
 test("with WORKERS=2 the primary's /metrics merges workers' gauges (expiry, redis_up, rate limit) without summing them, and passes promtool", async () => {
   const mock = await startMock(['--per-token-limit', String(PER_TOKEN_LIMIT), '--per-token-window', '60000']);
   const sidecar = await startSidecar(mock.url, { WORKERS: '2' });

@@ -4,8 +4,8 @@
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { tokenKey } from '../../src/store/key.js';
-import type { StoreEvent, TokenStore } from '../../src/store/store.js';
+import { poolKey, tokenKey } from '../../src/store/key.js';
+import type { PoolSizeStore, StoreEvent, TokenStore } from '../../src/store/store.js';
 import type { Token } from '../../src/token/token.js';
 
 export class ManualClock {
@@ -18,7 +18,7 @@ export class ManualClock {
 
 export interface StoreFixture {
   /** A store instance. Instances opened from one fixture share their data, as sidecars sharing Redis do. */
-  open(): Promise<TokenStore>;
+  open(): Promise<TokenStore & PoolSizeStore>;
   /** Closes every instance opened and removes their data. */
   close(): Promise<void>;
 }
@@ -31,8 +31,9 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
   describe(`${name} honours the TokenStore contract`, () => {
     let clock: ManualClock;
     let fixture: StoreFixture;
-    let store: TokenStore;
+    let store: TokenStore & PoolSizeStore;
     let key: string;
+    let pool: string;
     let keyCount = 0;
 
     function token(generation: number, lifetimeMs = LIFETIME_MS): Token {
@@ -45,7 +46,8 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       fixture = await makeFixture(clock);
       store = await fixture.open();
       // A fresh key per test: Redis data outlives a store instance.
-      key = tokenKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: 'default', slot: keyCount++ });
+      key = tokenKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: 'default', slot: keyCount });
+      pool = poolKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `p${keyCount++}` });
     });
 
     afterEach(() => fixture.close());
@@ -167,6 +169,62 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       await store.invalidate(key, 1);
       clock.advance(2_000);
       assert.equal(await store.getRefreshToken(key), 'refresh-1');
+    });
+
+    it('has no pool size for a profile whose size was never set', async () => {
+      assert.equal(await store.getPoolSize(pool), null);
+    });
+
+    it('sets a pool size against the epoch read, one epoch further each time', async () => {
+      assert.equal(await store.setPoolSize(pool, 0, 3, 1_000), true);
+      assert.deepEqual(await store.getPoolSize(pool), { size: 3, epoch: 1, updatedAt: 1_000 });
+      assert.equal(await store.setPoolSize(pool, 1, 8, 2_000), true);
+      assert.deepEqual(await store.getPoolSize(pool), { size: 8, epoch: 2, updatedAt: 2_000 });
+    });
+
+    it('refuses a pool size set against an epoch that has been passed, keeping the newer size', async () => {
+      await store.setPoolSize(pool, 0, 4, 1_000);
+      await store.setPoolSize(pool, 1, 6, 2_000);
+      assert.equal(await store.setPoolSize(pool, 1, 2, 3_000), false, 'a shrink decided before the growth');
+      assert.equal(await store.setPoolSize(pool, 0, 9, 3_000), false);
+      assert.deepEqual(await store.getPoolSize(pool), { size: 6, epoch: 2, updatedAt: 2_000 });
+    });
+
+    it('lands at most one of 20 instances growing the pool at once from the same epoch, and they agree after', async () => {
+      const instances = await Promise.all(Array.from({ length: 4 }, () => fixture.open()));
+      await store.setPoolSize(pool, 0, 1, 0);
+      const sizes = Array.from({ length: 20 }, (_, i) => 10 + i);
+      const landed = await Promise.all(sizes.map((size, i) => instances[i % instances.length]!.setPoolSize(pool, 1, size, 5_000)));
+      assert.ok(landed.filter(Boolean).length <= 1, `landed: ${landed.join(', ')}`);
+      const seen = await Promise.all(instances.map((instance) => instance.getPoolSize(pool)));
+      const [first] = seen;
+      assert.equal(first?.epoch, 2);
+      assert.ok(sizes.includes(first.size), `size ${first.size}`);
+      if (landed.includes(true)) assert.equal(first.size, sizes[landed.indexOf(true)]);
+      for (const record of seen) assert.deepEqual(record, first, 'every instance reads the same record');
+      // Whoever sets next, against what it read, lands everywhere.
+      assert.equal(await instances[3]!.setPoolSize(pool, first.epoch, 40, 6_000), true);
+      assert.deepEqual(await store.getPoolSize(pool), { size: 40, epoch: 3, updatedAt: 6_000 });
+    });
+
+    it('keeps pool sizes of different profiles apart, and apart from their tokens', async () => {
+      const other = poolKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `${pool}-other` });
+      await store.setPoolSize(pool, 0, 5, 1);
+      assert.equal(await store.getPoolSize(other), null);
+      assert.equal(await store.get(key), null);
+    });
+
+    it('refuses a pool size that no pool can have', async () => {
+      await assert.rejects(store.setPoolSize(pool, 0, 0, 1), RangeError);
+      await assert.rejects(store.setPoolSize(pool, 0, 1.5, 1), RangeError);
+      await assert.rejects(store.setPoolSize(pool, -1, 2, 1), RangeError);
+      assert.equal(await store.getPoolSize(pool), null);
+    });
+
+    it('is given pool keys that name neither the client id nor the token URL', () => {
+      const built = poolKey('prefix', { tokenUrl: 'https://login.example/oauth/token', clientId: 'b7c3a9e2-client-id', profile: 'default' });
+      assert.match(built, /^prefix:\{[0-9a-f]{16}:default\}:pool$/);
+      assert.ok(!built.includes('b7c3a9e2-client-id') && !built.includes('login.example'), built);
     });
 
     it('is given keys that name neither the client id nor the token URL', () => {

@@ -2,7 +2,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisTokenStore, type StoreLogger } from '../../src/store/redis.js';
-import { tokenKey } from '../../src/store/key.js';
+import { poolKey, tokenKey } from '../../src/store/key.js';
 import type { Token } from '../../src/token/token.js';
 import { RedisNode, startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 import { storeContract, until, type MakeFixture } from './contract.js';
@@ -233,6 +233,45 @@ describe('RedisTokenStore on three nodes with one stalled', () => {
       assert.equal((await store.get(key))?.generation, generation);
     } finally {
       nodes[2]!.resume();
+      await store.close();
+    }
+  });
+});
+
+describe('RedisTokenStore pool sizes on three nodes', () => {
+  const pool = poolKey('sidecar-test', { tokenUrl: 'https://login.example/oauth/token', clientId, profile: 'default' });
+
+  it('a node that missed sets (down, or its data lost) takes the next one and catches up', async () => {
+    const nodes = await startRedisNodes(3);
+    const store = new RedisTokenStore({ urls: nodes.map((node) => node.url) });
+    const inspectors = nodes.map((node) => new Redis(node.url));
+    try {
+      assert.equal(await store.setPoolSize(pool, 0, 2, 1_000), true);
+      await inspectors[0]!.del(pool); // lost everything
+      await inspectors[1]!.set(pool, JSON.stringify({ size: 1, epoch: 0, updatedAt: 0 })); // an older record
+      assert.deepEqual(await store.getPoolSize(pool), { size: 2, epoch: 1, updatedAt: 1_000 }, 'the newest answer wins');
+      assert.equal(await store.setPoolSize(pool, 1, 5, 2_000), true);
+      const records = await Promise.all(inspectors.map((inspector) => inspector.get(pool)));
+      for (const record of records) assert.deepEqual(JSON.parse(record ?? 'null'), { size: 5, epoch: 2, updatedAt: 2_000 });
+    } finally {
+      await Promise.all(inspectors.map((inspector) => inspector.quit()));
+      await store.close();
+    }
+  });
+
+  it('of two records of one epoch left by a split, reads the larger size, and the next set heals the split', async () => {
+    const nodes = await startRedisNodes(3);
+    const store = new RedisTokenStore({ urls: nodes.map((node) => node.url) });
+    const inspectors = nodes.map((node) => new Redis(node.url));
+    try {
+      const split = [{ size: 6, epoch: 4, updatedAt: 1 }, { size: 9, epoch: 4, updatedAt: 2 }, { size: 6, epoch: 4, updatedAt: 1 }];
+      await Promise.all(inspectors.map((inspector, i) => inspector.set(pool, JSON.stringify(split[i]))));
+      assert.equal((await store.getPoolSize(pool))?.size, 9);
+      assert.equal(await store.setPoolSize(pool, 4, 9, 3_000), true);
+      const records = await Promise.all(inspectors.map((inspector) => inspector.get(pool)));
+      assert.deepEqual(new Set(records), new Set([JSON.stringify({ size: 9, epoch: 5, updatedAt: 3_000 })]));
+    } finally {
+      await Promise.all(inspectors.map((inspector) => inspector.quit()));
       await store.close();
     }
   });

@@ -1,6 +1,6 @@
 /**
  * What the Redis store writes: the token record (JSON string value of the record key), the refresh
- * token record, and the pub/sub event messages. A `stored` event carries the record itself, so a subscriber needs no GET.
+ * token record, the pool-size record, and the pub/sub event messages. A `stored` event carries the record itself, so a subscriber needs no GET.
  *
  * Both contain the access token, and the refresh record a refresh token: they go to Redis and back,
  * never to a log.
@@ -8,7 +8,7 @@
  * channel) reads as absent rather than crashing a caller.
  */
 import type { Token } from '../../token/token.js';
-import type { StoreEvent } from '../store.js';
+import type { PoolSizeRecord, StoreEvent } from '../store.js';
 
 export function encodeToken(token: Token): string {
   return JSON.stringify(recordOf(token));
@@ -41,6 +41,23 @@ export function decodeRefreshToken(json: string | null): RefreshRecord | null {
       return null;
     }
     return { refreshToken: parsed.refreshToken, generation: parsed.generation as number };
+  } catch {
+    return null;
+  }
+}
+
+export function encodePoolSize(record: PoolSizeRecord): string {
+  return JSON.stringify({ size: record.size, epoch: record.epoch, updatedAt: record.updatedAt });
+}
+
+export function decodePoolSize(json: string | null): PoolSizeRecord | null {
+  if (json === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (!isObject(parsed) || !Number.isSafeInteger(parsed.size) || !Number.isSafeInteger(parsed.epoch) || typeof parsed.updatedAt !== 'number') {
+      return null;
+    }
+    return { size: parsed.size as number, epoch: parsed.epoch as number, updatedAt: parsed.updatedAt };
   } catch {
     return null;
   }

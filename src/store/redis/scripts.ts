@@ -13,6 +13,11 @@
  */
 import type { Redis, Result } from 'ioredis';
 
+/*
+ * And one key per profile, under `poolKey()`: the pool-size record (JSON {size, epoch, updatedAt},
+ * no TTL, never published).
+ */
+
 export function generationCounterKey(key: string): string {
   return `${key}:generation`;
 }
@@ -98,6 +103,21 @@ end
 return 1
 `;
 
+/**
+ * KEYS: pool-size record. ARGV: the epoch the setter read, the new record JSON (its epoch is one more).
+ * Lands unless the stored record's epoch is newer than the one read. "Newer", not "different": a
+ * node that missed earlier sets (it was down) takes the record and catches up, instead of refusing
+ * every later set and leaving the nodes split for good. Returns 1 or 0.
+ */
+const SET_POOL_SIZE = `
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(cjson.decode(current)['epoch']) > tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     tokenPutIfNewer(
@@ -113,6 +133,7 @@ declare module 'ioredis' {
     tokenPutRefreshIfNewer(refreshKey: string, generation: number, record: string): Result<number, Context>;
     tokenNextGeneration(counterKey: string, highestWrittenKey: string): Result<number, Context>;
     tokenRaiseGeneration(counterKey: string, floor: number): Result<number, Context>;
+    tokenSetPoolSize(poolKey: string, expectedEpoch: number, record: string): Result<number, Context>;
   }
 }
 
@@ -123,5 +144,6 @@ export function defineTokenScripts(client: Redis): Redis {
   client.defineCommand('tokenPutRefreshIfNewer', { numberOfKeys: 1, lua: PUT_REFRESH_TOKEN_IF_NEWER });
   client.defineCommand('tokenNextGeneration', { numberOfKeys: 2, lua: NEXT_GENERATION });
   client.defineCommand('tokenRaiseGeneration', { numberOfKeys: 1, lua: RAISE_GENERATION });
+  client.defineCommand('tokenSetPoolSize', { numberOfKeys: 1, lua: SET_POOL_SIZE });
   return client;
 }
