@@ -7,11 +7,14 @@ import { Agent, request, type Dispatcher } from 'undici';
  */
 export type GrantRequest =
   | { readonly grant: 'client_credentials' }
-  | { readonly grant: 'refresh_token'; readonly refreshToken: string };
+  | { readonly grant: 'refresh_token'; readonly refreshToken: string }
+  /** `token-sidecar login`'s code exchange (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.5). */
+  | { readonly grant: 'authorization_code'; readonly code: string; readonly redirectUri: string; readonly codeVerifier: string };
 
 export interface TokenEndpointClient {
   readonly tokenUrl: string;
   readonly clientId: string;
+  /** Empty: a public client (login's PKCE grant), which sends `client_id` in the form instead of Basic. */
   readonly clientSecret: string;
   /** Dispatcher for the token endpoint (its own pool, separate from the proxied traffic). */
   readonly dispatcher?: Dispatcher;
@@ -75,8 +78,18 @@ export async function requestToken(
 ): Promise<TokenResponse> {
   const form = new URLSearchParams({ grant_type: grant.grant });
   if (grant.grant === 'refresh_token') form.set('refresh_token', grant.refreshToken);
+  if (grant.grant === 'authorization_code') {
+    form.set('code', grant.code);
+    form.set('redirect_uri', grant.redirectUri);
+    form.set('code_verifier', grant.codeVerifier);
+  }
+  const publicClient = client.clientSecret === '';
+  if (publicClient) form.set('client_id', client.clientId);
   const basic = Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64');
-  const secrets = grant.grant === 'refresh_token' ? [client.clientSecret, grant.refreshToken] : [client.clientSecret];
+  const secrets =
+    grant.grant === 'refresh_token' ? [client.clientSecret, grant.refreshToken]
+    : grant.grant === 'authorization_code' ? [client.clientSecret, grant.code, grant.codeVerifier]
+    : [client.clientSecret];
 
   let response: Dispatcher.ResponseData;
   try {
@@ -84,7 +97,7 @@ export async function requestToken(
       method: 'POST',
       dispatcher: client.dispatcher ?? tokenAgent(),
       headers: {
-        authorization: `Basic ${basic}`,
+        ...(!publicClient && { authorization: `Basic ${basic}` }),
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
       },

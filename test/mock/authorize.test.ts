@@ -100,7 +100,7 @@ test('Deny redirects with access_denied and the state', async (t) => {
 test('an unknown client or an unregistered redirect URI gets an error page, never a redirect', async (t) => {
   const { base } = await startMock(t);
   const { challenge } = pkce();
-  for (const extra of [{ client_id: 'other' }, { redirect_uri: 'http://127.0.0.1:9999/callback' }, { redirect_uri: 'https://evil.example/cb' }]) {
+  for (const extra of <Array<Record<string, string>>>[{ client_id: 'other' }, { redirect_uri: 'http://127.0.0.1:9999/callback' }, { redirect_uri: 'https://evil.example/cb' }]) {
     const response = await fetch(`${base}/oauth/authorize?${new URLSearchParams(authorizeParams(challenge, extra))}`, { redirect: 'manual' });
     assert.equal(response.status, 400, JSON.stringify(extra));
     assert.equal(response.headers.get('location'), null);
