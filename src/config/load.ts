@@ -36,6 +36,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** What the configuration is for: `login` needs no client secret (a public client) and no refresh token yet. */
+export interface LoadOptions {
+  readonly purpose?: 'serve' | 'login';
+}
+
 /**
  * Builds the configuration from `argv` (the flags after the subcommand), `env` and the files they
  * name. A flag wins over env; an empty value counts as not set. Throws one ConfigError with every
@@ -45,12 +50,14 @@ export function loadConfig(
   argv: string[],
   env: Record<string, string | undefined>,
   readFile: ReadFile = (path) => readFileSync(path, 'utf8'),
+  options: LoadOptions = {},
 ): Readonly<Config> {
   const problems: string[] = [];
   const io: Io = { readFile, report: (problem) => problems.push(problem) };
   const settings = new SettingReader(parseArgv(argv, io), env, io);
 
-  const { profiles, defaultProfile } = readProfiles(settings, io);
+  const { profiles, defaultProfile } = readProfiles(settings, io, options.purpose ?? 'serve');
+  const authorizeUrl = settings.value('authorizeUrl');
   const host = settings.value('host');
   const adminHost = settings.value('adminHost');
   const inboundApiKey = settings.value('inboundKey');
@@ -82,6 +89,7 @@ export function loadConfig(
     tokenTimeoutMs: settings.value('tokenTimeoutMs'),
     replayBodyLimitBytes: settings.value('replayBodyLimit'),
     shutdownTimeoutMs: settings.value('shutdownTimeoutMs'),
+    login: { port: settings.value('loginPort'), ...(authorizeUrl !== undefined && { authorizeUrl }) },
   });
 }
 
@@ -92,7 +100,7 @@ const CREDENTIAL_SETTINGS = ['clientId', 'clientSecret', 'clientSecretFile', 're
  * The flat profile and the profiles file's. Without a file the flat credentials are the only profile,
  * so they are required; with one they add the profile `default` only when some are given.
  */
-function readProfiles(settings: SettingReader, io: Io): { profiles: ProfileConfig[]; defaultProfile?: string } {
+function readProfiles(settings: SettingReader, io: Io, purpose: 'serve' | 'login'): { profiles: ProfileConfig[]; defaultProfile?: string } {
   const inherited: ProfileDefaults = {
     grant: settings.value('grant'),
     region: settings.value('region'),
@@ -108,7 +116,7 @@ function readProfiles(settings: SettingReader, io: Io): { profiles: ProfileConfi
     io.report(`${file.path}: profiles.${FLAT_PROFILE}: conflicts with the profile "${FLAT_PROFILE}" formed by ` +
       `${label('clientId')} and its secret; rename one`);
   }
-  const profiles = drafts.flatMap((draft) => completeProfile(draft, inherited, io) ?? []);
+  const profiles = drafts.flatMap((draft) => completeProfile(draft, inherited, io, purpose) ?? []);
 
   const requested = file?.defaultProfile;
   if (file && requested !== undefined && !drafts.some((draft) => draft.name === requested)) {

@@ -49,17 +49,23 @@ export interface ProfileDefaults {
 /**
  * Fills a draft from the flat settings. The most specific URL wins: the profile's own URL, then its
  * region, then UPSTREAM_URL / TOKEN_URL, then GENESYSCLOUD_REGION.
+ *
+ * For `login` (purpose) the secret is optional (none: a public PKCE client, secret '') and the
+ * refresh token is not required: login is what obtains it.
  */
-export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults, io: Io): ProfileConfig | undefined {
+export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults, io: Io, purpose: 'serve' | 'login' = 'serve'): ProfileConfig | undefined {
   const grant = draft.grant ?? inherited.grant;
   const required = (credential: Credential, where: string, rule = 'required'): string | undefined => {
     if (credential === undefined) io.report(`${where}: ${rule}`);
     return typeof credential === 'string' ? credential : undefined;
   };
   const clientId = required(draft.clientId, draft.labels.clientId);
-  const clientSecret = required(draft.clientSecret, draft.labels.clientSecret);
+  const forLogin = purpose === 'login';
+  const clientSecret = forLogin && draft.clientSecret === undefined ? '' : required(draft.clientSecret, draft.labels.clientSecret);
   let refreshToken: string | undefined;
-  if (grant === 'refresh_token') {
+  if (forLogin) {
+    if (typeof draft.refreshToken === 'string') refreshToken = draft.refreshToken;
+  } else if (grant === 'refresh_token') {
     refreshToken = required(draft.refreshToken, draft.labels.refreshToken, 'required by the refresh_token grant');
     if (refreshToken === undefined) return undefined;
   } else if (draft.refreshToken !== undefined) {

@@ -17,7 +17,8 @@ export type Section =
   | 'Token lifecycle'
   | 'Shared store'
   | 'Logging'
-  | 'Timeouts and limits';
+  | 'Timeouts and limits'
+  | 'Login';
 
 export interface SettingDefinition<T> {
   readonly flag: `--${string}`;
@@ -258,6 +259,18 @@ export const SETTINGS = {
   shutdownTimeoutMs: {
     flag: '--shutdown-timeout-ms', env: 'SHUTDOWN_TIMEOUT_MS', section: 'Timeouts and limits', default: '10000',
     meaning: 'how long SIGTERM/SIGINT waits for in-flight requests before closing them', parse: integer(0),
+  },
+  // ---- token-sidecar login (the authorization-code grant with PKCE) ----
+  authorizeUrl: {
+    flag: '--authorize-url', env: 'OAUTH_AUTHORIZE_URL', section: 'Login',
+    defaultText: 'https://login.<region domain>/oauth/authorize',
+    meaning: 'OAuth2 authorization endpoint for login; unset, it sits beside the token URL (its /oauth/token becomes /oauth/authorize)',
+    parse: tokenEndpointUrl,
+  },
+  loginPort: {
+    flag: '--login-port', env: 'LOGIN_PORT', section: 'Login', default: '8085',
+    meaning: 'port of login\'s loopback callback http://127.0.0.1:<port>/callback: register that URL as the OAuth client\'s redirect URI',
+    parse: integer(1, 65535),
   },
 } as const satisfies Record<string, SettingDefinition<unknown>>;
 

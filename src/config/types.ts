@@ -9,7 +9,7 @@ export interface ProfileConfig {
   readonly name: string;
   readonly grant: Grant;
   readonly clientId: string;
-  /** Secret: never log or expose. */
+  /** Secret: never log or expose. Empty only for `login` with a public (PKCE, no secret) client. */
   readonly clientSecret: string;
   /** Seed refresh token for the refresh_token grant. Secret: never log or expose. */
   readonly refreshToken?: string;
@@ -50,4 +50,6 @@ export interface Config {
   readonly replayBodyLimitBytes: number;
   /** How long SIGTERM/SIGINT waits for in-flight requests before closing them. */
   readonly shutdownTimeoutMs: number;
+  /** `token-sidecar login`: the loopback callback port and the authorization endpoint, when set. */
+  readonly login: { readonly port: number; readonly authorizeUrl?: string };
 }
