@@ -119,7 +119,7 @@ async function login(plan: Plan, io: LoginIo, log: Logger): Promise<void> {
     log.debug({ profile: profile.name }, 'login: callback received; exchanging the code');
     const issuedAt = io.clock.now();
     const tokens = await exchangeCode(profile, received.code, callback.redirectUri, pkce.verifier, config.tokenTimeoutMs);
-    log.debug({ profile: profile.name, expiresInMs: tokens.expiresInMs, refreshToken: tokens.refreshToken !== undefined }, 'login: code exchanged');
+    log.debug({ profile: profile.name, expiresInMs: tokens.expiresInMs, gotRefreshToken: tokens.refreshToken !== undefined }, 'login: code exchanged');
     const who = await whoLoggedIn(profile.upstreamUrl, tokens.accessToken, config.tokenTimeoutMs);
     const whoText = who.ok ? `${who.name} (id ${who.id})` : `an unknown user (${who.problem})`;
 
