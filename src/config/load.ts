@@ -109,9 +109,9 @@ function readProfiles(settings: SettingReader, io: Io, purpose: 'serve' | 'login
     poolSize: settings.value('poolSize'),
   };
   const configPath = settings.value('config');
-  const file = configPath === undefined ? undefined : readProfilesFile(configPath, io);
+  const file = configPath === undefined ? undefined : readProfilesFile(configPath, io, purpose);
   const flatGiven = CREDENTIAL_SETTINGS.some((name) => settings.isSet(name));
-  const drafts = [...(configPath === undefined || flatGiven ? [flatDraft(settings)] : []), ...(file?.drafts ?? [])];
+  const drafts = [...(configPath === undefined || flatGiven ? [flatDraft(settings, purpose)] : []), ...(file?.drafts ?? [])];
   if (file && flatGiven && file.drafts.some((draft) => draft.name === FLAT_PROFILE)) {
     io.report(`${file.path}: profiles.${FLAT_PROFILE}: conflicts with the profile "${FLAT_PROFILE}" formed by ` +
       `${label('clientId')} and its secret; rename one`);
@@ -221,7 +221,7 @@ class SettingReader {
   }
 }
 
-function flatDraft(settings: SettingReader): ProfileDraft {
+function flatDraft(settings: SettingReader, purpose: 'serve' | 'login'): ProfileDraft {
   return {
     name: FLAT_PROFILE,
     labels: {
@@ -232,7 +232,8 @@ function flatDraft(settings: SettingReader): ProfileDraft {
     },
     clientId: settings.value('clientId'),
     clientSecret: settings.secret('clientSecret', 'clientSecretFile'),
-    refreshToken: settings.secret('refreshToken', 'refreshTokenFile'),
+    // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
+    refreshToken: purpose === 'login' ? undefined : settings.secret('refreshToken', 'refreshTokenFile'),
   };
 }
 

@@ -63,9 +63,8 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
   const forLogin = purpose === 'login';
   const clientSecret = forLogin && draft.clientSecret === undefined ? '' : required(draft.clientSecret, draft.labels.clientSecret);
   let refreshToken: string | undefined;
-  if (forLogin) {
-    if (typeof draft.refreshToken === 'string') refreshToken = draft.refreshToken;
-  } else if (grant === 'refresh_token') {
+  // For login the drafts carry no refresh token (login obtains it), so neither branch applies.
+  if (grant === 'refresh_token' && !forLogin) {
     refreshToken = required(draft.refreshToken, draft.labels.refreshToken, 'required by the refresh_token grant');
     if (refreshToken === undefined) return undefined;
   } else if (draft.refreshToken !== undefined) {
@@ -108,7 +107,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** `{ defaultProfile?, profiles: { <name>: {...} } }`; problems name the file and the path in it. */
-export function readProfilesFile(path: string, io: Io): ProfilesFile | undefined {
+export function readProfilesFile(path: string, io: Io, purpose: 'serve' | 'login' = 'serve'): ProfilesFile | undefined {
   let text: string;
   try {
     text = io.readFile(path);
@@ -140,7 +139,7 @@ export function readProfilesFile(path: string, io: Io): ProfilesFile | undefined
   return {
     path,
     ...(typeof defaultProfile === 'string' && { defaultProfile }),
-    drafts: Object.entries(profiles).flatMap(([name, fields]) => fileDraft(path, name, fields, io) ?? []),
+    drafts: Object.entries(profiles).flatMap(([name, fields]) => fileDraft(path, name, fields, io, purpose) ?? []),
   };
 }
 
@@ -174,7 +173,7 @@ function parseYamlDocument(text: string): Parsed<unknown> {
   }
 }
 
-function fileDraft(path: string, name: string, fields: unknown, io: Io): ProfileDraft | undefined {
+function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose: 'serve' | 'login'): ProfileDraft | undefined {
   const where = (field?: string) => `${path}: profiles.${name}${field === undefined ? '' : `.${field}`}`;
   if (!PROFILE_NAME.test(name)) io.report(`${where()}: the name must be 1 to 64 of A-Z a-z 0-9 _ . -`);
   if (!isRecord(fields)) {
@@ -235,7 +234,8 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
     },
     clientId: text('clientId'),
     clientSecret: secret('clientSecret', 'clientSecretFile'),
-    refreshToken: secret('refreshToken', 'refreshTokenFile'),
+    // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
+    refreshToken: purpose === 'login' ? undefined : secret('refreshToken', 'refreshTokenFile'),
     ...(grant !== undefined && { grant }),
     ...(region !== undefined && { region }),
     ...(upstreamUrl !== undefined && { upstreamUrl }),
