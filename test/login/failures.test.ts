@@ -93,6 +93,17 @@ test('with a public client that gets no refresh token, login says so plainly and
   await assertNothingWritten(out);
 });
 
+test('login --help explains the flow, what the Genesys OAuth client needs, and the exit codes', async () => {
+  const help = startCli(['login', '--help']);
+  assert.equal(await help.exited, 0);
+  const text = help.output();
+  assert.match(text, /^Usage: token-sidecar login \[--profile NAME\] \[--no-browser\] \[--out FILE\] \[--timeout S\]/);
+  assert.match(text, /grant type "Code Authorization"/);
+  assert.match(text, /redirect URI http:\/\/127\.0\.0\.1:8085\/callback/);
+  assert.match(text, /refresh token family is revoked/);
+  assert.match(text, /Exit codes: 0 logged in/);
+});
+
 test('bad settings exit 2 listing every problem at once', async () => {
   const proc = startCli(['login', '--timeout', '0', '--profile', 'nobody', '--login-port', '70000'], {
     GENESYSCLOUD_OAUTHCLIENT_ID: 'demo-client',
