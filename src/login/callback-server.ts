@@ -27,7 +27,7 @@ export interface CallbackServer {
 
 export interface ReceivedCode {
   readonly code: string;
-  /** Answers the browser's waiting request with a short page; the login goes on without waiting for it. */
+  /** Answers the browser's waiting request with a short page (the first call only); the login does not wait for it. */
   readonly answerBrowser: (ok: boolean, message: string) => void;
 }
 
@@ -106,7 +106,13 @@ export async function startCallbackServer(port: number, clock: Clock): Promise<C
             return;
           }
           const { response } = outcome;
-          resolve({ code: outcome.code, answerBrowser: (ok, message) => send(response, ok ? 200 : 400, ok, message) });
+          let sent = false;
+          const answerBrowser = (ok: boolean, message: string) => {
+            if (sent) return;
+            sent = true;
+            send(response, ok ? 200 : 400, ok, message);
+          };
+          resolve({ code: outcome.code, answerBrowser });
         };
       });
     },

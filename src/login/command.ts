@@ -135,7 +135,10 @@ async function login(plan: Plan, io: LoginIo, log: Logger): Promise<void> {
       written.push(`written to ${options.out} (mode 0600; OAUTH_REFRESH_TOKEN_FILE)`);
     }
     if (config.redisUrls.length > 0) {
-      const generation = await storeLogin(config, profile, { ...tokens, refreshToken }, issuedAt, log);
+      const generation = await storeLogin(config, profile, { ...tokens, refreshToken }, issuedAt, log).catch((err: unknown) => {
+        if (err instanceof LoginError && written.length > 0) throw new LoginError(`${err.message} (the refresh token was ${written.join('; ')})`);
+        throw err;
+      });
       written.push(`stored in the shared store as generation ${generation}: running sidecars of this profile use it now`);
     }
     received.answerBrowser(true, `Logged in as ${who.ok ? who.name : 'an unknown user'}.`);

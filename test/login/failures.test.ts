@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { callbackPort, followToCallback, startLogin, submitLoginForm, type LoginRun } from '../helpers/login.js';
-import { startCli, startMock } from '../helpers/processes.js';
+import { freePort, startCli, startMock } from '../helpers/processes.js';
 
 // How `token-sidecar login` ends when the login does not succeed: each failure exits 1 with the
 // OAuth error (or the reason) on stderr, and writes no refresh token; bad settings exit 2 with every
@@ -91,6 +91,21 @@ test('with a public client that gets no refresh token, login says so plainly and
   assert.equal(await publicRun.proc.exited, 1);
   assert.match(publicRun.proc.output(), /logged in as Bob \(id [0-9a-f-]+\), but the token endpoint returned no refresh token/);
   await assertNothingWritten(out);
+});
+
+test('a shared store that cannot be reached exits 1, saying the refresh token is in the file all the same', async () => {
+  const { port, redirectUris } = await callbackPort();
+  const mock = await startMock(redirectUris);
+  after(() => mock.proc.stop('SIGKILL'));
+  const out = join(dir, 'rt-no-store');
+  const nobody = await freePort();
+  const run = startLogin(mock.url, port, ['--out', out], { OAUTH_GRANT: 'refresh_token', REDIS_URL: `redis://127.0.0.1:${nobody}` });
+  after(() => run.proc.stop('SIGKILL'));
+  const location = await submitLoginForm(await run.authorizationUrl, { username: 'alice', password: 'alice-password', decision: 'approve' });
+  assert.equal((await followToCallback(location)).status, 400);
+  assert.equal(await run.proc.exited, 1);
+  assert.match(run.proc.output(), /token-sidecar login: the shared store did not take the refresh token: .*\(the refresh token was written to .*rt-no-store \(mode 0600/);
+  assert.equal((await stat(out)).mode & 0o777, 0o600);
 });
 
 test('login --help explains the flow, what the Genesys OAuth client needs, and the exit codes', async () => {
