@@ -125,9 +125,11 @@ async function login(plan: Plan, io: LoginIo, log: Logger): Promise<void> {
 
     const { refreshToken } = tokens;
     if (refreshToken === undefined) {
+      const hint = profile.clientSecret === ''
+        ? 'A public client (no secret) may get none: use an OAuth client of the grant type "Code Authorization" with its secret.'
+        : 'Check that the OAuth client\'s grant type is "Code Authorization".';
       throw new LoginError(`logged in as ${whoText}, but the token endpoint returned no refresh token, so the sidecar's ` +
-        'refresh_token grant cannot start from this login. A public client (no secret) may get none: use an ' +
-        'OAuth client of the grant type "Code Authorization" with its secret. Nothing was written.');
+        `refresh_token grant cannot start from this login. ${hint} Nothing was written.`);
     }
     const written: string[] = [];
     if (options.out !== undefined) {
