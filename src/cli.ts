@@ -37,11 +37,15 @@ async function main(argv: string[]): Promise<number | undefined> {
       const { runDemo } = await import('./demo/main.js');
       return runDemo(rest, process.env);
     }
+    case 'login': {
+      const { runLogin } = await import('./login/command.js');
+      return runLogin(rest, process.env);
+    }
     case 'serve':
       return serve(rest);
     default:
       if (first !== undefined && !first.startsWith('-')) {
-        process.stderr.write(`token-sidecar: unknown command "${first}" (commands: serve, mock, demo; see --help)\n`);
+        process.stderr.write(`token-sidecar: unknown command "${first}" (commands: serve, mock, demo, login; see --help)\n`);
         return EXIT_USAGE;
       }
       return serve(argv);

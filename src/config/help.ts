@@ -12,6 +12,8 @@ export function serveHelp(): string {
     '  token-sidecar [serve] [settings]   run the proxy (the default command)',
     '  token-sidecar mock [options]       run the Genesys-compatible rehearsal upstream (token endpoint + API)',
     '  token-sidecar demo                 compare 200 clients without and with the sidecar; needs no credentials',
+    '  token-sidecar login [options]      log a user in (authorization code + PKCE) for the refresh_token grant;',
+    '                                     see token-sidecar login --help',
     '  token-sidecar --help | --version',
     '',
     'Each setting is a flag (--flag value or --flag=value) or an environment variable; a flag wins over',

@@ -37,6 +37,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** What the configuration is for: `login` needs no client secret (a public client) and no refresh token yet. */
+export interface LoadOptions {
+  readonly purpose?: 'serve' | 'login';
+}
+
 /**
  * Builds the configuration from `argv` (the flags after the subcommand), `env` and the files they
  * name. A flag wins over env; an empty value counts as not set. Throws one ConfigError with every
@@ -46,12 +51,14 @@ export function loadConfig(
   argv: string[],
   env: Record<string, string | undefined>,
   readFile: ReadFile = (path) => readFileSync(path, 'utf8'),
+  options: LoadOptions = {},
 ): Readonly<Config> {
   const problems: string[] = [];
   const io: Io = { readFile, report: (problem) => problems.push(problem) };
   const settings = new SettingReader(parseArgv(argv, io), env, io);
 
-  const { profiles, defaultProfile } = readProfiles(settings, io);
+  const { profiles, defaultProfile } = readProfiles(settings, io, options.purpose ?? 'serve');
+  const authorizeUrl = settings.value('authorizeUrl');
   const host = settings.value('host');
   const adminHost = settings.value('adminHost');
   const inboundApiKey = settings.value('inboundKey');
@@ -83,6 +90,7 @@ export function loadConfig(
     tokenTimeoutMs: settings.value('tokenTimeoutMs'),
     replayBodyLimitBytes: settings.value('replayBodyLimit'),
     shutdownTimeoutMs: settings.value('shutdownTimeoutMs'),
+    login: { port: settings.value('loginPort'), ...(authorizeUrl !== undefined && { authorizeUrl }) },
   });
 }
 
@@ -97,7 +105,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
  * The flat profile and the profiles file's. Without a file the flat credentials are the only profile,
  * so they are required; with one they add the profile `default` only when some are given.
  */
-function readProfiles(settings: SettingReader, io: Io): { profiles: ProfileConfig[]; defaultProfile?: string } {
+function readProfiles(settings: SettingReader, io: Io, purpose: 'serve' | 'login'): { profiles: ProfileConfig[]; defaultProfile?: string } {
   const rateLimitPerToken = settings.value('rateLimitPerToken');
   const inherited: ProfileDefaults = {
     grant: settings.value('grant'),
@@ -121,14 +129,14 @@ function readProfiles(settings: SettingReader, io: Io): { profiles: ProfileConfi
     },
   };
   const configPath = settings.value('config');
-  const file = configPath === undefined ? undefined : readProfilesFile(configPath, io);
+  const file = configPath === undefined ? undefined : readProfilesFile(configPath, io, purpose);
   const flatGiven = CREDENTIAL_SETTINGS.some((name) => settings.isSet(name));
-  const drafts = [...(configPath === undefined || flatGiven ? [flatDraft(settings, io)] : []), ...(file?.drafts ?? [])];
+  const drafts = [...(configPath === undefined || flatGiven ? [flatDraft(settings, io, purpose)] : []), ...(file?.drafts ?? [])];
   if (file && flatGiven && file.drafts.some((draft) => draft.name === FLAT_PROFILE)) {
     io.report(`${file.path}: profiles.${FLAT_PROFILE}: conflicts with the profile "${FLAT_PROFILE}" formed by ` +
       `${label('clientId')} and its secret; rename one`);
   }
-  const profiles = drafts.flatMap((draft) => completeProfile(draft, inherited, io) ?? []);
+  const profiles = drafts.flatMap((draft) => completeProfile(draft, inherited, io, purpose) ?? []);
 
   const requested = file?.defaultProfile;
   if (file && requested !== undefined && !drafts.some((draft) => draft.name === requested)) {
@@ -262,7 +270,7 @@ function readEnv(name: SettingName, env: Record<string, string | undefined>, io:
   return given[0]?.text;
 }
 
-function flatDraft(settings: SettingReader, io: Io): ProfileDraft {
+function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'): ProfileDraft {
   return {
     name: FLAT_PROFILE,
     labels: {
@@ -274,7 +282,8 @@ function flatDraft(settings: SettingReader, io: Io): ProfileDraft {
     },
     clientId: settings.value('clientId'),
     clientSecret: settings.secret('clientSecret', 'clientSecretFile'),
-    refreshToken: settings.secret('refreshToken', 'refreshTokenFile'),
+    // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
+    refreshToken: purpose === 'login' ? undefined : settings.secret('refreshToken', 'refreshTokenFile'),
     privateKey: readKeyFile({
       path: settings.value('privateKeyFile'),
       keyId: settings.value('keyId'),

@@ -58,8 +58,11 @@ export interface ProfileDefaults extends ProviderFields {
 /**
  * Fills a draft from the flat settings. The most specific URL wins: the profile's own URL, then its
  * region, then UPSTREAM_URL / TOKEN_URL, then GENESYSCLOUD_REGION.
+ *
+ * For `login` (purpose) the secret is optional (none: a public PKCE client, secret '') and the
+ * refresh token is not required: login is what obtains it.
  */
-export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults, io: Io): ProfileConfig | undefined {
+export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults, io: Io, purpose: 'serve' | 'login' = 'serve'): ProfileConfig | undefined {
   const grant = draft.grant ?? inherited.grant;
   const required = (credential: Credential, where: string, rule = 'required'): string | undefined => {
     if (credential === undefined) io.report(`${where}: ${rule}`);
@@ -67,9 +70,14 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
   };
   const clientId = required(draft.clientId, draft.labels.clientId);
   const provider: ProviderFields = { ...inherited, ...draft.provider };
-  const { clientSecret, privateKey } = clientCredential(draft, provider.tokenAuth, io);
+  const forLogin = purpose === 'login';
+  // login with no secret is a public (PKCE) client: an empty secret says so to the token endpoint client.
+  const { clientSecret, privateKey } = forLogin && draft.clientSecret === undefined && provider.tokenAuth !== 'private_key_jwt'
+    ? { clientSecret: '', privateKey: undefined }
+    : clientCredential(draft, provider.tokenAuth, io);
   let refreshToken: string | undefined;
-  if (grant === 'refresh_token') {
+  // For login the drafts carry no refresh token (login obtains it), so neither branch applies.
+  if (grant === 'refresh_token' && !forLogin) {
     refreshToken = required(draft.refreshToken, draft.labels.refreshToken, 'required by the refresh_token grant');
     if (refreshToken === undefined) return undefined;
   } else if (draft.refreshToken !== undefined) {
@@ -130,7 +138,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** `{ defaultProfile?, profiles: { <name>: {...} } }`; problems name the file and the path in it. */
-export function readProfilesFile(path: string, io: Io): ProfilesFile | undefined {
+export function readProfilesFile(path: string, io: Io, purpose: 'serve' | 'login' = 'serve'): ProfilesFile | undefined {
   let text: string;
   try {
     text = io.readFile(path);
@@ -162,7 +170,7 @@ export function readProfilesFile(path: string, io: Io): ProfilesFile | undefined
   return {
     path,
     ...(typeof defaultProfile === 'string' && { defaultProfile }),
-    drafts: Object.entries(profiles).flatMap(([name, fields]) => fileDraft(path, name, fields, io) ?? []),
+    drafts: Object.entries(profiles).flatMap(([name, fields]) => fileDraft(path, name, fields, io, purpose) ?? []),
   };
 }
 
@@ -196,7 +204,7 @@ function parseYamlDocument(text: string): Parsed<unknown> {
   }
 }
 
-function fileDraft(path: string, name: string, fields: unknown, io: Io): ProfileDraft | undefined {
+function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose: 'serve' | 'login'): ProfileDraft | undefined {
   const where = (field?: string) => `${path}: profiles.${name}${field === undefined ? '' : `.${field}`}`;
   if (!PROFILE_NAME.test(name)) io.report(`${where()}: the name must be 1 to 64 of A-Z a-z 0-9 _ . -`);
   if (!isRecord(fields)) {
@@ -269,7 +277,8 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io): Profile
     },
     clientId: text('clientId'),
     clientSecret: secret('clientSecret', 'clientSecretFile'),
-    refreshToken: secret('refreshToken', 'refreshTokenFile'),
+    // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
+    refreshToken: purpose === 'login' ? undefined : secret('refreshToken', 'refreshTokenFile'),
     privateKey: readKeyFile({
       path: besideFile(keyFile),
       keyId,

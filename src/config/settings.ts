@@ -30,7 +30,8 @@ export type Section =
   | 'Logging'
   | 'Timeouts and limits'
   | 'OAuth2 provider'
-  | 'Injected header';
+  | 'Injected header'
+  | 'Login';
 
 export interface SettingDefinition<T> {
   readonly flag: `--${string}`;
@@ -383,6 +384,19 @@ export const SETTINGS = {
     meaning: 'text before the token in that header, taken verbatim; set but empty (INJECT_PREFIX= or --inject-prefix=) ' +
       'sends the bare token, e.g. for an x-api-key header',
     parse: injectPrefix,
+  },
+
+  // ---- token-sidecar login (the authorization-code grant with PKCE) ----
+  authorizeUrl: {
+    flag: '--authorize-url', env: 'OAUTH_AUTHORIZE_URL', section: 'Login',
+    defaultText: 'https://login.<region>/oauth/authorize',
+    meaning: 'OAuth2 authorization endpoint for login; unset, it sits beside the token URL (its /oauth/token becomes /oauth/authorize)',
+    parse: tokenEndpointUrl,
+  },
+  loginPort: {
+    flag: '--login-port', env: 'LOGIN_PORT', section: 'Login', default: '8085',
+    meaning: 'port of login\'s loopback callback http://127.0.0.1:<port>/callback: register that URL as the OAuth client\'s redirect URI',
+    parse: integer(1, 65535),
   },
 } as const satisfies Record<string, SettingDefinition<unknown>>;
 

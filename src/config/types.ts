@@ -33,7 +33,10 @@ export interface ProfileConfig {
   readonly name: string;
   readonly grant: Grant;
   readonly clientId: string;
-  /** Secret: never log or expose. Absent with private_key_jwt, which authenticates with `privateKey`. */
+  /**
+   * Secret: never log or expose. Absent with private_key_jwt, which authenticates with `privateKey`;
+   * empty only for `login` with a public (PKCE, no secret) client, which sends `client_id` in the form.
+   */
   readonly clientSecret?: string;
   /** Seed refresh token for the refresh_token grant. Secret: never log or expose. */
   readonly refreshToken?: string;
@@ -115,4 +118,6 @@ export interface Config {
   readonly replayBodyLimitBytes: number;
   /** How long SIGTERM/SIGINT waits for in-flight requests before closing them. */
   readonly shutdownTimeoutMs: number;
+  /** `token-sidecar login`: the loopback callback port and the authorization endpoint, when set. */
+  readonly login: { readonly port: number; readonly authorizeUrl?: string };
 }

@@ -5,23 +5,21 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound, userContextRequired } from './genesys-errors.js';
 import { authenticatedToken, correlationIdOf } from './api-gate.js';
+import type { MockCounters } from './stats.js';
 import type { AccessToken, TokenRegistry } from './token-registry.js';
+import { userResource, type MockUser } from './users.js';
+
+export interface ApiRoutesDeps {
+  tokens: TokenRegistry;
+  counters: MockCounters;
+  /** Every user a token may belong to, by id. */
+  usersById: ReadonlyMap<string, MockUser>;
+}
 
 const MOCK_ORGANIZATION = {
   id: '7d1a0f5e-0000-4000-8000-00000000a001',
   name: 'token-sidecar mock organization',
   selfUri: '/api/v2/organizations/7d1a0f5e-0000-4000-8000-00000000a001',
-};
-
-/** The one user every user-context (refresh-grant) token belongs to. */
-const MOCK_USER = {
-  id: '7d1a0f5e-0000-4000-8000-00000000b001',
-  name: 'Mock User',
-  email: 'mock.user@example.com',
-  username: 'mock.user@example.com',
-  state: 'active',
-  version: 1,
-  selfUri: '/api/v2/users/7d1a0f5e-0000-4000-8000-00000000b001',
 };
 
 /**
@@ -32,7 +30,7 @@ function tokenInfo(token: AccessToken) {
   return {
     organization: MOCK_ORGANIZATION,
     homeOrganization: MOCK_ORGANIZATION,
-    authorizedScope: token.grant === 'client_credentials' ? [] : ['user-basic-info'],
+    authorizedScope: token.userId === undefined ? [] : ['user-basic-info'],
     OAuthClient: {
       id: token.clientId,
       name: 'token-sidecar mock client',
@@ -41,13 +39,15 @@ function tokenInfo(token: AccessToken) {
   };
 }
 
-export function registerApiRoutes(scope: FastifyInstance, deps: { tokens: TokenRegistry }): void {
+export function registerApiRoutes(scope: FastifyInstance, deps: ApiRoutesDeps): void {
   // docs/genesys.md §4: a client-credentials token gets HTTP 400 here; the real `code` is unconfirmed.
+  // A user-context token answers with its own user (the one who logged in, kept through rotation).
   scope.get('/api/v2/users/me', async (request, reply) => {
-    if (authenticatedToken(request).grant !== 'refresh_token') {
-      return reply.code(400).send(userContextRequired(correlationIdOf(reply)));
-    }
-    return MOCK_USER;
+    const { userId } = authenticatedToken(request);
+    const user = userId === undefined ? undefined : deps.usersById.get(userId);
+    if (user === undefined) return reply.code(400).send(userContextRequired(correlationIdOf(reply)));
+    deps.counters.usersMe[user.id] = (deps.counters.usersMe[user.id] ?? 0) + 1;
+    return userResource(user);
   });
 
   // "Verify user token" (docs/genesys.md §3): the gate has already verified it. Declared before the GET so

@@ -3,12 +3,15 @@
  * (stats.ts), used by tests, `token-sidecar mock` and the demo. It never listens; callers do (tests on
  * port 0). It imports nothing from the sidecar, so it cannot share the sidecar's bugs.
  *
- * Routes: POST /oauth/token (token-endpoint.ts); /api/v2/users/me, /api/v2/tokens/me and a 404 for
+ * Routes: POST /oauth/token (token-endpoint.ts); GET/POST /oauth/authorize, the login page of the
+ * authorization-code grant (authorize.ts); /api/v2/users/me, /api/v2/tokens/me and a 404 for
  * other /api/v2 paths (api-routes.ts); ALL /api/v2/echo/* (echo-route.ts); GET /__stats and
  * POST /__reset (here, unauthenticated).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installApiGate } from './api-gate.js';
+import { AuthorizationCodes } from './authorization-codes.js';
+import { registerAuthorizeEndpoint } from './authorize.js';
 import { registerApiRoutes } from './api-routes.js';
 import { registerEchoRoute } from './echo-route.js';
 import { FailureInjector } from './failure-injector.js';
@@ -18,6 +21,7 @@ import { FixedWindowCounter } from './rate-window.js';
 import { MockCounters, type MockStats, type RateLimitStats } from './stats.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
 import { TokenRegistry } from './token-registry.js';
+import { SEED_USER } from './users.js';
 
 export interface MockUpstream {
   app: FastifyInstance;
@@ -33,7 +37,7 @@ export interface MockUpstream {
 }
 
 export interface MockDeps {
-  /** Time for token expiry, rate windows and failure windows (default Date.now); latencies use real timers. */
+  /** Time for token and code expiry, rate windows and failure windows (default Date.now); latencies use real timers. */
   clock?: { now(): number };
 }
 
@@ -43,6 +47,8 @@ export function buildMockUpstream(overrides: Partial<MockOptions> = {}, deps: Mo
   const startedAt = clock.now();
   const counters = new MockCounters();
   const tokens = new TokenRegistry(options, counters);
+  const codes = new AuthorizationCodes();
+  const usersById = new Map([SEED_USER, ...options.users].map((user) => [user.id, user] as const));
   const tokenFailures = new FailureInjector(
     { every: options.failTokenEvery, status: options.failTokenStatus, window: options.failTokenWindow },
     startedAt,
@@ -83,7 +89,8 @@ export function buildMockUpstream(overrides: Partial<MockOptions> = {}, deps: Mo
   // No logger: the API routes are the hot path of load tests, and per-request logs would dominate.
   const app = Fastify({ logger: false });
 
-  registerTokenEndpoint(app, { options, clock, tokens, counters, failures: tokenFailures, rateLimit: tokenRateLimit });
+  registerTokenEndpoint(app, { options, clock, tokens, codes, counters, failures: tokenFailures, rateLimit: tokenRateLimit });
+  registerAuthorizeEndpoint(app, { options, clock, codes, counters });
 
   app.register(async (api) => {
     // Hand every request body through unread, whatever its content type: the echo route hashes it
@@ -91,7 +98,7 @@ export function buildMockUpstream(overrides: Partial<MockOptions> = {}, deps: Mo
     api.removeAllContentTypeParsers();
     api.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     installApiGate(api, { options, clock, tokens, counters, failures: apiFailures, rateLimit });
-    registerApiRoutes(api, { tokens });
+    registerApiRoutes(api, { tokens, counters, usersById });
     registerEchoRoute(api);
   });
 

@@ -1,3 +1,5 @@
+import { DEFAULT_USERS_SPEC, parseUsers, type MockUser } from './users.js';
+
 /**
  * Knobs of the Genesys-compatible rehearsal upstream (`token-sidecar mock`), their defaults, and the
  * argv/env parser. Every knob is a flag `--name` and an env variable `MOCK_NAME` (upper snake case);
@@ -44,6 +46,18 @@ export interface MockOptions {
   rotateRefreshTokens: boolean;
   /** A refresh token accepted from the start, so a user-context grant can begin without a login. */
   refreshTokenSeed: string;
+
+  // ---- The authorization-code login (/oauth/authorize) ----
+  /** Who may log in at /oauth/authorize; GET /api/v2/users/me answers with the user a token belongs to. */
+  users: readonly MockUser[];
+  /** Redirect URIs registered for the client; an authorization request must name one exactly. */
+  redirectUris: readonly string[];
+  /**
+   * Whether the code exchange of a public client (PKCE, no secret) returns a refresh token. Genesys
+   * documents refresh tokens for the code grant of confidential clients (docs/genesys.md §4); for its
+   * PKCE grant it is unconfirmed, so the default is the cautious answer: none.
+   */
+  publicClientRefreshTokens: boolean;
 }
 
 export const mockDefaults: Readonly<MockOptions> = Object.freeze({
@@ -66,6 +80,9 @@ export const mockDefaults: Readonly<MockOptions> = Object.freeze({
   failApiWindow: null,
   rotateRefreshTokens: true, // docs/genesys.md §4: rotation is unconfirmed, so the strict behaviour is the default
   refreshTokenSeed: 'demo-refresh-token',
+  users: (parseUsers(DEFAULT_USERS_SPEC) as { users: readonly MockUser[] }).users,
+  redirectUris: Object.freeze(['http://127.0.0.1:8085/callback']),
+  publicClientRefreshTokens: false,
 });
 
 const defaultMockHost = '127.0.0.1';
@@ -133,6 +150,20 @@ const boolean: ValueParser = (raw) => {
   return value === undefined ? { rule: 'true or false (on/off, yes/no, 1/0)' } : { value };
 };
 
+const users: ValueParser = (raw) => {
+  const parsed = parseUsers(raw);
+  return 'users' in parsed ? { value: parsed.users } : parsed;
+};
+
+/** Absolute http(s) URIs without a fragment (RFC 6749 §3.1.2), comma-separated. */
+const redirectUris: ValueParser = (raw) => {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const valid = (entry: string) => URL.canParse(entry) && /^https?:$/.test(new URL(entry).protocol) && !entry.includes('#');
+  return entries.length > 0 && entries.every(valid)
+    ? { value: Object.freeze(entries) }
+    : { rule: 'a comma-separated list of absolute http(s) URIs without a fragment' };
+};
+
 interface Knob {
   flag: string;
   /** Placeholder for the value in --help; switches have none. */
@@ -143,6 +174,8 @@ interface Knob {
   /** Boolean knobs take no value (`--flag`, `--no-flag`, or `--flag=false`). */
   isSwitch?: boolean;
   help: string;
+  /** How --help shows the default when it is not a plain value. */
+  shownDefault?: string;
 }
 
 const KNOBS: readonly Knob[] = [
@@ -165,6 +198,9 @@ const KNOBS: readonly Knob[] = [
   { flag: 'fail-api-window', arg: 'startMs-endMs', key: 'failApiWindow', parse: timeWindow, help: 'API routes fail during this span after start' },
   { flag: 'rotate-refresh-tokens', key: 'rotateRefreshTokens', parse: boolean, isSwitch: true, help: 'refresh tokens are single use; reuse gets invalid_grant' },
   { flag: 'refresh-token', arg: 'token', key: 'refreshTokenSeed', parse: text, help: 'a refresh token accepted from the start' },
+  { flag: 'users', arg: 'name:pw,...', key: 'users', parse: users, shownDefault: DEFAULT_USERS_SPEC, help: 'who may log in at /oauth/authorize (name:password[:Display Name]); /api/v2/users/me answers with the token\'s user' },
+  { flag: 'redirect-uris', arg: 'uri,...', key: 'redirectUris', parse: redirectUris, shownDefault: mockDefaults.redirectUris.join(','), help: 'redirect URIs registered for the client (exact match)' },
+  { flag: 'public-client-refresh-tokens', key: 'publicClientRefreshTokens', parse: boolean, isSwitch: true, help: 'the code exchange of a public PKCE client (no secret) returns a refresh token (unconfirmed for Genesys)' },
   { flag: 'host', arg: 'address', key: 'host', parse: text, help: 'bind address' },
   { flag: 'port', arg: 'port', key: 'port', parse: port, help: 'port (0 = any free port)' },
 ];
@@ -242,7 +278,7 @@ export function mockHelp(): string {
   const rows = KNOBS.map((knob) => {
     const usage = knob.isSwitch ? `--[no-]${knob.flag}` : `--${knob.flag} <${knob.arg}>`;
     const fallback = defaultOf(knob);
-    const shown = fallback === null ? 'off' : typeof fallback === 'string' ? fallback : String(fallback);
+    const shown = knob.shownDefault !== undefined ? knob.shownDefault : fallback === null ? 'off' : typeof fallback === 'string' ? fallback : String(fallback);
     return [usage, envName(knob), `${knob.help} (default: ${shown})`] as const;
   });
   const usageWidth = Math.max(...rows.map(([usage]) => usage.length));
@@ -250,8 +286,9 @@ export function mockHelp(): string {
   return [
     'Usage: token-sidecar mock [options]',
     '',
-    'Runs a Genesys-compatible rehearsal upstream: POST /oauth/token, /api/v2/* (users/me, tokens/me,',
-    'echo/*), counters at GET /__stats, POST /__reset. A flag wins over its env variable.',
+    'Runs a Genesys-compatible rehearsal upstream: POST /oauth/token, the login page GET/POST',
+    '/oauth/authorize, /api/v2/* (users/me, tokens/me, echo/*), counters at GET /__stats, POST /__reset.',
+    'A flag wins over its env variable.',
     '',
     ...rows.map(([usage, env, help]) => `  ${usage.padEnd(usageWidth)}  ${env.padEnd(envWidth)}  ${help}`),
     `  ${'--help'.padEnd(usageWidth)}  ${''.padEnd(envWidth)}  this text`,

@@ -6,7 +6,7 @@
 import type { RateLimitedCounts, RateLimitMode } from './rate-limits.js';
 
 /** The grants the token endpoint serves, named as their `grant_type` values. */
-export type Grant = 'client_credentials' | 'refresh_token';
+export type Grant = 'client_credentials' | 'refresh_token' | 'authorization_code';
 
 export interface MockStats {
   /** Every POST /oauth/token. `total = ok + failed + rateLimited`. */
@@ -21,7 +21,13 @@ export interface MockStats {
     /** Requests per recognised `grant_type`, whatever their outcome. */
     byGrant: Record<Grant, number>;
   };
-  /** Access tokens issued (both grants). */
+  /** A refresh token that had already been rotated away was presented again (answered invalid_grant). */
+  refreshTokensReused: number;
+  /** Codes issued by an approved login at /oauth/authorize. */
+  authorizationCodesIssued: number;
+  /** GET /api/v2/users/me answered 200, by the id of the user the token belongs to. */
+  usersMe: Record<string, number>;
+  /** Access tokens issued (every grant). */
   tokensIssued: number;
   /** Access tokens revoked: DELETE /api/v2/tokens/me, --revoke-on-issue, or evicted from a full table. Expiry is not revocation. */
   tokensRevoked: number;
@@ -52,7 +58,10 @@ export interface RateLimitStats {
 /** The mutable counters behind MockStats; `reset()` zeroes them (POST /__reset). */
 export class MockCounters {
   tokenRequests = { total: 0, ok: 0, failed: 0, rateLimited: 0 };
-  tokenRequestsByGrant: Record<Grant, number> = { client_credentials: 0, refresh_token: 0 };
+  tokenRequestsByGrant: Record<Grant, number> = { client_credentials: 0, refresh_token: 0, authorization_code: 0 };
+  refreshTokensReused = 0;
+  authorizationCodesIssued = 0;
+  usersMe: Record<string, number> = {};
   tokensIssued = 0;
   tokensRevoked = 0;
   apiTotal = 0;
@@ -73,7 +82,10 @@ export class MockCounters {
 
   reset(): void {
     this.tokenRequests = { total: 0, ok: 0, failed: 0, rateLimited: 0 };
-    this.tokenRequestsByGrant = { client_credentials: 0, refresh_token: 0 };
+    this.tokenRequestsByGrant = { client_credentials: 0, refresh_token: 0, authorization_code: 0 };
+    this.refreshTokensReused = 0;
+    this.authorizationCodesIssued = 0;
+    this.usersMe = {};
     this.tokensIssued = 0;
     this.tokensRevoked = 0;
     this.apiTotal = 0;
@@ -83,6 +95,9 @@ export class MockCounters {
   snapshot(activeTokens: number, startedAt: number, rateLimit: RateLimitStats): MockStats {
     return {
       tokenRequests: { ...this.tokenRequests, byGrant: { ...this.tokenRequestsByGrant } },
+      refreshTokensReused: this.refreshTokensReused,
+      authorizationCodesIssued: this.authorizationCodesIssued,
+      usersMe: { ...this.usersMe },
       tokensIssued: this.tokensIssued,
       tokensRevoked: this.tokensRevoked,
       activeTokens,

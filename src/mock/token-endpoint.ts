@@ -1,7 +1,11 @@
 /**
- * POST /oauth/token, as Genesys serves it on the login host (docs/genesys.md §1, §4): client authentication
- * by HTTP Basic, an `application/x-www-form-urlencoded` body, the `client_credentials` and
- * `refresh_token` grants, and OAuth-shaped errors (docs/genesys.md §6).
+ * POST /oauth/token, as Genesys serves it on the login host (docs/genesys.md §1, §4, §10): client
+ * authentication by HTTP Basic, an `application/x-www-form-urlencoded` body, the `client_credentials`,
+ * `refresh_token` and `authorization_code` (with PKCE) grants, and OAuth-shaped errors (docs/genesys.md §6).
+ *
+ * A public client (no secret: Genesys's PKCE grant) authenticates by `client_id` in the form alone,
+ * and only for the code and refresh grants; its code exchange returns a refresh token only with
+ * --public-client-refresh-tokens.
  *
  * A request passes, in order: --token-latency, injected failures, --token-rate-limit, client
  * authentication, then the grant.
@@ -13,12 +17,14 @@ import { replyWithInjectedFailure, type FailureInjector } from './failure-inject
 import type { MockOptions } from './options.js';
 import type { FixedWindowCounter } from './rate-window.js';
 import type { Grant, MockCounters } from './stats.js';
+import type { AuthorizationCodes } from './authorization-codes.js';
 import type { AccessToken, TokenRegistry } from './token-registry.js';
 
 export interface TokenEndpointDeps {
   options: MockOptions;
   clock: { now(): number };
   tokens: TokenRegistry;
+  codes: AuthorizationCodes;
   counters: MockCounters;
   failures: FailureInjector;
   /** Null when --token-rate-limit is 0 (unlimited). */
@@ -27,7 +33,9 @@ export interface TokenEndpointDeps {
 
 type TokenForm = Partial<Record<string, string>>;
 
-const GRANTS: ReadonlySet<string> = new Set<Grant>(['client_credentials', 'refresh_token']);
+const GRANTS: ReadonlySet<string> = new Set<Grant>(['client_credentials', 'refresh_token', 'authorization_code']);
+/** The grants a public client (client_id, no secret) may use. */
+const PUBLIC_CLIENT_GRANTS: ReadonlySet<string | undefined> = new Set(['refresh_token', 'authorization_code']);
 
 function grantOf(body: unknown): Grant | undefined {
   const grant = (body as TokenForm | undefined)?.grant_type;
@@ -47,7 +55,7 @@ function replyOAuthError(reply: FastifyReply, status: number, error: OAuthErrorC
   return reply.code(status).send(oauthError(error, description));
 }
 
-/** The success body (docs/genesys.md §1); `refresh_token` only for the refresh grant (docs/genesys.md §4). */
+/** The success body (docs/genesys.md §1); `refresh_token` only for the user-context grants (docs/genesys.md §4). */
 function tokenResponse(token: AccessToken, lifetimeSeconds: number, refreshToken?: string) {
   return {
     access_token: token.value,
@@ -58,7 +66,7 @@ function tokenResponse(token: AccessToken, lifetimeSeconds: number, refreshToken
 }
 
 export function registerTokenEndpoint(app: FastifyInstance, deps: TokenEndpointDeps): void {
-  const { options, clock, tokens, counters, failures, rateLimit } = deps;
+  const { options, clock, tokens, codes, counters, failures, rateLimit } = deps;
 
   async function issueToken(request: FastifyRequest, reply: FastifyReply) {
     if (options.tokenLatencyMs > 0) await sleep(options.tokenLatencyMs);
@@ -83,24 +91,40 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: TokenEndpointD
     }
 
     // docs/genesys.md §6 leaves the status of each token error unconfirmed; these follow RFC 6749 §5.2.
-    const client = basicCredentials(request.headers.authorization);
-    if (client === undefined || client.id !== options.clientId || client.secret !== options.clientSecret) {
+    const form: TokenForm = (request.body as TokenForm | undefined) ?? {};
+    const basic = basicCredentials(request.headers.authorization);
+    const publicClient = request.headers.authorization === undefined && form.client_id === options.clientId && PUBLIC_CLIENT_GRANTS.has(form.grant_type);
+    const client = publicClient ? { id: options.clientId } : basic;
+    if (client === undefined || client.id !== options.clientId || (!publicClient && basic?.secret !== options.clientSecret)) {
       const description = client !== undefined && client.id !== options.clientId ? 'client not found' : 'authentication failed';
       return replyOAuthError(reply.header('www-authenticate', 'Basic realm="oauth"'), 401, 'invalid_client', description);
     }
 
-    const form: TokenForm = (request.body as TokenForm | undefined) ?? {};
     reply.header('cache-control', 'no-store');
     switch (form.grant_type) {
       case 'client_credentials':
         return tokenResponse(tokens.issue(client.id, 'client_credentials', now), options.tokenLifetimeSeconds);
       case 'refresh_token': {
         if (!form.refresh_token) return replyOAuthError(reply, 400, 'invalid_request', 'refresh_token is required');
-        const nextRefreshToken = tokens.redeemRefreshToken(form.refresh_token);
-        if (nextRefreshToken === undefined) {
+        const redeemed = tokens.redeemRefreshToken(form.refresh_token);
+        if (redeemed === undefined) {
           return replyOAuthError(reply, 400, 'invalid_grant', 'refresh token is invalid, expired, revoked or already used');
         }
-        return tokenResponse(tokens.issue(client.id, 'refresh_token', now), options.tokenLifetimeSeconds, nextRefreshToken);
+        const token = tokens.issue(client.id, 'refresh_token', now, redeemed.userId);
+        return tokenResponse(token, options.tokenLifetimeSeconds, redeemed.refreshToken);
+      }
+      case 'authorization_code': {
+        if (!form.code) return replyOAuthError(reply, 400, 'invalid_request', 'code is required');
+        const redeemed = codes.redeem(form.code, { clientId: client.id, redirectUri: form.redirect_uri, codeVerifier: form.code_verifier }, now);
+        if (!redeemed.ok) {
+          if (redeemed.revoke !== undefined) tokens.revoke(redeemed.revoke);
+          return replyOAuthError(reply, 400, 'invalid_grant', redeemed.description);
+        }
+        const token = tokens.issue(client.id, 'authorization_code', now, redeemed.grant.userId);
+        redeemed.onIssued(token.value);
+        const withRefresh = !publicClient || options.publicClientRefreshTokens;
+        const refreshToken = withRefresh ? tokens.issueRefreshToken(redeemed.grant.userId) : undefined;
+        return tokenResponse(token, options.tokenLifetimeSeconds, refreshToken);
       }
       case undefined:
         return replyOAuthError(reply, 400, 'invalid_request', 'grant_type is required');

@@ -5,13 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import type { FixedWindowCounter } from './rate-window.js';
 import type { Grant, MockCounters } from './stats.js';
+import { SEED_USER } from './users.js';
 
 export interface AccessToken {
   /** Opaque random string, never a JWT (docs/genesys.md §1: clients must not parse tokens). */
   readonly value: string;
   readonly clientId: string;
-  /** `refresh_token` tokens carry a user context; `client_credentials` tokens do not (docs/genesys.md §4). */
+  /** `refresh_token` and `authorization_code` tokens carry a user context; `client_credentials` ones do not (docs/genesys.md §4). */
   readonly grant: Grant;
+  /** The user a user-context token acts for (users.ts); undefined for client credentials. */
+  readonly userId?: string;
   readonly expiresAt: number;
   /** This token's request window for --per-token-limit; created on its first API request. */
   usage: FixedWindowCounter | null;
@@ -27,6 +30,12 @@ export interface TokenRegistryOptions {
   revokeOnIssue: boolean;
   rotateRefreshTokens: boolean;
   refreshTokenSeed: string;
+}
+
+/** A refresh token redeemed: the one to hand back and the user its chain belongs to. */
+export interface RedeemedRefreshToken {
+  readonly refreshToken: string;
+  readonly userId: string;
 }
 
 /**
@@ -50,7 +59,10 @@ export class TokenRegistry {
    * token (expired or revoked); revoking it again is then a no-op.
    */
   private readonly currentClientCredentials = new Map<string, string>();
-  private readonly refreshTokens = new Set<string>();
+  /** Valid refresh tokens -> the user of their chain: one entry per chain, so it stays bounded. */
+  private readonly refreshTokens = new Map<string, string>();
+  /** Rotated-away refresh tokens, to count a reuse apart from a made-up token (bounded, oldest dropped). */
+  private readonly spentRefreshTokens = new Set<string>();
   private readonly lifetimeMs: number;
   private issued = 0;
 
@@ -59,16 +71,17 @@ export class TokenRegistry {
     private readonly counters: MockCounters,
   ) {
     this.lifetimeMs = options.tokenLifetimeSeconds * 1000;
-    this.refreshTokens.add(options.refreshTokenSeed);
+    this.refreshTokens.set(options.refreshTokenSeed, SEED_USER.id);
   }
 
-  issue(clientId: string, grant: Grant, now: number): AccessToken {
+  issue(clientId: string, grant: Grant, now: number, userId?: string): AccessToken {
     this.pruneExpired(now);
     if (this.live.size >= MAX_LIVE_TOKENS) this.revoke(this.live.keys().next().value!);
     const token: AccessToken = {
       value: opaqueToken(),
       clientId,
       grant,
+      ...(userId !== undefined && { userId }),
       expiresAt: now + this.lifetimeMs,
       usage: null,
       serial: ++this.issued,
@@ -110,20 +123,33 @@ export class TokenRegistry {
     return this.live.values();
   }
 
+  /** Starts a new refresh chain for `userId` (an authorization-code exchange) and returns its first token. */
+  issueRefreshToken(userId: string): string {
+    const refreshToken = opaqueToken();
+    this.refreshTokens.set(refreshToken, userId);
+    return refreshToken;
+  }
+
   /**
-   * Redeems a refresh token. Returns the refresh token to hand back, or undefined when the presented
-   * one is unknown or already used. With rotation (the default) refresh tokens are single use: the
-   * presented one is revoked and a new one returned; without it the same one stays valid. Real
-   * Genesys rotation is unconfirmed (docs/genesys.md §4), hence the knob. The table holds one token per
-   * refresh chain, so it stays bounded.
+   * Redeems a refresh token. Returns the refresh token to hand back and the chain's user, or undefined
+   * when the presented one is unknown or already used (a reuse is counted). With rotation (the
+   * default) refresh tokens are single use: the presented one is revoked and a new one returned;
+   * without it the same one stays valid. Real Genesys rotation is unconfirmed (docs/genesys.md §4),
+   * hence the knob.
    */
-  redeemRefreshToken(presented: string): string | undefined {
-    if (!this.refreshTokens.has(presented)) return undefined;
-    if (!this.options.rotateRefreshTokens) return presented;
+  redeemRefreshToken(presented: string): RedeemedRefreshToken | undefined {
+    const userId = this.refreshTokens.get(presented);
+    if (userId === undefined) {
+      if (this.spentRefreshTokens.has(presented)) this.counters.refreshTokensReused++;
+      return undefined;
+    }
+    if (!this.options.rotateRefreshTokens) return { refreshToken: presented, userId };
     this.refreshTokens.delete(presented);
+    if (this.spentRefreshTokens.size >= MAX_LIVE_TOKENS) this.spentRefreshTokens.delete(this.spentRefreshTokens.values().next().value!);
+    this.spentRefreshTokens.add(presented);
     const next = opaqueToken();
-    this.refreshTokens.add(next);
-    return next;
+    this.refreshTokens.set(next, userId);
+    return { refreshToken: next, userId };
   }
 
   private pruneExpired(now: number): void {

@@ -27,6 +27,10 @@ export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type
 const ASSERTION_LIFETIME_S = 60;
 
 export async function clientProof(client: ClientAuthentication): Promise<ClientProof> {
+  // An empty secret is a public client (login's PKCE grant, RFC 6749 §2.1): it only names itself.
+  if (client.clientSecret === '' && client.tokenAuth !== 'private_key_jwt') {
+    return { headers: {}, fields: [['client_id', client.clientId]], secrets: [] };
+  }
   switch (client.tokenAuth ?? 'client_secret_basic') {
     case 'client_secret_basic': {
       const secret = requireSecret(client);

@@ -14,7 +14,9 @@ import { clientProof, type ClientAuthentication } from './client-auth.js';
  */
 export type GrantRequest =
   | { readonly grant: 'client_credentials' }
-  | { readonly grant: 'refresh_token'; readonly refreshToken: string };
+  | { readonly grant: 'refresh_token'; readonly refreshToken: string }
+  /** `token-sidecar login`'s code exchange (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.5). */
+  | { readonly grant: 'authorization_code'; readonly code: string; readonly redirectUri: string; readonly codeVerifier: string };
 
 /** A profile is one (ProfileConfig has these fields under these names). */
 export interface TokenEndpointClient extends ClientAuthentication {
@@ -95,6 +97,11 @@ export async function requestToken(
 ): Promise<TokenResponse> {
   const form = new URLSearchParams({ grant_type: grant.grant });
   if (grant.grant === 'refresh_token') form.set('refresh_token', grant.refreshToken);
+  if (grant.grant === 'authorization_code') {
+    form.set('code', grant.code);
+    form.set('redirect_uri', grant.redirectUri);
+    form.set('code_verifier', grant.codeVerifier);
+  }
   if (client.scope !== undefined) form.set('scope', client.scope);
   if (client.audience !== undefined) form.set('audience', client.audience);
   for (const resource of client.resources ?? []) form.append('resource', resource);
@@ -107,7 +114,10 @@ export async function requestToken(
     throw new TokenEndpointError('malformed', `cannot authenticate the client: ${(err as Error).message}`);
   }
   for (const [name, value] of proof.fields) form.append(name, value);
-  const secrets = grant.grant === 'refresh_token' ? [...proof.secrets, grant.refreshToken] : proof.secrets;
+  const secrets =
+    grant.grant === 'refresh_token' ? [...proof.secrets, grant.refreshToken]
+    : grant.grant === 'authorization_code' ? [...proof.secrets, grant.code, grant.codeVerifier]
+    : proof.secrets;
 
   let response: Dispatcher.ResponseData;
   try {

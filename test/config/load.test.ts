@@ -60,6 +60,7 @@ describe('loadConfig defaults', () => {
       tokenTimeoutMs: 10000,
       replayBodyLimitBytes: 512000,
       shutdownTimeoutMs: 10000,
+      login: { port: 8085 },
     });
   });
 

@@ -9,7 +9,10 @@ test('GET /__stats needs no token and starts from zero', async (t) => {
   const response = await fetch(`${base}/__stats`);
   assert.equal(response.status, 200);
   assert.deepEqual(await response.json(), {
-    tokenRequests: { total: 0, ok: 0, failed: 0, rateLimited: 0, byGrant: { client_credentials: 0, refresh_token: 0 } },
+    tokenRequests: { total: 0, ok: 0, failed: 0, rateLimited: 0, byGrant: { client_credentials: 0, refresh_token: 0, authorization_code: 0 } },
+    refreshTokensReused: 0,
+    authorizationCodesIssued: 0,
+    usersMe: {},
     tokensIssued: 0,
     tokensRevoked: 0,
     activeTokens: 0,
@@ -31,8 +34,9 @@ test('token requests are counted by outcome and by grant', async (t) => {
     ok: 2,
     failed: 2,
     rateLimited: 1,
-    byGrant: { client_credentials: 2, refresh_token: 2 },
+    byGrant: { client_credentials: 2, refresh_token: 2, authorization_code: 0 },
   });
+  assert.equal(stats().refreshTokensReused, 1, 'the seed, rotated away by the first refresh, was presented again');
   assert.equal(stats().tokensIssued, 2);
   assert.equal(stats().activeTokens, 2);
 });

@@ -1,0 +1,53 @@
+import { SETTINGS } from '../config/settings.js';
+import { DEFAULT_TIMEOUT_SECONDS } from './options.js';
+
+/** `token-sidecar login --help`: what it does, its options, what the OAuth client needs, exit codes. */
+export function loginHelp(): string {
+  const port = SETTINGS.loginPort.default;
+  return [
+    'Usage: token-sidecar login [--profile NAME] [--no-browser] [--out FILE] [--timeout S] [settings]',
+    '',
+    'Logs one user in with the OAuth authorization-code grant and PKCE (S256), so that the sidecar\'s',
+    'refresh_token grant has a refresh token to start from. It',
+    '  1. prints the authorization URL as the first line of stdout and, unless --no-browser, opens it',
+    '     in the system browser;',
+    `  2. waits on http://127.0.0.1:<LOGIN_PORT>/callback (default port ${port}) for the browser to come back,`,
+    '     and checks the state it sent;',
+    '  3. exchanges the code and the PKCE verifier at TOKEN_URL, with the client secret (Basic) when one',
+    '     is set, otherwise as a public client (client_id only);',
+    '  4. writes the refresh token to --out FILE (mode 0600; the sidecar reads it as',
+    '     OAUTH_REFRESH_TOKEN_FILE) and/or, when REDIS_URL is set, into the shared store for the profile,',
+    '     where running sidecars of that profile take it at once, without a restart;',
+    '  5. prints who logged in (GET /api/v2/users/me at the profile\'s upstream), never a token.',
+    '',
+    'Options:',
+    '  --profile NAME  the profile of --config (SIDECAR_CONFIG) to log in for; default: its default profile.',
+    '                  One refresh_token profile per load-test user: log each in with its own --profile.',
+    '  --no-browser    do not try to open a browser (the URL is printed either way)',
+    '  --out FILE      write the refresh token to FILE, mode 0600',
+    `  --timeout S     seconds to wait for the browser (default ${DEFAULT_TIMEOUT_SECONDS})`,
+    '  --help          this text',
+    'At least one of --out and REDIS_URL is needed. With REDIS_URL the profile must use the',
+    'refresh_token grant (OAUTH_GRANT or the profile\'s grant).',
+    '',
+    'Settings (flag or env, as for the proxy; token-sidecar --help lists them all): --client-id,',
+    '--client-secret (+ _FILE; leave it out for a public PKCE client), --region or --token-url and',
+    '--upstream, --authorize-url (OAUTH_AUTHORIZE_URL, default beside the token URL), --login-port',
+    '(LOGIN_PORT), --redis and --redis-key-prefix, --config, --token-timeout-ms, --log-level (to stderr).',
+    '',
+    'The Genesys OAuth client needs the grant type "Code Authorization" (it has a secret; PKCE is added',
+    `on top) and the authorized redirect URI http://127.0.0.1:${port}/callback (or your LOGIN_PORT), plus`,
+    'the scopes the load test calls. A client of the PKCE grant type (no secret) works too, but whether',
+    'Genesys returns a refresh token to it is unconfirmed: login says so when none comes back.',
+    '',
+    'When the refresh token family is revoked (the user logs out, changes the password, or all the',
+    'user\'s tokens are revoked), the sidecar\'s next refresh gets invalid_grant and requests get 503',
+    'once the access token expires. Run login again for that profile: with REDIS_URL running sidecars',
+    'take the new refresh token at their next attempt; with --out restart them on the new file.',
+    '',
+    'Exit codes: 0 logged in and the refresh token written; 1 consent denied, state mismatch, timeout,',
+    'an OAuth error, no refresh token returned, or the file/store not writable; 2 bad settings (every',
+    'problem at once).',
+    '',
+  ].join('\n');
+}
