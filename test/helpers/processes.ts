@@ -19,9 +19,25 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
   return startPackageCli(args, { name: `token-sidecar ${args[0] ?? ''}`.trim(), env, outputTailBytes: Infinity });
 }
 
+/**
+ * How long a process started by a test may take to answer. Generous: on a 2-core machine shared with
+ * other work, a sidecar with WORKERS=2 (three Node processes loading at once) took 14 s to be ready.
+ */
+const START_TIMEOUT_MS = 45_000;
+
 /** Waits until `url` answers `status` (default 200); fails at once when `proc` ends first. */
 export async function waitForHttp(url: string, opts: { status?: number; timeoutMs?: number; proc?: RunningProcess } = {}): Promise<void> {
-  await waitForHttpAnswer(url, { status: opts.status, timeoutMs: opts.timeoutMs, process: opts.proc });
+  await waitForHttpAnswer(url, { status: opts.status, timeoutMs: opts.timeoutMs ?? START_TIMEOUT_MS, process: opts.proc });
+}
+
+/** Waits for `url` to answer 200; a process that never does is killed, so it cannot outlive the failed test. */
+async function untilAnswering(url: string, proc: RunningProcess): Promise<void> {
+  try {
+    await waitForHttp(url, { proc });
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
 }
 
 export interface MockStatsLike {
@@ -34,7 +50,7 @@ export async function startMock(args: string[] = []): Promise<{ proc: RunningPro
   const port = await freePort();
   const proc = startCli(['mock', '--host', '127.0.0.1', '--port', String(port), ...args]);
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/__stats`, { proc });
+  await untilAnswering(`${url}/__stats`, proc);
   return { proc, url, stats: async () => (await (await fetch(`${url}/__stats`)).json()) as MockStatsLike };
 }
 
@@ -56,6 +72,6 @@ export async function startSidecar(
     ...env,
   });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
-  await waitForHttp(`${adminUrl}/${opts.waitReady === false ? 'healthz' : 'readyz'}`, { proc });
+  await untilAnswering(`${adminUrl}/${opts.waitReady === false ? 'healthz' : 'readyz'}`, proc);
   return { proc, url: `http://127.0.0.1:${port}`, adminUrl };
 }
