@@ -47,7 +47,11 @@ const args = process.argv.slice(2);
 const filters = args.filter((arg) => !arg.startsWith('--'));
 const files = walk('test').sort().filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 const unit = files.filter((f) => !startsProcesses(resolve(f)));
-const withProcesses = args.includes('--unit') ? [] : files.filter((f) => !unit.includes(f));
+// Scheduling only: these take longest (a 4-instance fleet under load; two npm installs), so they
+// start first instead of running alone at the end while the other slot sits idle.
+const LONGEST = ['test/e2e/fleet.test.ts', 'test/deploy/docker-replay.test.ts'].map((f) => join(...f.split('/')));
+const longestFirst = (a, b) => (LONGEST.includes(a) ? LONGEST.indexOf(a) : LONGEST.length) - (LONGEST.includes(b) ? LONGEST.indexOf(b) : LONGEST.length);
+const withProcesses = args.includes('--unit') ? [] : files.filter((f) => !unit.includes(f)).sort(longestFirst);
 if (unit.length + withProcesses.length === 0) {
   console.error('no test files matched');
   process.exit(1);
