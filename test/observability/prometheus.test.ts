@@ -4,8 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { waitFor } from '../../src/harness/wait-for.js';
 import { freePort, startMock, startSidecar } from '../helpers/processes.js';
-import { fetchText, requireBinary, sleep } from './helpers.js';
+import { fetchText, requireBinary } from './helpers.js';
 
 // A real Prometheus (Debian's `prometheus` package, like promtool) scrapes a running sidecar's admin
 // port and answers a PromQL query on token_sidecar_token_requests_total.
@@ -75,13 +76,14 @@ test('a real Prometheus scraping the admin port every second can query token_sid
   });
   assert.equal((await fetchText(`${sidecar.url}/api/v2/tokens/me`)).status, 200);
 
-  const deadline = Date.now() + 20_000;
   let answer: PromQueryResult | undefined;
-  while (Date.now() < deadline) {
-    answer = await query(prometheus.url, 'sum(token_sidecar_token_requests_total{job="token-sidecar",result="success"})');
-    if (answer?.data.result.length) break;
-    await sleep(250);
-  }
+  await waitFor(
+    async () => {
+      answer = await query(prometheus.url, 'sum(token_sidecar_token_requests_total{job="token-sidecar",result="success"})');
+      return Boolean(answer?.data.result.length);
+    },
+    { timeoutMs: 20_000, intervalMs: 250 },
+  ).catch(() => undefined); // the assertion below says what was missing
   assert.ok(answer?.data.result.length, `Prometheus never returned the series (last answer: ${JSON.stringify(answer)})\n${prometheus.output()}`);
   assert.equal(answer!.status, 'success');
   const value = Number(answer!.data.result[0]!.value[1]);
