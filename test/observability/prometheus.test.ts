@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { startProcess } from '../../src/harness/child-processes.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 import { freePort, startMock, startSidecar } from '../helpers/processes.js';
 import { fetchText, requireBinary } from './helpers.js';
@@ -35,25 +35,16 @@ async function startPrometheus(target: string): Promise<{ url: string; output: (
     ].join('\n'),
   );
   const port = await freePort();
-  const child = spawn(
+  const child = startProcess(
     binary,
     [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { name: 'prometheus', env: { HOME: dir }, outputTailBytes: Infinity },
   );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killed = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(killed);
-    }
+    await child.stop('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   };
-  return { url: `http://127.0.0.1:${port}`, output: () => output, stop };
+  return { url: `http://127.0.0.1:${port}`, output: child.output, stop };
 }
 
 async function query(prometheusUrl: string, promql: string): Promise<PromQueryResult | undefined> {
