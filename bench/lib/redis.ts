@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { waitFor } from '../../src/harness/wait-for.js';
 import { freePort, startChild, type Child } from './children.js';
 
 /** `redis-server --version`'s version, or undefined when it is not installed. */
@@ -29,18 +30,25 @@ export class BenchRedis {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     // Connection errors also reject the command that met them, which is where they are handled.
     client.on('error', () => {});
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      try {
-        await client.connect();
-        await client.ping();
-        return new BenchRedis(url, child, client);
-      } catch (err) {
-        if (Date.now() > deadline || child.ended) throw new Error(`redis-server did not start: ${String(err)}\n${child.output()}`);
-        client.disconnect();
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+    try {
+      await waitFor(
+        async () => {
+          try {
+            await client.connect();
+            await client.ping();
+            return true;
+          } catch (err) {
+            client.disconnect();
+            throw err;
+          }
+        },
+        { timeoutMs: 5_000, intervalMs: 50, process: child, what: `redis-server on port ${port} answering PING` },
+      );
+    } catch (err) {
+      await child.stop('SIGKILL');
+      throw err;
     }
+    return new BenchRedis(url, child, client);
   }
 
   /** Zeroes INFO commandstats. */

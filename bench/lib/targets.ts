@@ -30,7 +30,9 @@ function targetOf(name: string, url: string, child: Child): Target {
     name,
     url,
     pid: child.pid,
-    stop: () => child.stop(),
+    stop: async () => {
+      await child.stop();
+    },
     assertAlive() {
       if (child.ended) throw new Error(`${name} (pid ${child.pid}) ended during the benchmark:\n${child.output()}`);
     },

@@ -5,7 +5,7 @@
  * both side by side. Every child process is stopped before it returns, Ctrl-C included.
  */
 import { buildMockUpstream, type MockUpstream } from '../mock/app.js';
-import { CliChildren } from './child-processes.js';
+import { stopAllProcesses } from '../harness/child-processes.js';
 import { getStatus, runLoad, type LoadOptions } from './load.js';
 import { NaiveClients } from './naive-client.js';
 import { DemoUsageError, demoHelp, parseDemoArgs, type DemoOptions } from './options.js';
@@ -39,17 +39,16 @@ export async function runDemo(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const onSignal = () => interrupt.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const children = new CliChildren();
   const mock = buildMockUpstream({ tokenLifetimeSeconds: options.tokenLifetimeSeconds, revokeOnIssue: true });
   const progress = progressOn(process.stdout);
   let phases: [PhaseResult, PhaseResult] | undefined;
   try {
     const upstreamUrl = await mock.app.listen({ host: '127.0.0.1', port: 0 });
     printIntroduction(options, upstreamUrl);
-    phases = await runPhases(options, upstreamUrl, mock, children, progress, interrupt.signal);
+    phases = await runPhases(options, upstreamUrl, mock, progress, interrupt.signal);
   } finally {
     progress.clear();
-    await children.close();
+    await stopAllProcesses();
     await mock.app.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -67,7 +66,6 @@ async function runPhases(
   options: DemoOptions,
   upstreamUrl: string,
   mock: MockUpstream,
-  children: CliChildren,
   progress: Progress,
   signal: AbortSignal,
 ): Promise<[PhaseResult, PhaseResult] | undefined> {
@@ -94,7 +92,7 @@ async function runPhases(
   // Started only now: a sidecar's token fetch would revoke the naive clients' tokens.
   const instances = options.redisUrls.length > 0 ? 2 : 1;
   mock.reset(); // before start-up, so the sidecars' first token requests count against them
-  const sidecars = await startSidecars(children, { instances, upstreamUrl, ...CREDENTIALS, redisUrls: options.redisUrls });
+  const sidecars = await startSidecars({ instances, upstreamUrl, ...CREDENTIALS, redisUrls: options.redisUrls });
   const store = options.redisUrls.length > 0 ? 'sharing Redis' : 'memory store';
   process.stdout.write(`\n[2/2] through sidecar: ${instances} instance${instances > 1 ? 's' : ''}, ${store}\n`);
   for (const sidecar of sidecars) process.stdout.write(`      sidecar pid ${sidecar.pid} at ${sidecar.url}\n`);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { freePort, waitUntilAnswering, type CliChildren } from './child-processes.js';
+import { freePort, startCli } from '../harness/child-processes.js';
+import { waitForHttp } from '../harness/wait-for.js';
 
 export interface RunningSidecar {
   readonly pid: number;
@@ -21,14 +22,15 @@ export interface SidecarFleetOptions {
 /**
  * Starts real sidecar processes (`node dist/cli.js`) on free loopback ports and resolves once every
  * one holds a token (/readyz). Instances sharing Redis get a key prefix of their own, so the demo
- * neither reads nor disturbs a real sidecar's tokens on the same Redis.
+ * neither reads nor disturbs a real sidecar's tokens on the same Redis. The caller stops them
+ * (stopAllProcesses()).
  */
-export async function startSidecars(children: CliChildren, opts: SidecarFleetOptions): Promise<RunningSidecar[]> {
+export async function startSidecars(opts: SidecarFleetOptions): Promise<RunningSidecar[]> {
   const keyPrefix = `token-sidecar-demo-${randomBytes(4).toString('hex')}`;
   const started = await Promise.all(
-    Array.from({ length: opts.instances }, async () => {
+    Array.from({ length: opts.instances }, async (_, i) => {
       const [port, adminPort] = [await freePort(), await freePort()];
-      const child = children.start([], {
+      const env = {
         GENESYSCLOUD_OAUTHCLIENT_ID: opts.clientId,
         GENESYSCLOUD_OAUTHCLIENT_SECRET: opts.clientSecret,
         UPSTREAM_URL: opts.upstreamUrl,
@@ -38,10 +40,11 @@ export async function startSidecars(children: CliChildren, opts: SidecarFleetOpt
         ADMIN_PORT: String(adminPort),
         LOG_LEVEL: 'warn',
         ...(opts.redisUrls.length > 0 ? { REDIS_URL: opts.redisUrls.join(','), REDIS_KEY_PREFIX: keyPrefix } : {}),
-      });
+      };
+      const child = startCli([], { name: `sidecar ${i + 1}`, env });
       return { child, url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${adminPort}` };
     }),
   );
-  await Promise.all(started.map(({ child, adminUrl }) => waitUntilAnswering(`${adminUrl}/readyz`, child)));
+  await Promise.all(started.map(({ child, adminUrl }) => waitForHttp(`${adminUrl}/readyz`, { process: child })));
   return started.map(({ child, url, adminUrl }) => ({ pid: child.pid, url, adminUrl }));
 }

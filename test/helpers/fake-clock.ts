@@ -8,9 +8,12 @@ export class FakeClock implements Clock {
   private time: number;
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private nextId = 1;
+  /** The time the clock was made with. */
+  readonly start: number;
 
   constructor(start = 1_700_000_000_000) {
     this.time = start;
+    this.start = start;
   }
 
   now(): number {
@@ -42,6 +45,13 @@ export class FakeClock implements Clock {
     }
     this.time = end;
     await settle();
+  }
+
+  /** Moves forward to `elapsedMs` after the clock's start (never backwards), firing due timers like advance(). */
+  async advanceTo(elapsedMs: number): Promise<void> {
+    const target = this.start + elapsedMs;
+    if (target < this.time) throw new Error(`FakeClock cannot go back to ${elapsedMs} ms after its start (now ${this.time - this.start})`);
+    await this.advance(target - this.time);
   }
 
   get pendingTimers(): number {

@@ -8,6 +8,7 @@ import type { RefreshLock } from '../../src/lock/lock.js';
 import { buildMockUpstream, type MockUpstream } from '../../src/mock/app.js';
 import type { MockOptions } from '../../src/mock/options.js';
 import { buildServer, type Sidecar } from '../../src/server.js';
+import { waitFor } from '../../src/harness/wait-for.js';
 import { MemoryTokenStore } from '../../src/store/memory.js';
 import type { TokenStore } from '../../src/store/store.js';
 import type { Clock } from '../../src/token/clock.js';
@@ -85,12 +86,9 @@ export async function startRig(opts: {
   return { mock, mockUrl, sidecar, proxyUrl, adminUrl, store };
 }
 
+/** Waits until `condition` holds, checking every 5 ms (the shared poll loop of src/harness/wait-for.ts). */
 export async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await waitFor(condition, { timeoutMs, intervalMs: 5 });
 }
 
 /** The value of one sample of a metric on the sidecar's registry (0 when absent). */

@@ -1,77 +1,48 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+/**
+ * The built CLI (`dist/cli.js`) as tests start it: the mock and sidecars on free loopback ports,
+ * waited on until they answer. Processes are started and tracked by src/harness/child-processes.ts
+ * (the demo and the benchmark use the same starter); a test keeps their whole output, which the
+ * secret-leak test searches.
+ */
+import { freePort, startCli as startPackageCli, startProcess, type RunningProcess } from '../../src/harness/child-processes.js';
+import { waitForHttp as waitForHttpAnswer } from '../../src/harness/wait-for.js';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+export { CLI_PATH as CLI, freePort, type RunningProcess } from '../../src/harness/child-processes.js';
 
-export { freePort } from '../../src/demo/child-processes.js';
-import { freePort } from '../../src/demo/child-processes.js';
-
-export interface RunningProcess {
-  readonly child: ChildProcess;
-  /** Everything the process wrote so far (stdout + stderr). */
-  output(): string;
-  /** Resolves with the exit code (or the signal name) once the process has ended. */
-  readonly exited: Promise<number | string>;
-  stop(signal?: NodeJS.Signals): Promise<number | string>;
-}
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-/** Starts `node <args>` in `cwd` with `env` added to a clean environment (PATH only), output captured. */
+/** Starts `node <args>` in `cwd` with `env` added to a clean environment (PATH only), all output kept. */
 export function startNode(args: string[], env: Record<string, string> = {}, cwd?: string): RunningProcess {
-  const child = spawn(process.execPath, args, {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => {
-      running.delete(child);
-      resolve(code ?? signal ?? 'unknown');
-    });
-  });
-  return {
-    child,
-    output: () => output,
-    exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  return startProcess(process.execPath, args, { name: 'node', env, cwd, outputTailBytes: Infinity });
 }
 
-/** Starts `node dist/cli.js <args>` with `env` added to a clean environment. */
+/** Starts `node dist/cli.js <args>` with `env` added to a clean environment, all output kept. */
 export function startCli(args: string[], env: Record<string, string> = {}): RunningProcess {
-  return startNode([CLI, ...args], env);
+  return startPackageCli(args, { name: `token-sidecar ${args[0] ?? ''}`.trim(), env, outputTailBytes: Infinity });
 }
 
-/** Polls `url` until it answers with `status` (default 200) or the timeout passes. */
+/**
+ * How long a process started by a test may take to answer. Generous: on a 2-core machine shared with
+ * other work, a sidecar with WORKERS=2 (three Node processes loading at once) took 14 s to be ready.
+ */
+const START_TIMEOUT_MS = 45_000;
+
+/** Waits until `url` answers `status` (default 200); fails at once when `proc` ends first. */
 export async function waitForHttp(url: string, opts: { status?: number; timeoutMs?: number; proc?: RunningProcess } = {}): Promise<void> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
-  let last = '';
-  while (Date.now() < deadline) {
-    if (opts.proc && opts.proc.child.exitCode !== null) {
-      throw new Error(`process exited (${opts.proc.child.exitCode}) before ${url} answered:\n${opts.proc.output()}`);
-    }
-    try {
-      const response = await fetch(url);
-      await response.arrayBuffer();
-      if (response.status === (opts.status ?? 200)) return;
-      last = `HTTP ${response.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitForHttpAnswer(url, { status: opts.status, timeoutMs: opts.timeoutMs ?? START_TIMEOUT_MS, process: opts.proc });
+}
+
+/** Waits for `url` to answer 200; a process that never does is killed, so it cannot outlive the failed test. */
+async function untilAnswering(url: string, proc: RunningProcess): Promise<void> {
+  try {
+    await waitForHttp(url, { proc });
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
   }
-  throw new Error(`${url} did not answer ${opts.status ?? 200} in time (last: ${last})${opts.proc ? `\n${opts.proc.output()}` : ''}`);
+}
+
+export interface MockStatsLike {
+  tokenRequests: { total: number; ok: number; failed: number; rateLimited: number };
+  api: { total: number; byStatus: Record<string, number> };
 }
 
 /** Starts the mock upstream CLI on a free port and waits until it answers. */
@@ -79,13 +50,8 @@ export async function startMock(args: string[] = []): Promise<{ proc: RunningPro
   const port = await freePort();
   const proc = startCli(['mock', '--host', '127.0.0.1', '--port', String(port), ...args]);
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/__stats`, { proc });
+  await untilAnswering(`${url}/__stats`, proc);
   return { proc, url, stats: async () => (await (await fetch(`${url}/__stats`)).json()) as MockStatsLike };
-}
-
-export interface MockStatsLike {
-  tokenRequests: { total: number; ok: number; failed: number; rateLimited: number };
-  api: { total: number; byStatus: Record<string, number> };
 }
 
 /** Starts the sidecar CLI against an upstream, on free ports; waits for /readyz. */
@@ -106,6 +72,6 @@ export async function startSidecar(
     ...env,
   });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
-  await waitForHttp(`${adminUrl}/${opts.waitReady === false ? 'healthz' : 'readyz'}`, { proc });
+  await untilAnswering(`${adminUrl}/${opts.waitReady === false ? 'healthz' : 'readyz'}`, proc);
   return { proc, url: `http://127.0.0.1:${port}`, adminUrl };
 }

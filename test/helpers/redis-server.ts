@@ -3,13 +3,12 @@
  * fresh per suite. Never the system Redis on 6379.
  *
  * Every process this module starts is tracked; `stopAllRedisNodes()` (call it from an `after()`
- * hook) and a process `exit` handler make sure none outlives the test run.
+ * hook) and the shared starter's `exit` hook (src/harness/child-processes.ts) make sure none
+ * outlives the test run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { freePort } from '../../src/demo/child-processes.js';
-import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
+import { freePort, startProcess, type RunningProcess } from '../../src/harness/child-processes.js';
+import { waitFor } from '../../src/harness/wait-for.js';
 
 export interface RedisNodeOptions {
   /** Starts the server with `--requirepass`; `url` then carries it (`redis://:pw@127.0.0.1:port`). */
@@ -17,15 +16,11 @@ export interface RedisNodeOptions {
 }
 
 const READY_TIMEOUT_MS = 5_000;
-const running = new Set<ChildProcess>();
-
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
+const running = new Set<RunningProcess>();
 
 /** One redis-server on a fixed port; it keeps that port across `restart()`. */
 export class RedisNode {
-  private process: ChildProcess | null = null;
+  private process: RunningProcess | null = null;
 
   private constructor(
     readonly port: number,
@@ -60,21 +55,18 @@ export class RedisNode {
     if (this.process) throw new Error(`redis-server on port ${this.port} is already running`);
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     if (this.options.password !== undefined) args.push('--requirepass', this.options.password);
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    running.add(child);
-    this.process = child;
-    child.once('exit', () => {
-      running.delete(child);
-      if (this.process === child) this.process = null;
+    const proc = startProcess('redis-server', args, { name: `redis-server :${this.port}` });
+    running.add(proc);
+    this.process = proc;
+    void proc.exited.then(() => {
+      running.delete(proc);
+      if (this.process === proc) this.process = null;
     });
     try {
-      await waitUntilAnswering(this.port, child);
+      await waitFor(() => answersPing(this.port), { timeoutMs: READY_TIMEOUT_MS, process: proc, what: `redis-server on port ${this.port} answering PING` });
     } catch (error) {
       await this.kill();
-      throw new Error(`redis-server on port ${this.port} did not start: ${String(error)}\n${output}`);
+      throw new Error(`redis-server on port ${this.port} did not start: ${String(error)}`);
     }
   }
 
@@ -90,20 +82,16 @@ export class RedisNode {
 
   /** SIGSTOP: the node keeps its connections open but answers nothing (a stalled server). */
   pause(): void {
-    this.process?.kill('SIGSTOP');
+    this.process?.child.kill('SIGSTOP');
   }
 
   resume(): void {
-    this.process?.kill('SIGCONT');
+    this.process?.child.kill('SIGCONT');
   }
 
+  /** Sends `signal` (after SIGCONT: a paused server cannot act on SIGTERM) and waits for the exit. */
   private async signalAndWait(signal: NodeJS.Signals): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGCONT'); // a paused server cannot act on SIGTERM
-    child.kill(signal);
-    await exited;
+    await this.process?.stop(signal);
   }
 }
 
@@ -113,23 +101,7 @@ export async function startRedisNodes(count: number, options: RedisNodeOptions =
 
 /** Kills every server this process started. Register with `after(stopAllRedisNodes)`. */
 export async function stopAllRedisNodes(): Promise<void> {
-  await Promise.all(
-    [...running].map(async (child) => {
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await exited;
-    }),
-  );
-}
-
-async function waitUntilAnswering(port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error('process exited');
-    if (await answersPing(port)) return;
-    await delay(20);
-  }
-  throw new Error(`no PING answer within ${READY_TIMEOUT_MS} ms`);
+  await Promise.all([...running].map((proc) => proc.stop('SIGKILL')));
 }
 
 /** True when something on the port speaks Redis (+PONG, or -NOAUTH from a password-protected node). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callApi, clientCredentialsToken, manualClock, startMock, userToken } from './helpers.js';
+import { callApi, clientCredentialsToken, mockClock, startMock, userToken } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -35,12 +35,12 @@ test('an unknown bearer token gets 401 bad.credentials', async (t) => {
 });
 
 test('a token with a fractional lifetime is valid until exactly its expiry on the injected clock', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base, stats } = await startMock(t, { tokenLifetimeSeconds: 0.5 }, clock);
   const token = await clientCredentialsToken(base);
-  clock.advance(499);
+  await clock.advance(499);
   assert.equal((await callApi(base, '/api/v2/tokens/me', token)).status, 200);
-  clock.advance(1);
+  await clock.advance(1);
   const expired = await callApi(base, '/api/v2/tokens/me', token);
   assert.equal(expired.status, 401);
   assert.equal(((await expired.json()) as { code: string }).code, 'bad.credentials');
@@ -116,11 +116,11 @@ test('without a per-token limit no inin-ratelimit headers are sent', async (t) =
 });
 
 test('with a per-token limit every answer carries inin-ratelimit allowed, count and reset seconds', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base } = await startMock(t, { perTokenLimit: 300 }, clock);
   const token = await clientCredentialsToken(base);
   await callApi(base, '/api/v2/tokens/me', token);
-  clock.advance(15_500);
+  await clock.advance(15_500);
   const response = await callApi(base, '/api/v2/tokens/me', token);
   assert.equal(response.headers.get('inin-ratelimit-allowed'), '300');
   assert.equal(response.headers.get('inin-ratelimit-count'), '2');
@@ -128,12 +128,12 @@ test('with a per-token limit every answer carries inin-ratelimit allowed, count 
 });
 
 test('over the per-token limit the API answers the normalized Genesys 429 with Retry-After', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base } = await startMock(t, { perTokenLimit: 2, perTokenWindowMs: 60_000 }, clock);
   const token = await clientCredentialsToken(base);
   await callApi(base, '/api/v2/tokens/me', token);
   await callApi(base, '/api/v2/tokens/me', token);
-  clock.advance(18_000);
+  await clock.advance(18_000);
   const response = await callApi(base, '/api/v2/tokens/me', token);
   assert.equal(response.status, 429);
   assert.equal(response.headers.get('retry-after'), '42');
@@ -148,14 +148,14 @@ test('over the per-token limit the API answers the normalized Genesys 429 with R
 });
 
 test('the per-token limit counts each token separately and reopens after its window', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base } = await startMock(t, { perTokenLimit: 1, perTokenWindowMs: 1_000 }, clock);
   const first = await clientCredentialsToken(base);
   const second = await clientCredentialsToken(base);
   assert.equal((await callApi(base, '/api/v2/tokens/me', first)).status, 200);
   assert.equal((await callApi(base, '/api/v2/tokens/me', first)).status, 429);
   assert.equal((await callApi(base, '/api/v2/tokens/me', second)).status, 200);
-  clock.advance(1_000);
+  await clock.advance(1_000);
   assert.equal((await callApi(base, '/api/v2/tokens/me', first)).status, 200);
 });
 
@@ -226,11 +226,11 @@ test('an injected API 401 looks like a revoked token so clients rehearse their 4
 });
 
 test('API routes fail during the API failure window and only then', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base } = await startMock(t, { failApiWindow: { startMs: 500, endMs: 800 } }, clock);
   const token = await clientCredentialsToken(base);
   const statusAt = async (elapsedMs: number) => {
-    clock.setElapsed(elapsedMs);
+    await clock.advanceTo(elapsedMs);
     return (await callApi(base, '/api/v2/tokens/me', token)).status;
   };
   assert.deepEqual([await statusAt(499), await statusAt(500), await statusAt(799), await statusAt(800)], [200, 503, 503, 200]);

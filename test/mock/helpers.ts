@@ -1,23 +1,13 @@
 // Shared setup for the mock upstream's tests: a real server on port 0, a clock tests move by hand,
 // and a token-endpoint client.
 import type { TestContext } from 'node:test';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { buildMockUpstream, type MockUpstream } from '../../src/mock/app.js';
 import type { MockOptions } from '../../src/mock/options.js';
 
-export interface ManualClock {
-  now(): number;
-  advance(ms: number): void;
-  /** Moves to `ms` after the clock's start (the mock's start when it is built on this clock). */
-  setElapsed(ms: number): void;
-}
-
-export function manualClock(start = Date.parse('2026-01-01T00:00:00Z')): ManualClock {
-  let time = start;
-  return {
-    now: () => time,
-    advance: (ms) => void (time += ms),
-    setElapsed: (ms) => void (time = start + ms),
-  };
+/** The clock tests drive the mock with: the shared FakeClock, started at a fixed date. */
+export function mockClock(): FakeClock {
+  return new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
 }
 
 export interface RunningMock extends MockUpstream {
@@ -28,7 +18,7 @@ export interface RunningMock extends MockUpstream {
 export async function startMock(
   t: TestContext,
   options: Partial<MockOptions> = {},
-  clock?: ManualClock,
+  clock?: FakeClock,
 ): Promise<RunningMock> {
   const mock = buildMockUpstream(options, { clock });
   const base = await mock.app.listen({ port: 0, host: '127.0.0.1' });

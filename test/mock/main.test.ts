@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startProcess, type RunningProcess } from '../../src/harness/child-processes.js';
+import { waitFor } from '../../src/harness/wait-for.js';
 import { runMock } from '../../src/mock/main.js';
 import { MockUsageError } from '../../src/mock/options.js';
 import { postToken, type TokenAnswer } from './helpers.js';
@@ -11,36 +10,28 @@ import { postToken, type TokenAnswer } from './helpers.js';
 const MAIN = fileURLToPath(new URL('../../src/mock/main.ts', import.meta.url));
 
 /** Runs runMock(argv, process.env) in a child process, the way `token-sidecar mock` does. */
-function spawnMock(argv: string[]) {
+function spawnMock(argv: string[]): RunningProcess {
   const script = `import(${JSON.stringify(MAIN)}).then((m) => m.runMock(process.argv.slice(1), process.env))`;
-  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, '--', ...argv], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  return startProcess(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, '--', ...argv], { name: 'mock' });
 }
 
 test('the mock command prints its address, serves, and exits 0 on SIGTERM', async () => {
-  const child = spawnMock(['--port', '0', '--token-lifetime', '5']);
-  const exited = once(child, 'exit');
-  const [line] = (await Promise.race([
-    once(createInterface({ input: child.stdout! }), 'line'),
-    exited.then(([code]) => assert.fail(`mock exited with ${code} before printing its address`)),
-  ])) as [string];
+  const mock = spawnMock(['--port', '0', '--token-lifetime', '5']);
+  await waitFor(() => mock.output().includes('\n'), { what: 'the mock printing its first line', process: mock });
+  const line = mock.output().split('\n')[0]!;
   const match = /^mock upstream listening on (http:\/\/127\.0\.0\.1:\d+) \(token endpoint (\S+)\)$/.exec(line);
   assert.ok(match, line);
   const [, base, tokenUrl] = match;
   assert.equal(tokenUrl, `${base}/oauth/token`);
   const body = (await (await postToken(base!, { grant_type: 'client_credentials' })).json()) as TokenAnswer;
   assert.equal(body.expires_in, 5);
-  child.kill('SIGTERM');
-  assert.deepEqual(await exited, [0, null]);
+  assert.equal(await mock.stop('SIGTERM'), 0, mock.output());
 });
 
 test('the mock command prints usage for --help and exits 0', async () => {
-  const child = spawnMock(['--help']);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
-  assert.deepEqual(await once(child, 'exit'), [0, null]);
-  assert.match(output, /^Usage: token-sidecar mock/);
+  const mock = spawnMock(['--help']);
+  assert.equal(await mock.exited, 0, mock.output());
+  assert.match(mock.output(), /^Usage: token-sidecar mock/);
 });
 
 test('runMock rejects bad settings with a MockUsageError before listening', async () => {

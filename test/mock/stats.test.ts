@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MockStats } from '../../src/mock/stats.js';
-import { callApi, clientCredentialsToken, manualClock, postToken, startMock, userToken } from './helpers.js';
+import { callApi, clientCredentialsToken, mockClock, postToken, startMock, userToken } from './helpers.js';
 
 test('GET /__stats needs no token and starts from zero', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base } = await startMock(t, {}, clock);
   const response = await fetch(`${base}/__stats`);
   assert.equal(response.status, 200);

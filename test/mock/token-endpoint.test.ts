@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { basicAuth, callApi, clientCredentialsToken, manualClock, postToken, startMock, userToken, type TokenAnswer } from './helpers.js';
+import { basicAuth, callApi, clientCredentialsToken, mockClock, postToken, startMock, userToken, type TokenAnswer } from './helpers.js';
 
 test('client credentials with valid Basic auth get an opaque bearer token with the configured lifetime', async (t) => {
   const { base } = await startMock(t);
@@ -129,16 +129,16 @@ test('token latency delays the token answer', async (t) => {
 });
 
 test('over the token rate limit the endpoint answers 429 with Retry-After until the window passes', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base, stats } = await startMock(t, { tokenRateLimit: 2, tokenRateWindowMs: 10_000 }, clock);
   await clientCredentialsToken(base);
-  clock.advance(4_000);
+  await clock.advance(4_000);
   await clientCredentialsToken(base);
   const limited = await postToken(base, { grant_type: 'client_credentials' });
   assert.equal(limited.status, 429);
   assert.equal(limited.headers.get('retry-after'), '6');
   assert.equal(((await limited.json()) as { code: string }).code, 'too.many.requests.retry.after');
-  clock.advance(6_000);
+  await clock.advance(6_000);
   assert.equal((await postToken(base, { grant_type: 'client_credentials' })).status, 200);
   assert.equal(stats().tokenRequests.rateLimited, 1);
 });
@@ -160,10 +160,10 @@ test('an injected token failure has a Genesys ErrorBody and a correlation id', a
 });
 
 test('the token endpoint fails during the failure window and only then', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base } = await startMock(t, { failTokenWindow: { startMs: 1_000, endMs: 2_000 } }, clock);
   const statusAt = async (elapsedMs: number) => {
-    clock.setElapsed(elapsedMs);
+    await clock.advanceTo(elapsedMs);
     return (await postToken(base, { grant_type: 'client_credentials' })).status;
   };
   assert.equal(await statusAt(999), 200);

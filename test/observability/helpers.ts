@@ -78,4 +78,3 @@ export async function fetchText(url: string, init?: RequestInit): Promise<{ stat
   return { status: response.status, text: await response.text(), headers: response.headers };
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

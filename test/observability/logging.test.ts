@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { createLogger, MAX_DEPTH, REDACT_CENSOR, redactLogObject, SECRET_KEYS } from '../../src/logging.js';
+import { waitFor } from '../../src/harness/wait-for.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
 
 // Logging: pino JSON one line per event, LOG_FORMAT=pretty for humans, and redaction of
@@ -135,7 +136,7 @@ test('LOG_FORMAT=pretty writes human-readable lines through pino-pretty, redacte
   });
   const log = createLogger({ level: 'info', format: 'pretty', destination: destination as never });
   log.info({ generation: 7, headers: { authorization: `Bearer ${SECRET}` } }, 'token refresh succeeded');
-  await new Promise((resolve) => setImmediate(resolve));
+  await waitFor(() => out.includes('token refresh succeeded'), { timeoutMs: 5_000, intervalMs: 1 });
   assert.match(out, /INFO .*token refresh succeeded/);
   assert.match(out, /generation: 7/);
   assert.ok(!out.trimStart().startsWith('{'), 'pretty output is JSON');
@@ -146,8 +147,7 @@ test('the CLI with LOG_FORMAT=pretty prints pretty lines, not JSON', async () =>
   const mock = await startMock();
   const sidecar = await startSidecar(mock.url, { LOG_FORMAT: 'pretty', LOG_LEVEL: 'info' });
   try {
-    const deadline = Date.now() + 5_000;
-    while (!sidecar.proc.output().includes('token-sidecar listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => sidecar.proc.output().includes('token-sidecar listening'), { timeoutMs: 15_000, what: 'the listening line', process: sidecar.proc });
   } finally {
     await sidecar.proc.stop();
     await mock.proc.stop();

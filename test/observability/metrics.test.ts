@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { waitFor } from '../../src/harness/wait-for.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
-import { fetchText, parseMetrics, PROMETHEUS_INSTALL_HINT, promtoolCheckMetrics, requireBinary, requireValue, sleep, valueOf, type Sample } from './helpers.js';
+import { fetchText, parseMetrics, PROMETHEUS_INSTALL_HINT, promtoolCheckMetrics, requireBinary, requireValue, valueOf, type Sample } from './helpers.js';
+
+/** Resolves once the wall clock has moved past the current millisecond. */
+const nextMillisecond = (start = Date.now()) => waitFor(() => Date.now() > start, { intervalMs: 1 });
 
 // Contract "Metrics": every metric is exposed by a running sidecar (the built CLI), moves as the
 // traffic says it should, and the exposition passes the real `promtool check metrics`.
@@ -43,12 +47,12 @@ before(async () => {
 
   // Revoke the shared token behind the sidecar's back: the next request meets a 401 and is replayed.
   assert.equal(await call('/api/v2/tokens/me', { method: 'DELETE' }), 204);
-  await sleep(5); // expiry is measured from the token request's start: keep the next one later
+  await nextMillisecond(); // expiry is measured from the token request's start: keep the next one later
   assert.equal(await call('/api/v2/tokens/me'), 200);
   upstreamCalls += 3; // the DELETE, the 401, the replay
   scrapeB = (await scrape(sidecar.adminUrl)).samples;
 
-  await sleep(5);
+  await nextMillisecond();
   const refresh = await fetchText(`${sidecar.adminUrl}/token/refresh`, { method: 'POST' });
   assert.equal(refresh.status, 200, refresh.text);
   assert.equal(await call('/api/v2/tokens/me'), 200);

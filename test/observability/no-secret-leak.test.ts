@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildMockUpstream } from '../../src/mock/app.js';
+import { waitFor } from '../../src/harness/wait-for.js';
 import { startSidecar } from '../helpers/processes.js';
-import { fetchText, sleep } from './helpers.js';
+import { fetchText } from './helpers.js';
 
 // Contract guarantee 7: the bearer token, client secret and refresh token never appear in logs,
 // metrics, admin responses or error bodies.
@@ -126,14 +127,17 @@ before(async () => {
     return answer;
   };
   const waitForProfiles = async (names: string[]) => {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const { text } = await fetchText(`${sidecar.adminUrl}/token`);
-      const states = (JSON.parse(text) as { profiles: Array<{ profile: string; state: string }> }).profiles;
-      if (names.every((name) => states.find((p) => p.profile === name)?.state === 'valid')) return;
-      if (Date.now() > deadline) throw new Error(`profiles not ready: ${text}`);
-      await sleep(50);
-    }
+    let text = '';
+    await waitFor(
+      async () => {
+        ({ text } = await fetchText(`${sidecar.adminUrl}/token`));
+        const states = (JSON.parse(text) as { profiles: Array<{ profile: string; state: string }> }).profiles;
+        return names.every((name) => states.find((p) => p.profile === name)?.state === 'valid');
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    ).catch(() => {
+      throw new Error(`profiles not ready: ${text}`);
+    });
   };
 
   await waitForProfiles(['default', 'user']);

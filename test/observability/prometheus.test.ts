@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { startProcess } from '../../src/harness/child-processes.js';
+import { waitFor } from '../../src/harness/wait-for.js';
 import { freePort, startMock, startSidecar } from '../helpers/processes.js';
-import { fetchText, requireBinary, sleep } from './helpers.js';
+import { fetchText, requireBinary } from './helpers.js';
 
 // A real Prometheus (Debian's `prometheus` package, like promtool) scrapes a running sidecar's admin
 // port and answers a PromQL query on token_sidecar_token_requests_total.
@@ -34,25 +35,16 @@ async function startPrometheus(target: string): Promise<{ url: string; output: (
     ].join('\n'),
   );
   const port = await freePort();
-  const child = spawn(
+  const child = startProcess(
     binary,
     [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { name: 'prometheus', env: { HOME: dir }, outputTailBytes: Infinity },
   );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killed = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(killed);
-    }
+    await child.stop('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   };
-  return { url: `http://127.0.0.1:${port}`, output: () => output, stop };
+  return { url: `http://127.0.0.1:${port}`, output: child.output, stop };
 }
 
 async function query(prometheusUrl: string, promql: string): Promise<PromQueryResult | undefined> {
@@ -75,13 +67,14 @@ test('a real Prometheus scraping the admin port every second can query token_sid
   });
   assert.equal((await fetchText(`${sidecar.url}/api/v2/tokens/me`)).status, 200);
 
-  const deadline = Date.now() + 20_000;
   let answer: PromQueryResult | undefined;
-  while (Date.now() < deadline) {
-    answer = await query(prometheus.url, 'sum(token_sidecar_token_requests_total{job="token-sidecar",result="success"})');
-    if (answer?.data.result.length) break;
-    await sleep(250);
-  }
+  await waitFor(
+    async () => {
+      answer = await query(prometheus.url, 'sum(token_sidecar_token_requests_total{job="token-sidecar",result="success"})');
+      return Boolean(answer?.data.result.length);
+    },
+    { timeoutMs: 20_000, intervalMs: 250 },
+  ).catch(() => undefined); // the assertion below says what was missing
   assert.ok(answer?.data.result.length, `Prometheus never returned the series (last answer: ${JSON.stringify(answer)})\n${prometheus.output()}`);
   assert.equal(answer!.status, 'success');
   const value = Number(answer!.data.result[0]!.value[1]);
