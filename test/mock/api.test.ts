@@ -160,12 +160,12 @@ test('the per-token limit counts each token separately and reopens after its win
 });
 
 test('per-client mode: every token of the client shares one window, so a new token starts with the others\' count', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base } = await startMock(t, { perTokenLimit: 3, perTokenWindowMs: 10_000, rateLimitMode: 'per-client' }, clock);
   const first = await clientCredentialsToken(base);
   await callApi(base, '/api/v2/tokens/me', first);
   await callApi(base, '/api/v2/tokens/me', first);
-  clock.advance(4_000);
+  await clock.advance(4_000);
   const second = await clientCredentialsToken(base);
   const fresh = await callApi(base, '/api/v2/tokens/me', second);
   assert.equal(fresh.status, 200);
@@ -177,18 +177,18 @@ test('per-client mode: every token of the client shares one window, so a new tok
   assert.equal(over.status, 429);
   assert.equal(over.headers.get('retry-after'), '6');
   assert.equal(((await over.json()) as { code: string }).code, 'too.many.requests.retry.after');
-  clock.advance(6_000);
+  await clock.advance(6_000);
   assert.equal((await callApi(base, '/api/v2/tokens/me', second)).headers.get('inin-ratelimit-count'), '1');
 });
 
 test('per-token mode keeps Genesys\'s ratio on a short window: 50 per 10 s, then the next window opens', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base } = await startMock(t, { perTokenLimit: 50, perTokenWindowMs: 10_000 }, clock);
   const token = await clientCredentialsToken(base);
   const statuses: number[] = [];
   for (let i = 0; i < 51; i++) statuses.push((await callApi(base, '/api/v2/tokens/me', token)).status);
   assert.deepEqual([statuses.filter((s) => s === 200).length, statuses.at(-1)], [50, 429]);
-  clock.advance(10_000);
+  await clock.advance(10_000);
   const next = await callApi(base, '/api/v2/tokens/me', token);
   assert.deepEqual([next.status, next.headers.get('inin-ratelimit-count'), next.headers.get('inin-ratelimit-reset')], [200, '1', '10']);
 });

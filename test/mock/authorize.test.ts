@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { CODE_LIFETIME_MS } from '../../src/mock/authorization-codes.js';
-import { callApi, manualClock, postToken, startMock, type TokenAnswer } from './helpers.js';
+import { callApi, mockClock, postToken, startMock, type TokenAnswer } from './helpers.js';
 
 // The authorization-code grant with PKCE as the mock serves it: the login page, its checks, the
 // redirect with a single-use code, and the exchange at /oauth/token.
@@ -154,11 +154,11 @@ test('a wrong code_verifier or redirect_uri is refused and spends the code', asy
 });
 
 test('a code expires 60 s after it was issued (injected clock)', async (t) => {
-  const clock = manualClock();
+  const clock = mockClock();
   const { base } = await startMock(t, {}, clock);
   const { verifier, challenge } = pkce();
   const code = await approvedCode(base, challenge);
-  clock.advance(CODE_LIFETIME_MS);
+  await clock.advance(CODE_LIFETIME_MS);
   const response = await exchange(base, code, verifier);
   assert.equal(response.status, 400);
   assert.match(((await response.json()) as { description: string }).description, /invalid or expired/);

@@ -75,7 +75,7 @@ test('reset restarts the every-Nth failure sequence', async (t) => {
 });
 
 test('rate-limited answers are counted by mode and per token, named by issue serial, never by value', async (t) => {
-  const { base, stats } = await startMock(t, { perTokenLimit: 2, perTokenWindowMs: 10_000 }, manualClock());
+  const { base, stats } = await startMock(t, { perTokenLimit: 2, perTokenWindowMs: 10_000 }, mockClock());
   const first = await clientCredentialsToken(base);
   const second = await clientCredentialsToken(base);
   for (let i = 0; i < 3; i++) await callApi(base, '/api/v2/tokens/me', first);
@@ -96,7 +96,7 @@ test('rate-limited answers are counted by mode and per token, named by issue ser
 });
 
 test('POST /__reset zeroes the rate-limit counts but the windows keep counting', async (t) => {
-  const { base, stats, reset } = await startMock(t, { perTokenLimit: 1, rateLimitMode: 'per-client' }, manualClock());
+  const { base, stats, reset } = await startMock(t, { perTokenLimit: 1, rateLimitMode: 'per-client' }, mockClock());
   const token = await clientCredentialsToken(base);
   await callApi(base, '/api/v2/tokens/me', token);
   await callApi(base, '/api/v2/tokens/me', token);
