@@ -1,41 +1,52 @@
-import type { Worker } from 'node:cluster';
-import type { HeldLock } from '../lock/lock.js';
-import { LocalRefreshLock } from '../lock/local.js';
-import { MemoryTokenStore } from '../store/memory.js';
+import type { IpcChannel } from '../ipc/call.js';
+import { isMessage, type BackendReply, type BackendRequest } from '../ipc/protocol.js';
+import type { HeldLock, RefreshLock } from '../lock/lock.js';
+import type { TokenStore } from '../store/store.js';
 import type { Token } from '../token/token.js';
-import { isMessage, type StoreReply, type StoreRequest } from './ipc-protocol.js';
 
 /**
- * The primary's side of the shared in-memory store (WORKERS > 1 without Redis): one
- * MemoryTokenStore and LocalRefreshLock, answering every worker's calls and broadcasting every
- * store event to all workers.
+ * The primary's side of the shared store (WORKERS > 1 without Redis): one store and lock (the
+ * composition root hands in the in-memory ones), answering every worker's calls from
+ * store/ipc.ts and lock/ipc.ts, and broadcasting every store event to all workers.
  */
 export class StoreHost {
-  private readonly store = new MemoryTokenStore();
-  private readonly lock = new LocalRefreshLock();
   private readonly held = new Map<number, HeldLock>();
   private nextLockId = 1;
-  private readonly workers = new Set<Worker>();
+  private readonly channels = new Map<IpcChannel, () => boolean>();
+
+  constructor(
+    private readonly store: TokenStore,
+    private readonly lock: RefreshLock,
+  ) {}
 
   async start(): Promise<void> {
     await this.store.subscribe((event) => {
-      for (const worker of this.workers) if (worker.isConnected()) worker.send({ t: 'store-event', event });
+      for (const [channel, isOpen] of this.channels) if (isOpen()) channel.send({ t: 'backend-event', event });
     });
   }
 
-  attach(worker: Worker): void {
-    this.workers.add(worker);
-    worker.on('exit', () => this.workers.delete(worker));
-    worker.on('message', (message: unknown) => {
-      if (!isMessage<StoreRequest>(message, 'store')) return;
+  /** Serves one worker's channel; `isOpen` tells whether it can still be written to. Returns a detach function. */
+  attach(channel: IpcChannel, isOpen: () => boolean): () => void {
+    this.channels.set(channel, isOpen);
+    channel.on('message', (message: unknown) => {
+      if (!isMessage<BackendRequest>(message, 'backend')) return;
+      const reply = (answer: BackendReply) => {
+        if (isOpen()) channel.send(answer);
+      };
       this.answer(message).then(
-        (value) => reply(worker, { t: 'store-reply', id: message.id, ok: true, value }),
-        (err: Error) => reply(worker, { t: 'store-reply', id: message.id, ok: false, error: err.message }),
+        (value) => reply({ t: 'backend-reply', id: message.id, ok: true, value }),
+        (err: Error) => reply({ t: 'backend-reply', id: message.id, ok: false, error: err.message }),
       );
     });
+    return () => this.channels.delete(channel);
   }
 
-  private async answer({ op, args }: StoreRequest): Promise<unknown> {
+  async close(): Promise<void> {
+    this.channels.clear();
+    await Promise.all([this.store.close(), this.lock.close()]);
+  }
+
+  private async answer({ op, args }: BackendRequest): Promise<unknown> {
     const [a, b, c] = args;
     switch (op) {
       case 'get':
@@ -65,10 +76,8 @@ export class StoreHost {
         await held?.release();
         return null;
       }
+      default:
+        throw new Error(`unknown store operation "${op}"`);
     }
   }
-}
-
-function reply(worker: Worker, message: StoreReply): void {
-  if (worker.isConnected()) worker.send(message);
 }

@@ -1,0 +1,43 @@
+import type { IpcBackendClient } from '../ipc/backend-client.js';
+import type { Token } from '../token/token.js';
+import type { StoreEvent, StoreListener, TokenStore } from './store.js';
+
+/**
+ * A worker's view of the in-memory store held by the primary process (WORKERS > 1 without Redis,
+ * see workers/store-host.ts): every call is one IPC round trip, and the primary broadcasts store
+ * events to all workers, so workers share one token lifecycle exactly as instances sharing Redis
+ * do. The request path never uses it in steady state (tokens are held in the worker's own slots).
+ * A call the primary does not answer within the client's timeout rejects, like an unreachable Redis.
+ */
+export class IpcTokenStore implements TokenStore {
+  readonly available = true;
+
+  constructor(private readonly client: IpcBackendClient) {}
+
+  get(key: string): Promise<Token | null> {
+    return this.client.call('get', key);
+  }
+  nextGeneration(key: string): Promise<number> {
+    return this.client.call('nextGeneration', key);
+  }
+  putIfNewer(key: string, token: Token): Promise<boolean> {
+    return this.client.call('putIfNewer', key, token);
+  }
+  invalidate(key: string, generation: number): Promise<boolean> {
+    return this.client.call('invalidate', key, generation);
+  }
+  getRefreshToken(key: string): Promise<string | null> {
+    return this.client.call('getRefreshToken', key);
+  }
+  putRefreshToken(key: string, refreshToken: string, generation: number): Promise<boolean> {
+    return this.client.call('putRefreshToken', key, refreshToken, generation);
+  }
+  async subscribe(listener: StoreListener): Promise<() => Promise<void>> {
+    const remove = this.client.addListener((event) => listener(event as StoreEvent));
+    return async () => void remove();
+  }
+  onAvailabilityChange(): void {
+    // The primary is this store: it is available as long as this worker runs.
+  }
+  async close(): Promise<void> {}
+}
