@@ -1,5 +1,6 @@
 import type { Config, ProfileConfig } from './config/types.js';
 import { IpcBackendClient } from './ipc/backend-client.js';
+import { IpcBackendHost } from './ipc/backend-host.js';
 import type { IpcChannel } from './ipc/call.js';
 import { RefreshAheadCache } from './lifecycle/cached.js';
 import { CoordinatedTokenSource } from './lifecycle/coordinated.js';
@@ -7,19 +8,18 @@ import { EndpointTokenSource } from './lifecycle/endpoint-source.js';
 import { TokenPool } from './lifecycle/pool.js';
 import { TokenProfiles } from './lifecycle/profiles.js';
 import { PoolSlot } from './lifecycle/slot.js';
-import { IpcRefreshLock } from './lock/ipc.js';
+import { IpcRefreshLock, lockOperations } from './lock/ipc.js';
 import { LocalRefreshLock } from './lock/local.js';
 import type { RefreshLock } from './lock/lock.js';
 import { RedlockRefreshLock } from './lock/redlock.js';
 import type { Logger } from './logging.js';
 import type { Metrics } from './metrics/metrics.js';
-import { IpcTokenStore } from './store/ipc.js';
+import { IpcTokenStore, storeOperations } from './store/ipc.js';
 import { tokenKey } from './store/key.js';
 import { MemoryTokenStore } from './store/memory.js';
 import { RedisTokenStore } from './store/redis.js';
 import type { TokenStore } from './store/store.js';
 import type { Clock } from './token/clock.js';
-import { StoreHost } from './workers/store-host.js';
 
 /**
  * The composition root of the token lifecycle: the only place that picks the store and lock
@@ -53,9 +53,18 @@ export function openBackends(config: Config, log: Logger, worker?: { channel: Ip
   return { store: new MemoryTokenStore(), lock: new LocalRefreshLock(), kind: 'memory' };
 }
 
-/** The primary's side of the workers' shared memory store; none when they share Redis instead. */
-export function openStoreHost(config: Config): StoreHost | undefined {
-  return config.redisUrls.length === 0 ? new StoreHost(new MemoryTokenStore(), new LocalRefreshLock()) : undefined;
+/** The primary's side of the workers' shared memory store and lock; none when they share Redis instead. */
+export function openStoreHost(config: Config): IpcBackendHost | undefined {
+  return config.redisUrls.length > 0 ? undefined : hostBackends(new MemoryTokenStore(), new LocalRefreshLock());
+}
+
+/** Offers `store` and `lock` to the workers over IPC (the workers' side: openBackends with a channel). */
+export function hostBackends(store: TokenStore, lock: RefreshLock): IpcBackendHost {
+  return new IpcBackendHost({
+    operations: { ...storeOperations(store), ...lockOperations(lock) },
+    subscribe: (listener) => store.subscribe(listener),
+    close: async () => void (await Promise.all([store.close(), lock.close()])),
+  });
 }
 
 export interface LifecycleDeps {

@@ -1,10 +1,11 @@
 import type { IpcBackendClient } from '../ipc/backend-client.js';
+import type { BackendOperations } from '../ipc/backend-host.js';
 import type { Token } from '../token/token.js';
 import type { StoreEvent, StoreListener, TokenStore } from './store.js';
 
 /**
  * A worker's view of the in-memory store held by the primary process (WORKERS > 1 without Redis,
- * see workers/store-host.ts): every call is one IPC round trip, and the primary broadcasts store
+ * see `storeOperations`): every call is one IPC round trip, and the primary broadcasts store
  * events to all workers, so workers share one token lifecycle exactly as instances sharing Redis
  * do. The request path never uses it in steady state (tokens are held in the worker's own slots).
  * A call the primary does not answer within the client's timeout rejects, like an unreachable Redis.
@@ -40,4 +41,16 @@ export class IpcTokenStore implements TokenStore {
     // The primary is this store: it is available as long as this worker runs.
   }
   async close(): Promise<void> {}
+}
+
+/** The primary's side: the operations IpcTokenStore calls, on the store the primary holds. */
+export function storeOperations(store: TokenStore): BackendOperations {
+  return {
+    get: (key) => store.get(key as string),
+    nextGeneration: (key) => store.nextGeneration(key as string),
+    putIfNewer: (key, token) => store.putIfNewer(key as string, token as Token),
+    invalidate: (key, generation) => store.invalidate(key as string, generation as number),
+    getRefreshToken: (key) => store.getRefreshToken(key as string),
+    putRefreshToken: (key, refreshToken, generation) => store.putRefreshToken(key as string, refreshToken as string, generation as number),
+  };
 }

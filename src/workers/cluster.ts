@@ -2,11 +2,11 @@ import cluster, { type Worker } from 'node:cluster';
 import Fastify from 'fastify';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/types.js';
+import type { IpcBackendHost } from '../ipc/backend-host.js';
 import { IpcCaller } from '../ipc/call.js';
 import { isMessage, type AdminReply, type AdminRequest } from '../ipc/protocol.js';
 import type { Logger } from '../logging.js';
 import { quietFastifyLogging, type Sidecar } from '../server.js';
-import type { StoreHost } from './store-host.js';
 
 /**
  * WORKERS > 1: the primary forks the workers, which all listen on the proxy port (node:cluster
@@ -16,7 +16,7 @@ import type { StoreHost } from './store-host.js';
  * by the workers' own admin apps (in-process inject, see `answerAdminOverIpc`), so both modes share
  * one implementation. A worker runs the same start/listen/drain sequence as a single process (serve.ts).
  */
-export async function runPrimary(config: Config, log: Logger, storeHost: StoreHost | undefined, drain: (close: () => Promise<void>) => void): Promise<void> {
+export async function runPrimary(config: Config, log: Logger, storeHost: IpcBackendHost | undefined, drain: (close: () => Promise<void>) => void): Promise<void> {
   await storeHost?.start();
   const aggregator = new AggregatorRegistry();
   let stopping = false;

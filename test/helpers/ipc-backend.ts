@@ -10,7 +10,7 @@ const HOST = fileURLToPath(new URL('./ipc-backend-host.ts', import.meta.url));
 
 /**
  * The workers' shared store and lock over a real IPC channel: a forked child process runs the
- * primary's StoreHost (./ipc-backend-host.ts); each `open()` is one worker's client of it. The
+ * primary's backend host (./ipc-backend-host.ts); each `open()` is one worker's client of it. The
  * host's clock follows `clock`, sent along with every call.
  */
 export async function forkBackendHost(clock: { now(): number }) {
