@@ -2,6 +2,7 @@ import type { Config, ProfileConfig } from './config/types.js';
 import { IpcBackendClient } from './ipc/backend-client.js';
 import { IpcBackendHost } from './ipc/backend-host.js';
 import type { IpcChannel } from './ipc/call.js';
+import { CacheReport } from './lifecycle/cache-report.js';
 import { RefreshAheadCache } from './lifecycle/cached.js';
 import { CoordinatedTokenSource } from './lifecycle/coordinated.js';
 import { EndpointTokenSource } from './lifecycle/endpoint-source.js';
@@ -99,6 +100,7 @@ function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: 
   const budgetMs = config.tokenTimeoutMs;
   const endpoint = new EndpointTokenSource({ profile, store, key, clock, metrics, log, instanceId: deps.instanceId, budgetMs });
   const shared = new CoordinatedTokenSource(endpoint, { profile: profile.name, key, store, lock, clock, metrics, log, lockTtlMs: budgetMs + 5_000 });
-  const cache = new RefreshAheadCache(shared, { profile: profile.name, slot: index, clock, metrics, log, refreshAt: config.refreshAt, random: deps.random });
+  const report = new CacheReport(profile.name, index, metrics, log);
+  const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: config.refreshAt, random: deps.random });
   return { slot: new PoolSlot(profile.name, index, cache, clock), shared };
 }

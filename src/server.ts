@@ -33,7 +33,7 @@ export interface Sidecar {
   readonly instanceId: string;
   /** Subscribes to the store and starts fetching tokens (in the background). */
   start(): Promise<void>;
-  /** Stops token timers and closes both apps (in-flight requests finish), the store and the pool. */
+  /** Stops token timers and closes both apps (in-flight requests finish), the upstream connection pool, the store and the lock. */
   close(): Promise<void>;
   /** For a drain that timed out: cuts client connections and aborts what is still pending upstream. */
   forceClose(): void;

@@ -1,19 +1,15 @@
-import type { Logger } from 'pino';
 import { SidecarError } from '../errors.js';
-import type { Metrics } from '../metrics/metrics.js';
 import type { Clock } from '../token/clock.js';
 import type { SharedTokenEvent, SharedTokenSource, TokenRequest, TokenSource } from '../token/source.js';
 import { isFresh, refreshDueAt, type Token } from '../token/token.js';
 import { RetryBackoff } from './backoff.js';
+import type { CacheReport } from './cache-report.js';
 import { RefreshTimer } from './refresh-timer.js';
 
 export interface CacheDeps {
-  /** Labels of this lifecycle in logs and metrics. */
-  readonly profile: string;
-  readonly slot: number;
+  /** What is logged and counted, under this lifecycle's profile and slot. */
+  readonly report: CacheReport;
   readonly clock: Clock;
-  readonly metrics: Metrics;
-  readonly log: Logger;
   /** Fraction of a token's lifetime after which it is refreshed in the background (REFRESH_AT). */
   readonly refreshAt: number;
   readonly random?: () => number;
@@ -94,7 +90,7 @@ export class RefreshAheadCache implements TokenSource {
     this.rejected = Math.max(this.rejected, sent.local ? 0 : sent.generation);
     if (held === sent) {
       this.held = undefined;
-      this.invalidated('upstream_401', sent.generation, 'token invalidated: rejected by the upstream');
+      this.deps.report.invalidated('upstream_401', sent.generation);
       await this.source.invalidate(sent);
     }
     return this.token({ after: 0 }, 'upstream_401');
@@ -102,14 +98,14 @@ export class RefreshAheadCache implements TokenSource {
 
   /** Admin: a newer token, fleet-wide. The held one keeps serving until then: it was not rejected. */
   forceRefresh(): Promise<Token> {
-    this.invalidated('manual', this.held?.generation ?? null, 'token invalidated: forced refresh');
+    this.deps.report.invalidated('manual', this.held?.generation ?? null);
     this.backoff.lift();
     return this.refresh('manual');
   }
 
   private async refreshOrFail(reason: string): Promise<Token> {
     if (this.held && !this.inflight && this.current() === undefined) {
-      this.invalidated('expired', this.held.generation, 'token invalidated: past its safety margin with no successor');
+      this.deps.report.invalidated('expired', this.held.generation);
       reason = 'expired';
     }
     const now = this.deps.clock.now();
@@ -124,23 +120,22 @@ export class RefreshAheadCache implements TokenSource {
   /** Single flight: every caller in this process shares one call to the source. */
   private refresh(reason: string): Promise<Token> {
     if (this.inflight) return this.inflight;
-    const { clock, log } = this.deps;
-    const identity = { profile: this.deps.profile, slot: this.deps.slot };
+    const { clock, report } = this.deps;
     const held = this.held;
     // A local token (fetched while the store was down) is replaced by anything from the store.
     const after = Math.max(held && !held.local ? held.generation : 0, this.rejected);
     const started = clock.now();
-    log.info({ ...identity, reason, after }, 'token refresh started');
+    report.refreshStarted(reason, after);
     const attempt = this.source.token({ after }).then(
       (token) => {
         this.backoff.succeeded();
         this.install(token);
-        log.info({ ...identity, reason, generation: token.generation, fetchedBy: token.fetchedBy, local: token.local === true, durationMs: clock.now() - started }, 'token refresh succeeded');
+        report.refreshSucceeded(reason, token, clock.now() - started);
         return this.held ?? token;
       },
       (err: unknown) => {
         const delay = this.backoff.failed(err, clock.now());
-        log.error({ ...identity, reason, after, failures: this.backoff.failureCount, retryInMs: Math.round(delay), durationMs: clock.now() - started, error: this.backoff.lastError }, 'token refresh failed');
+        report.refreshFailed({ reason, after, failures: this.backoff.failureCount, retryInMs: Math.round(delay), durationMs: clock.now() - started, error: this.backoff.lastError });
         this.timer.schedule(delay);
         throw err;
       },
@@ -156,32 +151,26 @@ export class RefreshAheadCache implements TokenSource {
     if (!token.local && token.generation <= this.rejected) return false;
     if (!isFresh(token, this.deps.clock.now())) return false;
     this.held = token;
-    this.deps.metrics.tokenExpiry.set({ profile: this.deps.profile, slot: String(this.deps.slot) }, token.expiresAt / 1000);
+    this.deps.report.holding(token);
     this.timer.schedule(refreshDueAt(token, this.deps.refreshAt, (this.deps.random ?? Math.random)()) - this.deps.clock.now());
     return true;
   }
 
   private onShared(event: SharedTokenEvent): void {
-    const identity = { profile: this.deps.profile, slot: this.deps.slot };
     if (event.type === 'stored') {
-      if (this.install(event.token)) this.deps.log.debug({ ...identity, generation: event.token.generation }, 'adopted token published by the store');
+      if (this.install(event.token)) this.deps.report.adopted(event.token);
     } else if (this.held && this.held.generation === event.generation && !this.held.local) {
       this.rejected = Math.max(this.rejected, event.generation);
       // Another instance saw this token rejected: stop sending it, and fetch (coordinated) unless a
       // newer one arrives first.
-      this.deps.log.info({ ...identity, generation: event.generation, reason: 'invalidated_elsewhere' }, 'token invalidated: rejected at another instance');
+      this.deps.report.invalidatedElsewhere(event.generation);
       this.held = undefined;
       this.refresh('invalidated_elsewhere').catch(() => {});
     }
   }
 
-  private invalidated(reason: 'expired' | 'upstream_401' | 'manual', generation: number | null, message: string): void {
-    this.deps.metrics.invalidations.inc({ profile: this.deps.profile, reason });
-    this.deps.log.info({ profile: this.deps.profile, slot: this.deps.slot, generation, reason }, message);
-  }
-
   private unavailable(retryAfterMs: number): SidecarError {
-    return new SidecarError('tokenUnavailable', `no valid token for profile "${this.deps.profile}"`, {
+    return new SidecarError('tokenUnavailable', `no valid token for profile "${this.deps.report.profile}"`, {
       retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
       cause: this.backoff.lastError ?? 'token refresh in progress',
     });

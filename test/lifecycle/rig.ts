@@ -5,6 +5,7 @@
  * share Redis.
  */
 import { Registry } from 'prom-client';
+import { CacheReport } from '../../src/lifecycle/cache-report.js';
 import { RefreshAheadCache } from '../../src/lifecycle/cached.js';
 import { CoordinatedTokenSource } from '../../src/lifecycle/coordinated.js';
 import { TokenPool } from '../../src/lifecycle/pool.js';
@@ -86,7 +87,8 @@ export function fleet(opts: { store?: TokenStore; lock?: RefreshLock; clock?: Fa
       const log = quietLog();
       const shared = new CoordinatedTokenSource(endpoint, { profile: 'default', key, store, lock, clock, metrics, log, lockTtlMs: LOCK_TTL_MS });
       await shared.start();
-      const cache = new RefreshAheadCache(shared, { profile: 'default', slot, clock, metrics, log, refreshAt: 0.8, random: () => 0 });
+      const report = new CacheReport('default', slot, metrics, log);
+      const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: 0.8, random: () => 0 });
       const instance = { name, endpoint, shared, cache, metrics, slot: new PoolSlot('default', slot, cache, clock) };
       instances.push(instance);
       return instance;
