@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import type { Config } from './config/types.js';
 import type { Logger } from './logging.js';
 import { buildServer } from './server.js';
-import { openBackends, openStoreHost } from './compose.js';
+import { openStoreHost } from './compose.js';
 import type { IpcChannel } from './ipc/call.js';
 import { answerAdminOverIpc, runPrimary } from './workers/cluster.js';
 
@@ -18,11 +18,8 @@ export async function runServe(config: Config, log: Logger): Promise<void> {
     return runPrimary(config, log, openStoreHost(config), (close) => drainOnSignal(config, log, close));
   }
   // A worker's admin app answers through the primary, which serves the admin port for all of them.
-  const worker = config.workers > 1 ? { channel: process as unknown as IpcChannel } : undefined;
-  const sidecar = buildServer(config, {
-    log: worker ? log.child({ worker: cluster.worker?.id }) : log,
-    backends: openBackends(config, log, worker),
-  });
+  const worker = config.workers > 1;
+  const sidecar = buildServer(config, worker ? { log: log.child({ worker: cluster.worker?.id }), primary: process as unknown as IpcChannel } : { log });
   if (worker) answerAdminOverIpc(sidecar);
   await sidecar.start();
   const proxyAddress = await sidecar.proxy.listen({ host: config.host, port: config.port });

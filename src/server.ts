@@ -6,6 +6,7 @@ import { Agent } from 'undici';
 import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config/types.js';
 import { buildProfiles, openBackends, type Backends } from './compose.js';
+import type { IpcChannel } from './ipc/call.js';
 import type { TokenProfiles } from './lifecycle/profiles.js';
 import type { Logger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -17,8 +18,10 @@ import { systemClock, type Clock } from './token/clock.js';
 export interface ServerDeps {
   readonly log: Logger;
   readonly clock?: Clock;
-  /** The store and lock (compose.ts openBackends, or the test's); default: openBackends for one process. */
+  /** The store and lock (tests); default: what compose.ts openBackends picks for this process. */
   readonly backends?: Backends;
+  /** A worker's channel to its primary (WORKERS > 1): without Redis, the store and lock are the primary's. */
+  readonly primary?: IpcChannel;
   readonly registry?: Registry;
   readonly instanceId?: string;
   readonly random?: () => number;
@@ -54,7 +57,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
   const instanceId = deps.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = deps.log.child({ instance: instanceId });
   const metrics = createMetrics(deps.registry ?? new Registry());
-  const backends = deps.backends ?? openBackends(config, log);
+  const backends = deps.backends ?? openBackends(config, log, deps.primary && { channel: deps.primary });
   const { store, lock } = backends;
 
   metrics.redisUp.set(store.available ? 1 : 0);
