@@ -5,7 +5,7 @@ import { createLogger } from './logging.js';
 import { VERSION } from './version.js';
 
 /**
- * The only module that reads process.argv/env, listens, and handles signals.
+ * The only module that reads process.argv/env; serve.ts listens and handles signals.
  * Exit codes (contract): 0 clean stop, 2 bad usage or configuration, 1 anything else.
  */
 const EXIT_USAGE = 2;

@@ -2,23 +2,32 @@ import cluster from 'node:cluster';
 import type { Config } from './config/types.js';
 import type { Logger } from './logging.js';
 import { buildServer } from './server.js';
-import { runPrimary, runWorker } from './workers/cluster.js';
+import { openStoreHost } from './compose.js';
+import type { IpcChannel } from './ipc/call.js';
+import { answerAdminOverIpc, runPrimary } from './workers/cluster.js';
 
 /**
  * Runs the proxy until SIGTERM/SIGINT: one process, or with WORKERS > 1 a primary and its workers.
- * On a signal: stop accepting, let in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS, then
- * close what is left), and exit 0.
+ * This is the only place that listens and handles signals (cli.ts parses the settings and calls it).
+ * One process and each worker run the same sequence: build, start, listen, drain on a signal. On a
+ * signal: stop accepting, let in-flight requests finish (up to SHUTDOWN_TIMEOUT_MS, then close
+ * what is left), and exit 0.
  */
 export async function runServe(config: Config, log: Logger): Promise<void> {
-  if (config.workers > 1) {
-    if (cluster.isPrimary) return runPrimary(config, log, (close) => drainOnSignal(config, log, close));
-    await runWorker(config, log, (close) => drainOnSignal(config, log, close));
-    return;
+  if (config.workers > 1 && cluster.isPrimary) {
+    return runPrimary(config, log, openStoreHost(config), (close) => drainOnSignal(config, log, close));
   }
-  const sidecar = buildServer(config, { log });
+  // A worker's admin app answers through the primary, which serves the admin port for all of them.
+  const worker = config.workers > 1;
+  const sidecar = buildServer(config, worker ? { log: log.child({ worker: cluster.worker?.id }), primary: process as unknown as IpcChannel } : { log });
+  if (worker) answerAdminOverIpc(sidecar);
   await sidecar.start();
   const proxyAddress = await sidecar.proxy.listen({ host: config.host, port: config.port });
-  const adminAddress = await sidecar.admin.listen({ host: config.adminHost, port: config.adminPort });
+  if (!worker) announce(config, log, proxyAddress, await sidecar.admin.listen({ host: config.adminHost, port: config.adminPort }));
+  drainOnSignal(config, log, () => sidecar.close(), () => sidecar.forceClose());
+}
+
+function announce(config: Config, log: Logger, proxyAddress: string, adminAddress: string): void {
   log.info(
     {
       proxy: proxyAddress,
@@ -28,7 +37,6 @@ export async function runServe(config: Config, log: Logger): Promise<void> {
     },
     'token-sidecar listening',
   );
-  drainOnSignal(config, log, () => sidecar.close(), () => sidecar.forceClose());
 }
 
 /** After the drain timeout has cut the remaining connections, how long the rest of close() may take. */

@@ -5,21 +5,23 @@ import { Registry } from 'prom-client';
 import { Agent } from 'undici';
 import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config/types.js';
-import { TokenProfiles } from './lifecycle/profiles.js';
-import type { RefreshLock } from './lock/lock.js';
+import { buildProfiles, openBackends, type Backends } from './compose.js';
+import type { IpcChannel } from './ipc/call.js';
+import type { TokenProfiles } from './lifecycle/profiles.js';
 import type { Logger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { PROFILE_HEADER, TokenDispatcher } from './proxy/token-dispatcher.js';
-import { createBackends } from './store/backends.js';
 import type { TokenStore } from './store/store.js';
 import { systemClock, type Clock } from './token/clock.js';
 
 export interface ServerDeps {
   readonly log: Logger;
   readonly clock?: Clock;
-  /** Injected store and lock (tests); otherwise built from config.redisUrls. */
-  readonly backends?: { store: TokenStore; lock: RefreshLock; kind: 'memory' | 'redis' };
+  /** The store and lock (tests); default: what compose.ts openBackends picks for this process. */
+  readonly backends?: Backends;
+  /** A worker's channel to its primary (WORKERS > 1): without Redis, the store and lock are the primary's. */
+  readonly primary?: IpcChannel;
   readonly registry?: Registry;
   readonly instanceId?: string;
   readonly random?: () => number;
@@ -34,7 +36,7 @@ export interface Sidecar {
   readonly instanceId: string;
   /** Subscribes to the store and starts fetching tokens (in the background). */
   start(): Promise<void>;
-  /** Stops token timers and closes both apps (in-flight requests finish), the store and the pool. */
+  /** Stops token timers and closes both apps (in-flight requests finish), the upstream connection pool, the store and the lock. */
   close(): Promise<void>;
   /** For a drain that timed out: cuts client connections and aborts what is still pending upstream. */
   forceClose(): void;
@@ -46,21 +48,22 @@ export function quietFastifyLogging(log: Logger) {
 }
 
 /**
- * The one place the parts are composed. Returns the proxy and admin apps without listening: only
- * cli.ts listens (and handles signals); tests build this with real parts and listen on port 0.
+ * Builds the sidecar of one process from its parts: metrics, the token lifecycle (compose.ts), the
+ * proxy and admin apps. Returns them without listening: serve.ts listens and handles signals;
+ * tests build this with real parts and listen on port 0.
  */
 export function buildServer(config: Config, deps: ServerDeps): Sidecar {
   const clock = deps.clock ?? systemClock;
   const instanceId = deps.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = deps.log.child({ instance: instanceId });
   const metrics = createMetrics(deps.registry ?? new Registry());
-  const backends = deps.backends ?? createBackends(config, log);
+  const backends = deps.backends ?? openBackends(config, log, deps.primary && { channel: deps.primary });
   const { store, lock } = backends;
 
   metrics.redisUp.set(store.available ? 1 : 0);
   store.onAvailabilityChange((up: boolean) => metrics.redisUp.set(up ? 1 : 0));
 
-  const profiles = new TokenProfiles(config, { store, lock, clock, metrics, log, instanceId, random: deps.random });
+  const profiles = buildProfiles(config, { store, lock, clock, metrics, log, instanceId, random: deps.random });
 
   const upstreamPool = new Agent({
     connections: config.upstreamConnections,

@@ -1,45 +1,77 @@
 import type { Logger } from 'pino';
 import type { RefreshLock } from '../lock/lock.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { TokenStore } from '../store/store.js';
+import type { StoreEvent, TokenStore } from '../store/store.js';
 import type { Clock } from '../token/clock.js';
+import type { SharedTokenEvent, SharedTokenSource, TokenRequest, TokenSource } from '../token/source.js';
 import { isFresh, type Token } from '../token/token.js';
-import type { TokenFetcher } from './fetch-token.js';
+import { PublicationWaiters } from './publication-waiters.js';
 
 export interface CoordinatedDeps {
   readonly profile: string;
+  /** The store key of this lifecycle (tokenKey()); also the name of its refresh lock. */
   readonly key: string;
   readonly store: TokenStore;
   readonly lock: RefreshLock;
-  readonly fetcher: TokenFetcher;
   readonly clock: Clock;
   readonly metrics: Metrics;
   readonly log: Logger;
-  /** Refresh lock TTL: longer than the fetcher's whole budget. */
+  /** Refresh lock TTL: longer than the wrapped source's whole budget. */
   readonly lockTtlMs: number;
-  /** Resolves when this instance learns (by publication) of a token newer than `after`, or null. */
-  readonly waitForNewer: (after: number, timeoutMs: number) => Promise<Token | null>;
 }
 
 /** How often a loser re-reads the store while it waits, in case a publication was missed. */
 const POLL_MS = 250;
 
 /**
- * Fleet-wide single fetch: returns a fresh token whose generation is newer than `after`, calling
- * the token endpoint only if no instance sharing the store has one.
+ * Fleet-wide single fetch: `token({ after })` returns a fresh token whose generation is newer than
+ * `after`, asking the wrapped source only if no instance sharing the store has one.
  *
- * Protocol: read the store; try-lock; double-check the store; reserve a generation; fetch
- * (budget below the lock TTL); compare-and-set write, which publishes; release. A loser does not call
- * the token endpoint: it waits for the publication, re-reading the store every POLL_MS, and tries the
- * lock again if the holder vanished (lock TTL elapsed without a new token).
+ * Protocol: read the store; try-lock; double-check the store; reserve a generation; fetch (budget
+ * below the lock TTL); compare-and-set write, which publishes; release. A loser does not fetch: it
+ * waits for the publication (it subscribes to the store itself, see `start()`), re-reading the store
+ * every POLL_MS, and tries the lock again if the holder vanished (lock TTL elapsed, no new token).
  *
- * When the store or lock service is unreachable, it fetches without coordination (in-process single
- * flight is the caller's) and marks the token `local`: clients keep being served.
+ * Concurrency: each call runs the protocol on its own; the caller (the refresh-ahead cache) makes it
+ * one call per slot per process. Across processes the lock makes it one fetch per store, and the
+ * store's compare-and-set keeps a stale writer (a holder that outlived its lock) from landing.
+ *
+ * When the store or lock service is unreachable, it fetches without coordination and the token is
+ * marked `local`: clients keep being served.
  */
-export class CoordinatedRefresher {
-  constructor(private readonly deps: CoordinatedDeps) {}
+export class CoordinatedTokenSource implements SharedTokenSource {
+  private readonly waiters: PublicationWaiters;
+  private readonly listeners = new Set<(event: SharedTokenEvent) => void>();
+  private unsubscribe: (() => Promise<void>) | undefined;
 
-  async obtain(after: number): Promise<Token> {
+  constructor(
+    private readonly source: TokenSource,
+    private readonly deps: CoordinatedDeps,
+  ) {
+    this.waiters = new PublicationWaiters(deps.clock);
+  }
+
+  /** Subscribes to the store's publications for this key. Rejects if the store cannot be subscribed to yet. */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.deps.store.subscribe((event) => this.onStoreEvent(event));
+  }
+
+  async stop(): Promise<void> {
+    this.waiters.cancelAll();
+    await this.unsubscribe?.().catch(() => {});
+  }
+
+  watch(listener: (event: SharedTokenEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async invalidate(token: Token): Promise<void> {
+    // A local token was never stored: there is nothing to withdraw fleet-wide.
+    if (!token.local) await this.deps.store.invalidate(this.deps.key, token.generation).catch(() => false);
+  }
+
+  async token({ after }: TokenRequest): Promise<Token> {
     const { store, lock, clock, metrics, profile, key } = this.deps;
     const waitStarted = clock.now();
     let lockAttempts = 0;
@@ -49,10 +81,11 @@ export class CoordinatedRefresher {
         const stored = await store.get(key);
         if (this.isUsable(stored, after)) return stored;
         lockAttempts++;
-        acquired = await lock.tryAcquire(`${key}:lock`, this.deps.lockTtlMs);
+        acquired = await lock.tryAcquire(key, this.deps.lockTtlMs);
       } catch (err) {
         metrics.lockAcquisitions.inc({ profile, result: 'failed' });
-        return this.fetchUncoordinated(after, err as Error);
+        this.deps.log.debug({ profile, err: (err as Error).message }, 'shared store unreachable: fetching a token for this instance only');
+        return this.source.token({ after, local: true });
       }
 
       if (acquired) {
@@ -77,12 +110,12 @@ export class CoordinatedRefresher {
   }
 
   private async refreshHoldingLock(after: number): Promise<Token> {
-    const { store, key, fetcher } = this.deps;
+    const { store, key } = this.deps;
     // Double-check: another instance may have written between our read and our lock.
     const stored = await store.get(key);
     if (this.isUsable(stored, after)) return stored;
     const generation = await store.nextGeneration(key);
-    const token = await fetcher(generation, { local: false });
+    const token = await this.source.token({ after: generation - 1 });
     if (await store.putIfNewer(key, token)) return token;
     // A newer generation landed while we fetched (our lock expired mid-fetch): theirs wins.
     const newer = await store.get(key);
@@ -94,7 +127,7 @@ export class CoordinatedRefresher {
     const { store, key, clock } = this.deps;
     const deadline = clock.now() + this.deps.lockTtlMs;
     while (clock.now() < deadline) {
-      const published = await this.deps.waitForNewer(after, Math.min(POLL_MS, deadline - clock.now()));
+      const published = await this.waiters.newerThan(after, Math.min(POLL_MS, deadline - clock.now()));
       if (this.isUsable(published, after)) return published;
       const stored = await store.get(key).catch(() => null);
       if (this.isUsable(stored, after)) return stored;
@@ -102,13 +135,16 @@ export class CoordinatedRefresher {
     return null;
   }
 
-  private async fetchUncoordinated(after: number, cause: Error): Promise<Token> {
-    this.deps.log.debug({ profile: this.deps.profile, err: cause.message }, 'shared store unreachable: fetching a token for this instance only');
-    return this.deps.fetcher(after + 1, { local: true });
+  private onStoreEvent(event: StoreEvent): void {
+    if (event.key !== this.deps.key) return;
+    const shared: SharedTokenEvent =
+      event.type === 'stored' ? { type: 'stored', token: event.token } : { type: 'invalidated', generation: event.generation };
+    if (event.type === 'stored') this.waiters.published(event.token);
+    else this.waiters.withdrawn(event.generation);
+    for (const listener of this.listeners) listener(shared);
   }
 
   private isUsable(token: Token | null, after: number): token is Token {
     return token !== null && token.generation > after && isFresh(token, this.deps.clock.now());
   }
 }
-

@@ -1,44 +1,63 @@
-import type { StoreEvent } from '../store/store.js';
-import type { LeasedToken, SlotStatus, TokenSlot } from './slot.js';
-
-export type { LeasedToken };
+import type { Token } from '../token/token.js';
+import type { Lease, LeasePool } from './lease.js';
+import type { PoolSlot, SlotStatus } from './slot.js';
 
 /**
- * The tokens of one credential profile: `TOKEN_POOL_SIZE` independent slots used round-robin, so a
- * run gets pool-size × Genesys's per-token rate limit (300 requests/minute each, docs/genesys.md §5).
- * A slot without a valid token is skipped while another has one.
+ * Which slot serves the next request. The pool asks it on every request, so `lease` must be
+ * synchronous and allocation-free; `next` picks the slot a waiting request waits on.
  */
-export class TokenPool {
-  private next = 0;
-  private readonly byKey: Map<string, TokenSlot>;
+export interface SlotChooser {
+  lease(slots: readonly PoolSlot[]): Lease | undefined;
+  next(slots: readonly PoolSlot[]): PoolSlot;
+}
 
-  constructor(
-    readonly profile: string,
-    private readonly slots: readonly TokenSlot[],
-    keys: readonly string[],
-  ) {
-    this.byKey = new Map(keys.map((key, i) => [key, slots[i]!]));
-  }
+/** Round-robin over the slots that hold a valid token; a slot without one is skipped. */
+export class RoundRobin implements SlotChooser {
+  private cursor = 0;
 
-  /** The hot path: a valid token, round-robin over slots, with no I/O; undefined if none is held. */
-  lease(): LeasedToken | undefined {
-    const count = this.slots.length;
+  lease(slots: readonly PoolSlot[]): Lease | undefined {
+    const count = slots.length;
     for (let i = 0; i < count; i++) {
-      const slot = this.slots[(this.next + i) % count]!;
-      const lease = slot.currentLease();
+      const lease = slots[(this.cursor + i) % count]!.lease();
       if (lease) {
-        this.next = (this.next + i + 1) % count;
+        this.cursor = (this.cursor + i + 1) % count;
         return lease;
       }
     }
     return undefined;
   }
 
-  /** Waits for a token when none is held: from the next slot in turn. Rejects with a SidecarError. */
-  async leaseWaiting(): Promise<LeasedToken> {
-    const slot = this.slots[this.next]!;
-    this.next = (this.next + 1) % this.slots.length;
-    return slot.leaseFor(await slot.get());
+  next(slots: readonly PoolSlot[]): PoolSlot {
+    const slot = slots[this.cursor % slots.length]!;
+    this.cursor = (this.cursor + 1) % slots.length;
+    return slot;
+  }
+}
+
+/**
+ * The tokens of one credential profile: TOKEN_POOL_SIZE independent slots, each its own token
+ * lifecycle, so a run gets pool-size × Genesys's per-token rate limit (300 requests/minute each,
+ * docs/genesys.md §5). The chooser decides which slot serves a request (round-robin today).
+ * Single-threaded: the chooser's state needs no guarding.
+ */
+export class TokenPool implements LeasePool {
+  constructor(
+    readonly profile: string,
+    private readonly slots: readonly PoolSlot[],
+    private readonly chooser: SlotChooser = new RoundRobin(),
+  ) {}
+
+  lease(): Lease | undefined {
+    return this.chooser.lease(this.slots);
+  }
+
+  leaseWaiting(): Promise<Lease> {
+    return this.chooser.next(this.slots).leaseWaiting();
+  }
+
+  /** Ready when at least one slot holds a valid token. */
+  get ready(): boolean {
+    return this.slots.some((slot) => slot.valid);
   }
 
   start(): void {
@@ -49,23 +68,12 @@ export class TokenPool {
     for (const slot of this.slots) slot.stop();
   }
 
-  /** Routes a store event to the slot it concerns, if it is one of ours. */
-  onStoreEvent(event: StoreEvent): boolean {
-    const slot = this.byKey.get(event.key);
-    slot?.onStoreEvent(event);
-    return slot !== undefined;
-  }
-
-  async forceRefresh(): Promise<void> {
-    await Promise.all(this.slots.map((slot) => slot.forceRefresh()));
+  /** Admin: every slot to a newer token, fleet-wide. Rejects with the first failure. */
+  async forceRefresh(): Promise<Token[]> {
+    return Promise.all(this.slots.map((slot) => slot.forceRefresh()));
   }
 
   status(): SlotStatus[] {
     return this.slots.map((slot) => slot.status());
-  }
-
-  /** Ready when at least one slot holds a valid token. */
-  get ready(): boolean {
-    return this.slots.some((slot) => slot.current() !== undefined);
   }
 }

@@ -1,93 +1,57 @@
 import type { Logger } from 'pino';
-import type { Config, ProfileConfig } from '../config/types.js';
-import type { RefreshLock } from '../lock/lock.js';
-import type { Metrics } from '../metrics/metrics.js';
-import { tokenKey } from '../store/key.js';
-import type { TokenStore } from '../store/store.js';
-import type { Clock } from '../token/clock.js';
-import { CoordinatedRefresher } from './coordinated.js';
-import { createTokenFetcher } from './fetch-token.js';
-import { TokenPool } from './pool.js';
-import { TokenSlot } from './slot.js';
+import type { TokenPool } from './pool.js';
 
-export interface LifecycleDeps {
-  readonly store: TokenStore;
-  readonly lock: RefreshLock;
-  readonly clock: Clock;
-  readonly metrics: Metrics;
-  readonly log: Logger;
-  readonly instanceId: string;
-  readonly random?: () => number;
+/** Something that listens to the shared store while the sidecar runs (the coordinated sources). */
+export interface StoreSubscriber {
+  /** Rejects when the store cannot be subscribed to yet (it retries by itself when it comes back). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
-/** Every configured profile's token pool, wired to one store and lock. */
+/**
+ * Every configured profile's token pool by name, and what the admin port asks of them. Built by the
+ * composition root; starting it subscribes to the store first, so no publication made while the
+ * first tokens are fetched is missed.
+ */
 export class TokenProfiles {
-  private readonly pools = new Map<string, TokenPool>();
-  private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly pools: ReadonlyMap<string, TokenPool>;
 
   constructor(
-    private readonly config: Config,
-    private readonly deps: LifecycleDeps,
+    private readonly defaultProfile: string,
+    pools: readonly TokenPool[],
+    private readonly subscribers: readonly StoreSubscriber[],
+    private readonly log: Logger,
   ) {
-    for (const profile of config.profiles) this.pools.set(profile.name, this.buildPool(profile));
+    this.pools = new Map(pools.map((pool) => [pool.profile, pool]));
   }
 
   /** The pool a request asked for (x-token-profile), or the default one; undefined if unknown. */
   pool(name: string | undefined): TokenPool | undefined {
-    return this.pools.get(name ?? this.config.defaultProfile);
+    return this.pools.get(name ?? this.defaultProfile);
   }
 
   get all(): TokenPool[] {
     return [...this.pools.values()];
   }
 
+  /** True when every profile holds a valid token. */
+  get ready(): boolean {
+    return this.all.every((pool) => pool.ready);
+  }
+
   /** Subscribes to the store's publications, then fetches every slot's first token in the background. */
   async start(): Promise<void> {
-    try {
-      this.unsubscribe = await this.deps.store.subscribe((event) => {
-        for (const pool of this.pools.values()) if (pool.onStoreEvent(event)) return;
-      });
-    } catch (err) {
+    const results = await Promise.allSettled(this.subscribers.map((subscriber) => subscriber.start()));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) {
       // The store retries its subscription itself when it comes back; serve meanwhile.
-      this.deps.log.warn({ err: (err as Error).message }, 'could not subscribe to token publications yet');
+      this.log.warn({ err: (failure.reason as Error).message }, 'could not subscribe to token publications yet');
     }
     for (const pool of this.pools.values()) pool.start();
   }
 
   async stop(): Promise<void> {
     for (const pool of this.pools.values()) pool.stop();
-    await this.unsubscribe?.().catch(() => {});
-  }
-
-  private buildPool(profile: ProfileConfig): TokenPool {
-    const { config, deps } = this;
-    const { log } = deps;
-    // One fetch may take the whole token timeout including retries; the lock outlives it so a
-    // working holder is never overtaken, and an abandoned lock frees itself soon after.
-    const budgetMs = config.tokenTimeoutMs;
-    const lockTtlMs = budgetMs + 5_000;
-    const slots: TokenSlot[] = [];
-    const keys: string[] = [];
-    for (let slot = 0; slot < profile.poolSize; slot++) {
-      const key = tokenKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name, slot });
-      const fetcher = createTokenFetcher({ profile, store: deps.store, key, clock: deps.clock, metrics: deps.metrics, log, instanceId: deps.instanceId, budgetMs });
-      let tokenSlot: TokenSlot | undefined;
-      const refresher = new CoordinatedRefresher({
-        profile: profile.name,
-        key,
-        store: deps.store,
-        lock: deps.lock,
-        fetcher,
-        clock: deps.clock,
-        metrics: deps.metrics,
-        log,
-        lockTtlMs,
-        waitForNewer: (after, timeoutMs) => tokenSlot!.waitForNewer(after, timeoutMs),
-      });
-      tokenSlot = new TokenSlot({ profile: profile.name, slot, key, store: deps.store, refresher, clock: deps.clock, metrics: deps.metrics, log, refreshAt: config.refreshAt, random: deps.random, inject: { header: profile.injectHeader, prefix: profile.injectPrefix } });
-      slots.push(tokenSlot);
-      keys.push(key);
-    }
-    return new TokenPool(profile.name, slots, keys);
+    await Promise.all(this.subscribers.map((subscriber) => subscriber.stop()));
   }
 }

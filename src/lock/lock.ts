@@ -7,7 +7,11 @@
  * can go and wait for the winner's publication instead.
  */
 export interface RefreshLock {
-  /** Returns a held lock, or null when another holder has it. Rejects when the lock service fails. */
+  /**
+   * Returns a held lock, or null when another holder has it. Rejects when the lock service fails.
+   * `key` names what is locked (callers pass the lifecycle's store key as it is); an implementation
+   * that keeps its holds beside the store's data (Redlock) derives a name of its own from it.
+   */
   tryAcquire(key: string, ttlMs: number): Promise<HeldLock | null>;
   close(): Promise<void>;
 }

@@ -12,7 +12,7 @@
  */
 import { ExecutionError, Redlock, ResourceLockedError, type Lock } from '@sesamecare-oss/redlock';
 import type { Redis } from 'ioredis';
-import { closeClient, createCommandClient, firstConnectionAttempts } from '../store/redis/client.js';
+import { closeClient, createCommandClient, firstConnectionAttempts } from '../redis/client.js';
 import type { HeldLock, RefreshLock } from './lock.js';
 
 export interface RedlockRefreshLockOptions {

@@ -1,4 +1,4 @@
-import type { TokenSlot } from '../lifecycle/slot.js';
+import type { LeaseSlot } from '../lifecycle/lease.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 const ALLOWED = 'inin-ratelimit-allowed';
@@ -16,7 +16,7 @@ export class RateLimitObserver {
 
   constructor(private readonly metrics: Metrics) {}
 
-  observe(statusCode: number, rawHeaders: Buffer[], slot: TokenSlot): void {
+  observe(statusCode: number, rawHeaders: Buffer[], slot: LeaseSlot): void {
     const now = Date.now();
     if (statusCode !== 429 && now - this.lastScan < SCAN_EVERY_MS) return;
     this.lastScan = now;
@@ -30,10 +30,10 @@ export class RateLimitObserver {
       else if (lower === COUNT) count = Number(rawHeaders[i + 1]!.toString('latin1'));
     }
     if (allowed !== undefined && count !== undefined && Number.isFinite(allowed - count)) {
-      const { profile, slot: index } = slot.identity;
+      const { profile, index } = slot;
       this.metrics.rateLimitRemaining.set({ profile, slot: String(index) }, Math.max(0, allowed - count));
     } else if (statusCode === 429) {
-      const { profile, slot: index } = slot.identity;
+      const { profile, index } = slot;
       this.metrics.rateLimitRemaining.set({ profile, slot: String(index) }, 0);
     }
   }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Dispatcher } from 'undici';
 import { SidecarError } from '../errors.js';
-import type { LeasedToken, TokenPool } from '../lifecycle/pool.js';
+import type { Lease, LeasePool } from '../lifecycle/lease.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { RateLimitObserver } from './rate-limit.js';
 
@@ -10,7 +10,7 @@ export const PROFILE_HEADER = 'x-token-profile';
 
 export interface TokenDispatcherOptions {
   /** The pool a request's x-token-profile header names (or the default); undefined if unknown. */
-  readonly poolFor: (profile: string | undefined) => TokenPool | undefined;
+  readonly poolFor: (profile: string | undefined) => LeasePool | undefined;
   readonly metrics: Metrics;
   /** Request bodies with a Content-Length up to this are buffered so a 401 can be replayed. */
   readonly replayBodyLimitBytes: number;
@@ -27,8 +27,7 @@ type Options = Dispatcher.DispatchOptions;
  * guarantees 1, 4, 6). Wraps the upstream connection pool and is handed to @fastify/http-proxy as
  * its undici dispatcher, so every proxied request passes through `dispatch()`.
  *
- * Per request: lease a valid token (synchronous in steady state), set the profile's injected header
- * (`authorization` unless INJECT_HEADER says otherwise), strip the
+ * Per request: lease a valid token (synchronous in steady state), set `authorization`, strip the
  * profile header, dispatch. If the upstream answers 401 and the body is replayable (none, or
  * buffered), the 401 is held back, the slot invalidates that token (compare-and-set, one refresh
  * fleet-wide), and the request goes out once more with the new token; its answer, whatever it is,
@@ -74,7 +73,7 @@ export class TokenDispatcher extends Dispatcher {
   }
 
   /** Sends one attempt with `lease`'s token; `replayable` allows one replay on 401. */
-  send(opts: Options, handler: Handler, lease: LeasedToken, replayable: boolean): boolean {
+  send(opts: Options, handler: Handler, lease: Lease, replayable: boolean): boolean {
     (opts.headers as Record<string, string>)[lease.header] = lease.value;
     return this.upstream.dispatch(opts, new ReplayOn401(this, opts, handler, lease, replayable));
   }
@@ -85,7 +84,7 @@ export class TokenDispatcher extends Dispatcher {
   }
 
   /** Counts an upstream answer and its latency. */
-  observeResponse(statusCode: number, startedAt: number, rawHeaders: Buffer[], lease: LeasedToken): void {
+  observeResponse(statusCode: number, startedAt: number, rawHeaders: Buffer[], lease: Lease): void {
     const { metrics } = this.options;
     let counter = this.upstreamCodes.get(statusCode);
     if (!counter) {
@@ -105,7 +104,7 @@ export class TokenDispatcher extends Dispatcher {
     this.options.metrics.replays.inc({ result });
   }
 
-  private async prepare(opts: Options, pool: TokenPool, lease: LeasedToken | undefined) {
+  private async prepare(opts: Options, pool: LeasePool, lease: Lease | undefined) {
     let ready = opts;
     let replayable = true;
     if (opts.body instanceof Readable) {
@@ -159,7 +158,7 @@ class ReplayOn401 implements Handler {
     private readonly dispatcher: TokenDispatcher,
     private readonly opts: Options,
     private readonly client: Handler,
-    private lease: LeasedToken,
+    private lease: Lease,
     private readonly replayable: boolean,
   ) {}
 
@@ -230,12 +229,12 @@ class ReplayOn401 implements Handler {
     const held = this.held!;
     this.replayed = true;
     this.lease.slot.onUnauthorized(this.lease.token).then(
-      (token) => {
+      (lease) => {
         this.held = undefined;
         if (this.aborted) return;
-        this.lease = this.lease.slot.leaseFor(token);
+        this.lease = lease;
         this.startedAt = performance.now();
-        const headers = { ...(this.opts.headers as Record<string, string>), [this.lease.header]: this.lease.value };
+        const headers = { ...(this.opts.headers as Record<string, string>), [lease.header]: lease.value };
         this.dispatcher.resend({ ...this.opts, headers }, this);
       },
       () => {

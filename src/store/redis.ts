@@ -15,7 +15,7 @@
  * Layout per node: the keys of ./redis/scripts.ts under each `tokenKey()` and `poolKey()`, and one pub/sub channel
  * (`channel`, default `token-sidecar:events`) carrying ./redis/record.ts events.
  *
- * Every command is bounded (./redis/client.ts): an unreachable node answers at once with an error,
+ * Every command is bounded (../redis/client.ts): an unreachable node answers at once with an error,
  * a stalled one after the command timeout (500 ms), so no call waits longer than that; only the calls made
  * while the connections are first being opened wait for that first (bounded) attempt.
  */
@@ -29,7 +29,7 @@ import {
   createSubscriberClient,
   firstConnectionAttempts,
   nodeLabel,
-} from './redis/client.js';
+} from '../redis/client.js';
 import { EventSubscription } from './redis/events.js';
 import {
   decodePoolSize,

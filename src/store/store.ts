@@ -10,7 +10,7 @@ import type { Token } from '../token/token.js';
  * Every method may reject when the backing service is unreachable; callers fall back to their
  * in-memory lifecycle and report `available` = false.
  */
-export interface TokenStore {
+export interface TokenStore extends PoolSizeStore {
   /** The stored token, or null when none (or it has expired; TTL follows the token's expiry). */
   get(key: string): Promise<Token | null>;
 

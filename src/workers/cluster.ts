@@ -2,23 +2,21 @@ import cluster, { type Worker } from 'node:cluster';
 import Fastify from 'fastify';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/types.js';
+import type { IpcBackendHost } from '../ipc/backend-host.js';
+import { IpcCaller } from '../ipc/call.js';
+import { isMessage, type AdminReply, type AdminRequest } from '../ipc/protocol.js';
 import type { Logger } from '../logging.js';
-import { buildServer, quietFastifyLogging, type Sidecar } from '../server.js';
-import { createBackends } from '../store/backends.js';
-import { isMessage, type AdminReply, type AdminRequest } from './ipc-protocol.js';
-import { IpcCaller, type IpcChannel } from './ipc-call.js';
-import { IpcRefreshLock, IpcStoreClient, IpcTokenStore } from './ipc-store.js';
-import { StoreHost } from './store-host.js';
+import { quietFastifyLogging, type Sidecar } from '../server.js';
 
 /**
  * WORKERS > 1: the primary forks the workers, which all listen on the proxy port (node:cluster
  * shares it) and share tokens like separate instances do: through Redis when configured, otherwise
- * through the primary's in-memory store over IPC. The primary serves the admin port: /metrics
- * aggregates every worker's registry; /readyz, /token and POST /token/refresh are answered by the
- * workers' own admin apps (in-process inject), so both modes share one implementation.
+ * through the primary's in-memory store over IPC (`storeHost`). The primary serves the admin port:
+ * /metrics aggregates every worker's registry; /readyz, /token and POST /token/refresh are answered
+ * by the workers' own admin apps (in-process inject, see `answerAdminOverIpc`), so both modes share
+ * one implementation. A worker runs the same start/listen/drain sequence as a single process (serve.ts).
  */
-export async function runPrimary(config: Config, log: Logger, drain: (close: () => Promise<void>) => void): Promise<void> {
-  const storeHost = config.redisUrls.length === 0 ? new StoreHost() : undefined;
+export async function runPrimary(config: Config, log: Logger, storeHost: IpcBackendHost | undefined, drain: (close: () => Promise<void>) => void): Promise<void> {
   await storeHost?.start();
   const aggregator = new AggregatorRegistry();
   let stopping = false;
@@ -28,8 +26,9 @@ export async function runPrimary(config: Config, log: Logger, drain: (close: () 
   const fork = () => {
     const worker = cluster.fork();
     workers.set(worker, new IpcCaller<AdminReply>(worker, 'admin-reply', ADMIN_TIMEOUT_MS));
-    storeHost?.attach(worker);
+    const detach = storeHost?.attach(worker, () => worker.isConnected());
     worker.on('exit', (code, signal) => {
+      detach?.();
       workers.delete(worker);
       if (stopping) return;
       log.error({ worker: worker.id, code, signal }, 'worker exited unexpectedly: starting a new one');
@@ -61,6 +60,7 @@ export async function runPrimary(config: Config, log: Logger, drain: (close: () 
         worker.process.kill('SIGTERM');
       })),
     );
+    await storeHost?.close();
   });
 }
 
@@ -75,17 +75,11 @@ async function askWorker(worker: Worker, caller: IpcCaller<AdminReply>, method: 
   }
 }
 
-/** A worker: the whole sidecar except the admin port, which the primary serves on its behalf. */
-export async function runWorker(config: Config, log: Logger, drain: (close: () => Promise<void>) => void): Promise<Sidecar> {
-  const channel = process as unknown as IpcChannel;
-  const backends =
-    config.redisUrls.length === 0
-      ? (() => {
-          const client = new IpcStoreClient(channel);
-          return { store: new IpcTokenStore(client), lock: new IpcRefreshLock(client), kind: 'memory' as const };
-        })()
-      : createBackends(config, log);
-  const sidecar = buildServer(config, { log: log.child({ worker: cluster.worker?.id }), backends });
+/**
+ * A worker's half of the admin port: answers the primary's forwarded admin requests with its own
+ * admin app (which never listens in a worker), and hands its metrics registry to the primary's scrape.
+ */
+export function answerAdminOverIpc(sidecar: Sidecar): void {
   // Constructing one installs prom-client's worker-side listener that answers the primary's scrape.
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([sidecar.metrics.registry]);
@@ -98,10 +92,6 @@ export async function runWorker(config: Config, log: Logger, drain: (close: () =
       .catch((err: Error) => ({ status: 500, body: { error: 'worker_error', message: err.message } }))
       .then((value) => process.send?.({ t: 'admin-reply', id: message.id, value } satisfies AdminReply));
   });
-  await sidecar.start();
-  await sidecar.proxy.listen({ host: config.host, port: config.port });
-  drain(() => sidecar.close());
-  return sidecar;
 }
 
 function safeJson(text: string): unknown {

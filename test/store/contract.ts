@@ -1,5 +1,5 @@
 /**
- * The TokenStore contract, run against every implementation (memory, Redis on 1 and 3 nodes).
+ * The TokenStore contract, run against every implementation (memory, IPC, Redis on 1 and 3 nodes).
  * Time is a manual clock handed to the store: expiry is tested by moving it, not by sleeping.
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';

@@ -1,16 +1,21 @@
-/** One end of a node:cluster IPC channel: a worker's `process`, or the primary's `Worker`. */
+/**
+ * One end of an IPC channel: a worker's `process`, the primary's `Worker`, or a forked
+ * `ChildProcess` (they share this shape).
+ */
 export interface IpcChannel {
   send(message: unknown): unknown;
   on(event: 'message', listener: (message: unknown) => void): unknown;
 }
 
+/** Call ids are unique within the process, so several callers may share one channel. */
+let lastId = 0;
+
 /**
  * Request/reply over IPC: each call carries a fresh `id`, and the first message of type `replyType`
  * with that id settles it; no reply within `timeoutMs` rejects. Used both ways: workers asking the
- * primary's store, and the primary asking a worker's admin app.
+ * primary's store and lock, and the primary asking a worker's admin app.
  */
 export class IpcCaller<Reply extends { t: string; id: number }> {
-  private nextId = 1;
   private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
 
   constructor(
@@ -31,7 +36,7 @@ export class IpcCaller<Reply extends { t: string; id: number }> {
 
   /** Sends `message` with a new id; `what` names the call in the timeout error. */
   call(message: Record<string, unknown>, what: string): Promise<Reply> {
-    const id = this.nextId++;
+    const id = ++lastId;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);

@@ -42,7 +42,7 @@ export function createCommandClient(url: string): Redis {
 }
 
 /**
- * A connection for subscriber mode. Its owner subscribes on every 'ready' (see ../redis/events.ts):
+ * A connection for subscriber mode. Its owner subscribes on every 'ready' (see ../store/redis/events.ts):
  * ioredis' own autoResubscribe sends SUBSCRIBE without handling its rejection, so a node that drops
  * again during the re-subscribe would crash the process with an unhandled rejection. No command
  * timeout: a SUBSCRIBE to a stalled node completes when the node wakes up.

@@ -1,29 +1,29 @@
-import type { StoreEvent } from '../store/store.js';
-
 /**
  * Messages between the primary process and its workers (node:cluster IPC, JSON-serialised).
  * Tokens cross this channel (it is a private pipe between processes of one sidecar), never a log.
+ * A leaf: the store and lock on either end give the payloads their types.
  */
-export type StoreOp = 'get' | 'nextGeneration' | 'putIfNewer' | 'invalidate' | 'getRefreshToken' | 'putRefreshToken' | 'lockAcquire' | 'lockRelease';
 
-export interface StoreRequest {
-  readonly t: 'store';
+/** A worker's call to the store or lock held by the primary: `op` names the method, `args` its arguments. */
+export interface BackendRequest {
+  readonly t: 'backend';
   readonly id: number;
-  readonly op: StoreOp;
+  readonly op: string;
   readonly args: unknown[];
 }
 
-export interface StoreReply {
-  readonly t: 'store-reply';
+export interface BackendReply {
+  readonly t: 'backend-reply';
   readonly id: number;
   readonly ok: boolean;
   readonly value?: unknown;
   readonly error?: string;
 }
 
-export interface StoreEventMessage {
-  readonly t: 'store-event';
-  readonly event: StoreEvent;
+/** A store event, broadcast by the primary to every worker. */
+export interface BackendEventMessage {
+  readonly t: 'backend-event';
+  readonly event: unknown;
 }
 
 /** The primary forwards an admin-port request to a worker's own admin app. */

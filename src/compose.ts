@@ -1,0 +1,106 @@
+import type { Config, ProfileConfig } from './config/types.js';
+import { IpcBackendClient } from './ipc/backend-client.js';
+import { IpcBackendHost } from './ipc/backend-host.js';
+import type { IpcChannel } from './ipc/call.js';
+import { CacheReport } from './lifecycle/cache-report.js';
+import { RefreshAheadCache } from './lifecycle/cached.js';
+import { CoordinatedTokenSource } from './lifecycle/coordinated.js';
+import { EndpointTokenSource } from './lifecycle/endpoint-source.js';
+import { TokenPool } from './lifecycle/pool.js';
+import { TokenProfiles } from './lifecycle/profiles.js';
+import { PoolSlot } from './lifecycle/slot.js';
+import { IpcRefreshLock, lockOperations } from './lock/ipc.js';
+import { LocalRefreshLock } from './lock/local.js';
+import type { RefreshLock } from './lock/lock.js';
+import { RedlockRefreshLock } from './lock/redlock.js';
+import type { Logger } from './logging.js';
+import type { Metrics } from './metrics/metrics.js';
+import { IpcTokenStore, storeOperations } from './store/ipc.js';
+import { tokenKey } from './store/key.js';
+import { MemoryTokenStore } from './store/memory.js';
+import { RedisTokenStore } from './store/redis.js';
+import type { TokenStore } from './store/store.js';
+import type { Clock } from './token/clock.js';
+
+/**
+ * The composition root of the token lifecycle: the only place that picks the store and lock
+ * (memory, Redis or IPC) and stacks the token sources. server.ts builds the apps around it.
+ */
+
+export interface Backends {
+  readonly store: TokenStore;
+  readonly lock: RefreshLock;
+  readonly kind: 'memory' | 'redis';
+}
+
+/**
+ * The store and lock this process uses. REDIS_URL set: the Redis store and Redlock over the same
+ * nodes, whatever the process. Otherwise: in memory for a single process; for a worker (WORKERS > 1),
+ * the memory store and lock of its primary, over the IPC `channel` (see `openStoreHost`).
+ */
+export function openBackends(config: Config, log: Logger, worker?: { channel: IpcChannel }): Backends {
+  if (config.redisUrls.length > 0) {
+    const logger = log.child({ component: 'redis' });
+    return {
+      store: new RedisTokenStore({ urls: config.redisUrls, channel: `${config.redisKeyPrefix}:events`, logger }),
+      lock: new RedlockRefreshLock({ urls: config.redisUrls }),
+      kind: 'redis',
+    };
+  }
+  if (worker) {
+    const client = new IpcBackendClient(worker.channel);
+    return { store: new IpcTokenStore(client), lock: new IpcRefreshLock(client), kind: 'memory' };
+  }
+  return { store: new MemoryTokenStore(), lock: new LocalRefreshLock(), kind: 'memory' };
+}
+
+/** The primary's side of the workers' shared memory store and lock; none when they share Redis instead. */
+export function openStoreHost(config: Config): IpcBackendHost | undefined {
+  return config.redisUrls.length > 0 ? undefined : hostBackends(new MemoryTokenStore(), new LocalRefreshLock());
+}
+
+/** Offers `store` and `lock` to the workers over IPC (the workers' side: openBackends with a channel). */
+export function hostBackends(store: TokenStore, lock: RefreshLock): IpcBackendHost {
+  return new IpcBackendHost({
+    operations: { ...storeOperations(store), ...lockOperations(lock) },
+    subscribe: (listener) => store.subscribe(listener),
+    close: async () => void (await Promise.all([store.close(), lock.close()])),
+  });
+}
+
+export interface LifecycleDeps {
+  readonly store: TokenStore;
+  readonly lock: RefreshLock;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly instanceId: string;
+  readonly random?: () => number;
+}
+
+/** Every profile's pool; each slot a stack of token sources: endpoint → coordinated → refresh-ahead cache. */
+export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfiles {
+  const coordinated: CoordinatedTokenSource[] = [];
+  const pools = config.profiles.map((profile) => {
+    const slots = Array.from({ length: profile.poolSize }, (_, index) => {
+      const { slot, shared } = buildSlot(config, profile, index, deps);
+      coordinated.push(shared);
+      return slot;
+    });
+    return new TokenPool(profile.name, slots);
+  });
+  return new TokenProfiles(config.defaultProfile, pools, coordinated, deps.log);
+}
+
+function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: LifecycleDeps) {
+  const { store, lock, clock, metrics, log } = deps;
+  const key = tokenKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name, slot: index });
+  // One fetch may take the whole token timeout including retries; the lock outlives it so a
+  // working holder is never overtaken, and an abandoned lock frees itself soon after.
+  const budgetMs = config.tokenTimeoutMs;
+  const endpoint = new EndpointTokenSource({ profile, store, key, clock, metrics, log, instanceId: deps.instanceId, budgetMs });
+  const shared = new CoordinatedTokenSource(endpoint, { profile: profile.name, key, store, lock, clock, metrics, log, lockTtlMs: budgetMs + 5_000 });
+  const report = new CacheReport(profile.name, index, metrics, log);
+  const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: config.refreshAt, random: deps.random });
+  return { slot: new PoolSlot(profile.name, index, cache, clock, { header: profile.injectHeader, prefix: profile.injectPrefix }), shared };
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { RedlockRefreshLock } from '../../src/lock/redlock.js';
+import { RedisTokenStore } from '../../src/store/redis.js';
+import { freePort } from '../../src/harness/child-processes.js';
+import { settle } from '../helpers/fake-clock.js';
+import { fleet, gate, KEY, LOCK_TTL_MS, sample } from './rig.js';
+
+// The fleet-wide protocol of CoordinatedTokenSource: instances share a real memory store and local
+// lock, and one fake clock drives lock TTLs, polling and expiry together.
+
+test('a loser of the refresh lock does not fetch: it gets the holder\'s token when it is published', async () => {
+  const f = fleet();
+  after(() => f.stop());
+  const [a, b] = [await f.instance('a'), await f.instance('b')];
+  const slow = gate();
+  a.endpoint.steps.push({ hang: slow.promise });
+  const fromA = a.shared.token({ after: 0 });
+  await settle();
+  const fromB = b.shared.token({ after: 0 });
+  await f.clock.advance(2_000);
+  assert.equal(b.endpoint.calls, 0, 'the loser waits instead of calling the endpoint');
+  slow.release();
+  const [tokenA, tokenB] = await Promise.all([fromA, fromB]);
+  assert.equal(tokenB.accessToken, tokenA.accessToken);
+  assert.equal(b.endpoint.calls, 0);
+  assert.equal(await sample(b.metrics, 'token_sidecar_lock_acquisitions_total', { result: 'contended' }), 1);
+  assert.equal(await sample(a.metrics, 'token_sidecar_lock_acquisitions_total', { result: 'acquired' }), 1);
+});
+
+/** A holds the lock and its fetch never returns (until the test says so); B asks meanwhile. */
+async function vanishedHolder() {
+  const f = fleet();
+  after(() => f.stop());
+  const [a, b] = [await f.instance('a'), await f.instance('b')];
+  const stalled = gate();
+  a.endpoint.steps.push({ hang: stalled.promise });
+  const fromA = a.shared.token({ after: 0 });
+  await settle();
+  let fromB: unknown;
+  b.shared.token({ after: 0 }).then((token) => (fromB = token));
+  return { f, a, b, stalled, fromA, fromB: () => fromB };
+}
+
+test('a holder that vanished is overtaken once its lock TTL has passed', async () => {
+  const { f, b, fromB } = await vanishedHolder();
+  await f.clock.advance(LOCK_TTL_MS - 500);
+  assert.equal(b.endpoint.calls, 0, 'no fetch while the lock is held');
+  await f.clock.advance(1_000);
+  assert.equal(b.endpoint.calls, 1);
+  assert.equal((fromB() as { fetchedBy?: string })?.fetchedBy, 'b');
+  assert.equal((await f.store.get(KEY))?.fetchedBy, 'b');
+});
+
+test('the vanished holder\'s late token does not land: it returns the newer one', async () => {
+  const { f, stalled, fromA, fromB } = await vanishedHolder();
+  await f.clock.advance(LOCK_TTL_MS + 500);
+  const newer = fromB() as { generation: number; accessToken: string };
+  assert.ok(newer, 'b has its token');
+  stalled.release();
+  const late = await fromA;
+  assert.equal(late.accessToken, newer.accessToken, 'a hands out the newer token, not its own');
+  assert.equal((await f.store.get(KEY))?.accessToken, newer.accessToken, 'the store keeps the newer token');
+});
+
+test('with the store down it fetches for this instance only, marks the token local and counts the failure', async () => {
+  // A real Redis store and Redlock lock whose node is not there: every call rejects.
+  const url = `redis://127.0.0.1:${await freePort()}`;
+  const store = new RedisTokenStore({ urls: [url] });
+  const lock = new RedlockRefreshLock({ urls: [url] });
+  after(() => Promise.all([store.close(), lock.close()]));
+  const f = fleet({ store, lock });
+  const a = await f.instance('a');
+  after(() => f.stop());
+  const token = await a.shared.token({ after: 0 });
+  assert.equal(token.local, true);
+  assert.equal(a.endpoint.calls, 1);
+  assert.equal(await sample(a.metrics, 'token_sidecar_lock_acquisitions_total', { result: 'failed' }), 1);
+});
+
+test('a fresh stored token newer than asked for is returned without taking the lock', async () => {
+  const f = fleet();
+  after(() => f.stop());
+  const [a, b] = [await f.instance('a'), await f.instance('b')];
+  const first = await a.shared.token({ after: 0 });
+  assert.deepEqual(await b.shared.token({ after: 0 }), first);
+  assert.equal(b.endpoint.calls, 0);
+  assert.equal(await sample(b.metrics, 'token_sidecar_lock_acquisitions_total', { result: 'acquired' }), 0);
+  const second = await b.shared.token({ after: first.generation });
+  assert.ok(second.generation > first.generation, 'asking past the stored generation fetches a newer one');
+});

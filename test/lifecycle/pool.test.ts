@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { settle } from '../helpers/fake-clock.js';
+import { fleet, gate, poolOf } from './rig.js';
+
+// TokenPool over real slots (cache → coordinated → memory store and local lock), one fake clock.
+
+async function slots(count: number) {
+  const f = fleet();
+  after(() => f.stop());
+  const instances = [];
+  for (let i = 0; i < count; i++) instances.push(await f.instance(`slot${i}`, i, `pool-test:{k}:default:${i}`));
+  return { f, instances, pool: poolOf(instances.map((instance) => instance.slot)) };
+}
+
+test('requests go round-robin over the slots that hold a valid token, skipping one that does not', async () => {
+  const { instances, pool } = await slots(3);
+  const never = gate();
+  instances[1]!.endpoint.steps.push({ hang: never.promise });
+  after(() => never.release());
+  pool.start();
+  await settle();
+  const served = Array.from({ length: 4 }, () => pool.lease()!.slot.index);
+  assert.deepEqual(served, [0, 2, 0, 2]);
+});
+
+test('a lease is built once per token: every request gets the same object, with the bearer header', async () => {
+  const { pool } = await slots(1);
+  pool.start();
+  await settle();
+  const first = pool.lease()!;
+  assert.equal(pool.lease(), first);
+  assert.equal(first.header, 'authorization');
+  assert.equal(first.value, `Bearer ${first.token.accessToken}`);
+});
+
+test('the pool is not ready until a slot holds a token, and a waiting lease gets the first one', async () => {
+  const { instances, pool } = await slots(2);
+  const slow = gate();
+  for (const { endpoint } of instances) endpoint.steps.push({ hang: slow.promise });
+  pool.start();
+  await settle();
+  assert.equal(pool.ready, false);
+  assert.equal(pool.lease(), undefined);
+  const waiting = pool.leaseWaiting();
+  slow.release();
+  const lease = await waiting;
+  assert.equal(pool.ready, true);
+  assert.equal(lease.header, 'authorization');
+});
+
+test('a 401 reported on a lease resolves with a lease on a newer token of the same slot', async () => {
+  const { pool } = await slots(2);
+  pool.start();
+  await settle();
+  const sent = pool.lease()!;
+  const replacement = await sent.slot.onUnauthorized(sent.token);
+  assert.equal(replacement.slot, sent.slot);
+  assert.ok(replacement.token.generation > sent.token.generation);
+  assert.equal(replacement.value, `Bearer ${replacement.token.accessToken}`);
+});
+
+test('status names each slot, its state and token metadata, never the token', async () => {
+  const { pool } = await slots(2);
+  pool.start();
+  await settle();
+  const status = pool.status();
+  assert.deepEqual(status.map((s) => [s.slot, s.state, s.source]), [[0, 'valid', 'store'], [1, 'valid', 'store']]);
+  assert.ok(!JSON.stringify(status).includes(pool.lease()!.token.accessToken));
+});
