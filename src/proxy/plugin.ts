@@ -4,8 +4,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/types.js';
 import { SidecarError } from '../errors.js';
 import type { TokenProfiles } from '../lifecycle/profiles.js';
-import { INBOUND_KEY_HEADER, matchesInboundKey } from './inbound-key.js';
-import { sendError } from './send-error.js';
+import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';
+import { sendError } from '../http/send-error.js';
 import { PROFILE_HEADER, type TokenDispatcher } from './token-dispatcher.js';
 
 /** Request headers that never go upstream: hop-by-hop (RFC 9110 §7.6.1) and the client's own credentials. */
