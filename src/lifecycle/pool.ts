@@ -1,14 +1,13 @@
 import type { StoreEvent } from '../store/store.js';
-import type { LeasedToken, SlotStatus, TokenSlot } from './slot.js';
-
-export type { LeasedToken };
+import type { Lease, LeasePool } from './lease.js';
+import type { SlotStatus, TokenSlot } from './slot.js';
 
 /**
  * The tokens of one credential profile: `TOKEN_POOL_SIZE` independent slots used round-robin, so a
  * run gets pool-size × Genesys's per-token rate limit (300 requests/minute each, docs/genesys.md §5).
  * A slot without a valid token is skipped while another has one.
  */
-export class TokenPool {
+export class TokenPool implements LeasePool {
   private next = 0;
   private readonly byKey: Map<string, TokenSlot>;
 
@@ -21,7 +20,7 @@ export class TokenPool {
   }
 
   /** The hot path: a valid token, round-robin over slots, with no I/O; undefined if none is held. */
-  lease(): LeasedToken | undefined {
+  lease(): Lease | undefined {
     const count = this.slots.length;
     for (let i = 0; i < count; i++) {
       const slot = this.slots[(this.next + i) % count]!;
@@ -35,7 +34,7 @@ export class TokenPool {
   }
 
   /** Waits for a token when none is held: from the next slot in turn. Rejects with a SidecarError. */
-  async leaseWaiting(): Promise<LeasedToken> {
+  async leaseWaiting(): Promise<Lease> {
     const slot = this.slots[this.next]!;
     this.next = (this.next + 1) % this.slots.length;
     return slot.leaseFor(await slot.get());

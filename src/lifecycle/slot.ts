@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import { SidecarError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { GaugeCell } from '../metrics/tally.js';
 import type { StoreEvent, TokenStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
 import { TokenEndpointError } from '../token/endpoint.js';
 import { describeToken, isFresh, refreshDueAt, type Token, type TokenMetadata } from '../token/token.js';
 import { backoffDelay } from './backoff.js';
 import type { CoordinatedRefresher } from './coordinated.js';
+import type { Lease, LeaseSlot } from './lease.js';
 
 export interface SlotDeps {
   readonly profile: string;
@@ -19,16 +21,6 @@ export interface SlotDeps {
   readonly log: Logger;
   readonly refreshAt: number;
   readonly random?: () => number;
-}
-
-/**
- * A token with the slot it came from (so a 401 goes back to the right lifecycle) and the
- * Authorization header value, built once per token rather than once per request.
- */
-export interface LeasedToken {
-  readonly token: Token;
-  readonly slot: TokenSlot;
-  readonly authorization: string;
 }
 
 export type SlotState = 'starting' | 'valid' | 'refreshing' | 'failing';
@@ -59,9 +51,13 @@ const RETRY_MAX_MS = 60_000;
  * - After a failed refresh, retries follow exponential backoff (Retry-After honoured); in between,
  *   requests without a valid token are answered 503 at once instead of each calling the endpoint.
  */
-export class TokenSlot {
+export class TokenSlot implements LeaseSlot {
+  readonly profile: string;
+  readonly index: number;
   private token: Token | undefined;
-  private lastLease: LeasedToken | undefined;
+  private lastLease: Lease | undefined;
+  /** This slot's token_sidecar_rate_limit_remaining series, read by the gauge at scrape time. */
+  private readonly rateLimitRemaining: GaugeCell;
   private inflight: Promise<Token> | undefined;
   private timer: TimerHandle | undefined;
   private failures = 0;
@@ -72,7 +68,11 @@ export class TokenSlot {
   private rejected = 0;
   private waiters = new Set<{ after: number; resolve: (token: Token | null) => void }>();
 
-  constructor(private readonly deps: SlotDeps) {}
+  constructor(private readonly deps: SlotDeps) {
+    this.profile = deps.profile;
+    this.index = deps.slot;
+    this.rateLimitRemaining = deps.metrics.rateLimitCells.cell(deps.profile, deps.slot);
+  }
 
   get identity(): { profile: string; slot: number } {
     return { profile: this.deps.profile, slot: this.deps.slot };
@@ -85,14 +85,19 @@ export class TokenSlot {
   }
 
   /** The hot path's lease of the valid token: the same object for every request while it lasts. */
-  currentLease(): LeasedToken | undefined {
+  currentLease(): Lease | undefined {
     const token = this.current();
     return token === undefined ? undefined : this.leaseFor(token);
   }
 
-  leaseFor(token: Token): LeasedToken {
-    if (this.lastLease?.token !== token) this.lastLease = { token, slot: this, authorization: `Bearer ${token.accessToken}` };
+  leaseFor(token: Token): Lease {
+    if (this.lastLease?.token !== token) this.lastLease = { token, header: 'authorization', value: `Bearer ${token.accessToken}`, slot: this };
     return this.lastLease;
+  }
+
+  /** Today only the metric: requests left in the token's window (never below 0). */
+  observeRateLimit(allowed: number, count: number, _resetSeconds: number | undefined): void {
+    this.rateLimitRemaining.value = Math.max(0, allowed - count);
   }
 
   /** Starts fetching the first token in the background. */
@@ -120,11 +125,12 @@ export class TokenSlot {
 
   /**
    * The upstream answered 401 to a request sent with `sent`. Invalidates it fleet-wide only if it
-   * is still the current one (compare-and-set), and returns a newer token (one refresh fleet-wide).
+   * is still the current one (compare-and-set), and returns a lease on a newer token (one refresh
+   * fleet-wide).
    */
-  async onUnauthorized(sent: Token): Promise<Token> {
+  async onUnauthorized(sent: Token): Promise<Lease> {
     const held = this.token;
-    if (held && held.generation > sent.generation && !held.local && isFresh(held, this.deps.clock.now())) return held;
+    if (held && held.generation > sent.generation && !held.local && isFresh(held, this.deps.clock.now())) return this.leaseFor(held);
     this.rejected = Math.max(this.rejected, sent.local ? 0 : sent.generation);
     if (held === sent) {
       this.token = undefined;
@@ -132,7 +138,7 @@ export class TokenSlot {
       this.deps.log.info({ ...this.identity, generation: sent.generation, reason: 'upstream_401' }, 'token invalidated: rejected by the upstream');
       if (!sent.local) await this.deps.store.invalidate(this.deps.key, sent.generation).catch(() => false);
     }
-    return this.get('upstream_401');
+    return this.leaseFor(await this.get('upstream_401'));
   }
 
   /**

@@ -74,7 +74,7 @@ test('a 401 on a token that is no longer current causes no refresh', async () =>
   await pool.forceRefresh();
   assert.equal(tokenRequests(), 2);
   const replacement = await old.slot.onUnauthorized(old.token);
-  assert.ok(replacement.generation > old.token.generation);
+  assert.ok(replacement.token.generation > old.token.generation);
   assert.equal(tokenRequests(), 2);
 });
 
@@ -82,7 +82,7 @@ test('many concurrent 401s on the current token cause one refresh, and all get t
   const { pool, tokenRequests } = await rigWithClock();
   const lease = await pool.leaseWaiting();
   const replacements = await Promise.all(Array.from({ length: 25 }, () => lease.slot.onUnauthorized(lease.token)));
-  assert.equal(new Set(replacements.map((t) => t.generation)).size, 1);
+  assert.equal(new Set(replacements.map((t) => t.token.generation)).size, 1);
   assert.equal(tokenRequests(), 2);
 });
 
