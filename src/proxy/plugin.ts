@@ -7,7 +7,7 @@ import { SidecarError } from '../errors.js';
 import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';
 import { sendError } from '../http/send-error.js';
 import type { LeasePool } from '../lifecycle/lease.js';
-import { LEASE_POOL, type TokenRequestHeaders } from './token-interceptor.js';
+import { carryPool } from './token-interceptor.js';
 
 /** Picks the credential profile (and so the token) of one request; stripped before forwarding. */
 export const PROFILE_HEADER = 'x-token-profile';
@@ -45,7 +45,7 @@ declare module 'fastify' {
  * Every path, every method, forwarded to the profile's configured upstream through the token
  * interceptor. Before a request is proxied: the inbound key (when configured), the profile, and a
  * valid token are checked, so a client gets a clear 4xx/503 before its body is read. The profile is
- * looked up here, once; the pool goes to the interceptor with the dispatch headers (LEASE_POOL).
+ * looked up here, once; the pool goes to the interceptor with the dispatch headers (carryPool).
  */
 export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
   const { config, poolOf, dispatcher } = opts;
@@ -95,8 +95,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       ...(singleUpstream ? {} : { getUpstream: (request) => request.tokenRoute!.upstream }),
       rewriteRequestHeaders: (request, headers) => {
         stripHeaders(headers, STRIPPED_REQUEST_HEADERS);
-        (headers as TokenRequestHeaders)[LEASE_POOL] = request.tokenRoute!.pool;
-        return headers;
+        return carryPool(headers, request.tokenRoute!.pool);
       },
       rewriteHeaders: (headers: IncomingHttpHeaders) => stripHeaders(headers, STRIPPED_RESPONSE_HEADERS),
       // No hidden retries: an upstream 503 reaches the client as it was (contract guarantee 1).

@@ -114,7 +114,7 @@ export class ReplayHandler implements Handler {
   }
 
   onComplete(trailers: string[] | null): void {
-    if (this.held) this.replay(this.held);
+    if (this.held) this.replay(this.held, trailers);
     else this.request.handler.onComplete?.(trailers);
   }
 
@@ -143,7 +143,7 @@ export class ReplayHandler implements Handler {
     return this.lease.slot.onUnauthorized(this.lease.token);
   }
 
-  private replay(held: NonNullable<ReplayHandler['held']>): void {
+  private replay(held: NonNullable<ReplayHandler['held']>, trailers: string[] | null): void {
     this.replayed = true;
     this.nextLease().then(
       (lease) => {
@@ -162,7 +162,8 @@ export class ReplayHandler implements Handler {
         const { handler } = this.request;
         handler.onHeaders?.(held.statusCode, held.rawHeaders, () => {}, held.statusText);
         for (const chunk of held.chunks) handler.onData?.(chunk);
-        handler.onComplete?.(null);
+        // Its own trailers (undici's request handler reads them: null would throw there).
+        handler.onComplete?.(trailers);
       },
     );
   }

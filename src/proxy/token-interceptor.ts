@@ -9,10 +9,16 @@ import { ReplayHandler, type Dispatch, type DispatchOptions, type Handler, type 
  * copies the headers object with Object.assign, which keeps symbol keys, and undici writes only
  * string keys to the wire, so the pool rides along and is never sent.
  */
-export const LEASE_POOL = Symbol('token-sidecar lease pool');
+const LEASE_POOL = Symbol('token-sidecar lease pool');
 
 /** Dispatch headers as reply-from passes them: lower-case names, plus the pool. */
-export type TokenRequestHeaders = Record<string, string | string[] | undefined> & { [LEASE_POOL]?: LeasePool };
+type TokenRequestHeaders = Record<string, string | string[] | undefined> & { [LEASE_POOL]?: LeasePool };
+
+/** Puts `pool` on a request's headers for the interceptor; returns the same object. */
+export function carryPool<H extends object>(headers: H, pool: LeasePool): H {
+  (headers as TokenRequestHeaders)[LEASE_POOL] = pool;
+  return headers;
+}
 
 export interface TokenInterceptorOptions {
   readonly meter: ResponseMeter;
