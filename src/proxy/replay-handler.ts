@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Lease } from '../lifecycle/lease.js';
-import { readRateLimit } from './rate-limit.js';
+import { readRateLimit, type RateLimitReading } from './rate-limit.js';
 
 /** undici's handler callbacks in the form @fastify/reply-from's requests and undici's clients call them. */
 export type Handler = Dispatcher.DispatchHandler;
@@ -90,7 +90,7 @@ export class ReplayHandler implements Handler {
 
     if (this.replayed) {
       meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
-    } else if (this.replayReason(statusCode) !== undefined) {
+    } else if (this.replayReason(statusCode, limit) !== undefined) {
       if (this.request.replayable) {
         this.held = { statusCode, rawHeaders, statusText, chunks: [], size: 0 };
         return true;
@@ -133,8 +133,11 @@ export class ReplayHandler implements Handler {
     this.request.handler.onBodySent?.(chunkSize, totalBytesSent);
   }
 
-  /** Why a first answer is held back and the request sent again, or undefined to pass it on. */
-  private replayReason(statusCode: number): 'unauthorized' | undefined {
+  /**
+   * Why a first answer is held back and the request sent again, or undefined to pass it on. `limit`
+   * is the answer's rate-limit reading (for telling the token's own budget from other 429s).
+   */
+  private replayReason(statusCode: number, _limit: RateLimitReading | undefined): 'unauthorized' | undefined {
     return statusCode === 401 ? 'unauthorized' : undefined;
   }
 
