@@ -36,7 +36,7 @@ interface ProfileRoute {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The request's profile, chosen once by the proxy's preHandler; null before (and outside the proxy). */
+    /** The request's profile, chosen once by the proxy's preHandler (null until then; only the proxy app decorates requests with it). */
     tokenRoute: ProfileRoute | null;
   }
 }
