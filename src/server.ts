@@ -10,6 +10,7 @@ import type { RefreshLock } from './lock/lock.js';
 import type { Logger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { PROFILE_HEADER, proxyPlugin } from './proxy/plugin.js';
+import { Intercepted } from './proxy/intercepted.js';
 import { tokenInterceptor } from './proxy/token-interceptor.js';
 import { upstreamMeter } from './proxy/upstream-meter.js';
 import { createBackends } from './store/backends.js';
@@ -69,7 +70,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     headersTimeout: config.upstreamTimeoutMs,
     bodyTimeout: config.upstreamTimeoutMs,
   });
-  const dispatcher = upstreamPool.compose(tokenInterceptor({ meter: upstreamMeter(metrics), replayBodyLimitBytes: config.replayBodyLimitBytes }));
+  const dispatcher = new Intercepted(upstreamPool, tokenInterceptor({ meter: upstreamMeter(metrics), replayBodyLimitBytes: config.replayBodyLimitBytes }));
 
   const proxy = Fastify({
     ...quietFastifyLogging(log),

@@ -28,7 +28,8 @@ export interface TokenInterceptorOptions {
 
 /**
  * The one place a token is put on a request (contract guarantees 1, 4 and 6), as an undici
- * interceptor: `agent.compose(tokenInterceptor(options))` is the dispatcher handed to the proxy.
+ * interceptor: `new Intercepted(agent, tokenInterceptor(options))` is the dispatcher handed to the
+ * proxy (`agent.compose(...)` works too, with a handler wrapper per request; see intercepted.ts).
  *
  * Per request: a lease from the pool in the headers (synchronous in steady state); the client's own
  * `authorization` dropped and the lease's header set; the request dispatched with a ReplayHandler,
@@ -38,9 +39,9 @@ export interface TokenInterceptorOptions {
  * pool's SidecarError (reply-from answers it 503 with Retry-After).
  *
  * Calls handlers with the callbacks reply-from's requests and undici's clients speak
- * (onConnect/onHeaders/...): `compose` hands this interceptor reply-from's handler in undici's thin
- * forwarding wrapper, and the ReplayHandler goes to the agent as it is, so no response header is
- * converted per request.
+ * (onConnect/onHeaders/...), so reply-from's handler and the ReplayHandler pass through undici
+ * without conversion. With undici's newer handler API (onRequestStart/onResponseStart/...), undici
+ * would convert every response's headers from raw to an object and back: about 3 µs a request.
  */
 export function tokenInterceptor(options: TokenInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
   const { meter, replayBodyLimitBytes } = options;

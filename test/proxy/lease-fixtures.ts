@@ -5,6 +5,7 @@ import { after } from 'node:test';
 import { Agent } from 'undici';
 import type { Lease, LeasePool, LeaseSlot } from '../../src/lifecycle/lease.js';
 import type { ReplayResult, ResponseMeter } from '../../src/proxy/replay-handler.js';
+import { Intercepted } from '../../src/proxy/intercepted.js';
 import { tokenInterceptor } from '../../src/proxy/token-interceptor.js';
 import type { Token } from '../../src/token/token.js';
 
@@ -97,9 +98,9 @@ export async function startUpstream(respond: (seen: Seen, response: ServerRespon
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
-/** An undici Agent (one connection, so requests reach the upstream in order) with the token interceptor composed in. */
+/** An undici Agent (one connection, so requests reach the upstream in order) with the token interceptor in front, as the server builds it. */
 export function tokenAgent(meter: ResponseMeter, replayBodyLimitBytes = 1024) {
   const agent = new Agent({ connections: 1 });
   after(() => agent.close());
-  return agent.compose(tokenInterceptor({ meter, replayBodyLimitBytes }));
+  return new Intercepted(agent, tokenInterceptor({ meter, replayBodyLimitBytes }));
 }

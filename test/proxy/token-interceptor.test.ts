@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import Fastify from 'fastify';
+import { Agent } from 'undici';
 import { SidecarError } from '../../src/errors.js';
 import { proxyPlugin } from '../../src/proxy/plugin.js';
-import { carryPool } from '../../src/proxy/token-interceptor.js';
+import { carryPool, tokenInterceptor } from '../../src/proxy/token-interceptor.js';
 import { testConfig, waitUntil } from '../helpers/in-process.js';
 import { HandPool, ListMeter, startUpstream, tokenAgent } from './lease-fixtures.js';
 
-// The token interceptor and its replay handler, composed onto a real undici Agent in front of a real
-// HTTP server, with a pool whose leases the test hands out.
+// The token interceptor and its replay handler, in front of a real undici Agent and a real HTTP
+// server, with a pool whose leases the test hands out.
 
 /** The upstream answers 401 unless it gets one of `accepted` in Authorization. */
 function acceptOnly(...accepted: string[]) {
@@ -181,4 +182,20 @@ test('a request without a chosen pool fails without reaching the upstream', asyn
   const upstream = await startUpstream((_seen, response) => response.end('ok'));
   await assert.rejects(tokenAgent(new ListMeter()).request({ origin: upstream.origin, path: '/a', method: 'GET' }), /no token pool/);
   assert.equal(upstream.seen.length, 0);
+});
+
+test("composed with undici's own compose(), the interceptor sets the token and replays a 401 the same way", async () => {
+  const upstream = await acceptOnly('Bearer new');
+  const pool = new HandPool();
+  pool.current = pool.slot.lease('old', 1);
+  const newer = pool.slot.lease('new', 2);
+  pool.slot.next = async () => newer;
+  const agent = new Agent({ connections: 1 });
+  after(() => agent.close());
+  const meter = new ListMeter();
+  const response = await agent.compose(tokenInterceptor({ meter, replayBodyLimitBytes: 1024 })).request({ origin: upstream.origin, path: '/r', method: 'GET', headers: carryPool({}, pool) });
+  assert.equal(response.statusCode, 200);
+  await response.body.dump();
+  assert.deepEqual(upstream.seen.map((s) => s.headers.authorization), ['Bearer old', 'Bearer new']);
+  assert.deepEqual(meter.replays, ['success']);
 });
