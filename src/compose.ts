@@ -102,5 +102,5 @@ function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: 
   const shared = new CoordinatedTokenSource(endpoint, { profile: profile.name, key, store, lock, clock, metrics, log, lockTtlMs: budgetMs + 5_000 });
   const report = new CacheReport(profile.name, index, metrics, log);
   const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: config.refreshAt, random: deps.random });
-  return { slot: new PoolSlot(profile.name, index, cache, clock, { header: profile.injectHeader, prefix: profile.injectPrefix }), shared };
+  return { slot: new PoolSlot(profile.name, index, cache, clock, metrics.rateLimitCells.cell(profile.name, index), { header: profile.injectHeader, prefix: profile.injectPrefix }), shared };
 }

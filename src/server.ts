@@ -10,8 +10,10 @@ import type { IpcChannel } from './ipc/call.js';
 import type { TokenProfiles } from './lifecycle/profiles.js';
 import type { Logger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
-import { proxyPlugin } from './proxy/plugin.js';
-import { PROFILE_HEADER, TokenDispatcher } from './proxy/token-dispatcher.js';
+import { PROFILE_HEADER, proxyPlugin } from './proxy/plugin.js';
+import { Intercepted } from './proxy/intercepted.js';
+import { tokenInterceptor } from './proxy/token-interceptor.js';
+import { upstreamMeter } from './proxy/upstream-meter.js';
 import type { TokenStore } from './store/store.js';
 import { systemClock, type Clock } from './token/clock.js';
 
@@ -71,11 +73,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     headersTimeout: config.upstreamTimeoutMs,
     bodyTimeout: config.upstreamTimeoutMs,
   });
-  const dispatcher = new TokenDispatcher(upstreamPool, {
-    poolFor: (profile) => profiles.pool(profile),
-    metrics,
-    replayBodyLimitBytes: config.replayBodyLimitBytes,
-  });
+  const dispatcher = new Intercepted(upstreamPool, tokenInterceptor({ meter: upstreamMeter(metrics), replayBodyLimitBytes: config.replayBodyLimitBytes }));
 
   const proxy = Fastify({
     ...quietFastifyLogging(log),
@@ -86,7 +84,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
   });
-  void proxy.register(proxyPlugin, { config, profiles, dispatcher });
+  void proxy.register(proxyPlugin, { config, poolOf: (profile) => profiles.pool(profile), dispatcher });
   if (log.isLevelEnabled('debug')) {
     proxy.addHook('onResponse', async (request, reply) => {
       request.log.debug(
@@ -119,7 +117,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
       await proxy.close();
       await admin.close();
       // Rejects only when forceClose() already destroyed the pool: nothing is left to close then.
-      await dispatcher.close().catch(() => {});
+      await upstreamPool.close().catch(() => {});
       await store.close();
       await backends.lock.close();
     },

@@ -5,8 +5,8 @@ import type { TokenProfiles } from '../lifecycle/profiles.js';
 import type { SlotStatus } from '../lifecycle/slot.js';
 import { scrubText } from '../logging.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { INBOUND_KEY_HEADER, matchesInboundKey } from '../proxy/inbound-key.js';
-import { sendError } from '../proxy/send-error.js';
+import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';
+import { sendError } from '../http/send-error.js';
 import type { TokenStore } from '../store/store.js';
 import { TokenEndpointError } from '../token/endpoint.js';
 

@@ -31,6 +31,14 @@ export interface LeaseSlot {
    * SidecarError (`tokenUnavailable`) when no newer token can be had.
    */
   onUnauthorized(sent: Token): Promise<Lease>;
+  /**
+   * The upstream's own rate-limit counters for this slot's token, read from a response
+   * (`inin-ratelimit-allowed`, `inin-ratelimit-count`, `inin-ratelimit-reset`, docs/genesys.md §5):
+   * `allowed` requests per window, `count` used so far fleet-wide, the window ending in
+   * `resetSeconds` (undefined when not sent). Called on the request path for every response that
+   * carries them: synchronous, no I/O, no allocation.
+   */
+  observeRateLimit(allowed: number, count: number, resetSeconds: number | undefined): void;
 }
 
 /** The proxy's view of one profile's token pool. */

@@ -1,3 +1,4 @@
+import type { GaugeCell } from '../metrics/tally.js';
 import type { Clock } from '../token/clock.js';
 import { describeToken, type Token, type TokenMetadata } from '../token/token.js';
 import type { RefreshAheadCache } from './cached.js';
@@ -44,6 +45,8 @@ export class PoolSlot implements LeaseSlot {
     readonly index: number,
     private readonly cache: RefreshAheadCache,
     private readonly clock: Clock,
+    /** This slot's token_sidecar_rate_limit_remaining series, read by the gauge at scrape time. */
+    private readonly rateLimitRemaining: GaugeCell,
     private readonly injection: Injection = BEARER_AUTHORIZATION,
   ) {}
 
@@ -60,6 +63,10 @@ export class PoolSlot implements LeaseSlot {
 
   onUnauthorized(sent: Token): Promise<Lease> {
     return this.cache.onUnauthorized(sent).then((token) => this.leaseFor(token));
+  }
+
+  observeRateLimit(allowed: number, count: number, _resetSeconds: number | undefined): void {
+    this.rateLimitRemaining.value = Math.max(0, allowed - count);
   }
 
   /** True while the slot holds a token that may be sent. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { SlotGaugeCells, StatusTally } from './tally.js';
 
 /** Default Node.js metrics that are gauges named like counters: dropped (see createMetrics). */
 export const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
@@ -20,8 +21,15 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
     for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name);
   }
   const registers = [registry];
+  // Written on every proxied response, read into prom-client at scrape time (see tally.ts).
+  const upstreamStatuses = new StatusTally();
+  const rateLimitCells = new SlotGaugeCells();
   const metrics = {
     registry,
+    /** Upstream answers by status code; the request path counts here, not on `upstreamResponses`. */
+    upstreamStatuses,
+    /** Each pool slot's `rate_limit_remaining` series, written as a plain field by the slot. */
+    rateLimitCells,
     tokenRequests: new Counter({
       name: 'token_sidecar_token_requests_total',
       help: 'Calls to the token endpoint made by this instance, by result: success, rejected, rate_limited, server_error, network, timeout or malformed.',
@@ -73,6 +81,9 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
       help: 'Upstream responses by HTTP status code (error = no response).',
       labelNames: ['code'] as const,
       registers,
+      collect() {
+        upstreamStatuses.flushInto(this);
+      },
     }),
     upstreamDuration: new Histogram({
       name: 'token_sidecar_upstream_request_duration_seconds',
@@ -87,6 +98,9 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
       // Workers read the same token's count: the smallest remaining is the most recent.
       aggregator: 'min',
       registers,
+      collect() {
+        rateLimitCells.flushInto(this);
+      },
     }),
     redisUp: new Gauge({
       name: 'token_sidecar_redis_up',

@@ -1,40 +1,66 @@
-import httpProxy from '@fastify/http-proxy';
+import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { Config } from '../config/types.js';
 import { SidecarError } from '../errors.js';
-import type { TokenProfiles } from '../lifecycle/profiles.js';
-import { INBOUND_KEY_HEADER, matchesInboundKey } from './inbound-key.js';
-import { sendError } from './send-error.js';
-import { PROFILE_HEADER, type TokenDispatcher } from './token-dispatcher.js';
+import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';
+import { sendError } from '../http/send-error.js';
+import type { LeasePool } from '../lifecycle/lease.js';
+import { carryPool } from './token-interceptor.js';
+
+/** Picks the credential profile (and so the token) of one request; stripped before forwarding. */
+export const PROFILE_HEADER = 'x-token-profile';
 
 /**
- * Request headers that never go upstream: hop-by-hop (RFC 9110 §7.6.1) and the client's own
- * credentials. Each profile adds the header its token is injected in (strippedFor below).
+ * Request headers that never go upstream: hop-by-hop (RFC 9110 §7.6.1), the client's own
+ * credentials (the token interceptor sets the sidecar's), and the sidecar's own headers. Each profile
+ * adds the header its token is injected in (INJECT_HEADER), so a client's own copy never reaches the upstream.
  */
-const STRIPPED_REQUEST_HEADERS = ['authorization', INBOUND_KEY_HEADER, 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade'];
+const STRIPPED_REQUEST_HEADERS = ['authorization', INBOUND_KEY_HEADER, PROFILE_HEADER, 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade'];
 /** Response headers that are about the upstream connection, not the response (hop-by-hop). */
 const STRIPPED_RESPONSE_HEADERS = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'trailer', 'transfer-encoding', 'upgrade'];
 
 export interface ProxyPluginOptions {
   readonly config: Config;
-  readonly profiles: TokenProfiles;
-  readonly dispatcher: TokenDispatcher;
+  /** The token pool of a configured profile. */
+  readonly poolOf: (profile: string) => LeasePool | undefined;
+  /** The upstream connection pool with the token interceptor composed in (token-interceptor.ts). */
+  readonly dispatcher: Dispatcher;
+}
+
+/** Where one profile's requests go: its token pool, its upstream, and the request headers it drops. */
+interface ProfileRoute {
+  readonly pool: LeasePool;
+  readonly upstream: string;
+  readonly stripped: readonly string[];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's profile, chosen once by the proxy's preHandler (null until then; only the proxy app decorates requests with it). */
+    tokenRoute: ProfileRoute | null;
+  }
 }
 
 /**
- * Every path, every method, forwarded to the profile's configured upstream through the
- * token-injecting dispatcher. Before a request is proxied: the inbound key (when configured), the
- * profile, and a valid token are checked, so a client gets a clear 4xx/503 before its body is read.
+ * Every path, every method, forwarded to the profile's configured upstream through the token
+ * interceptor. Before a request is proxied: the inbound key (when configured), the profile, and a
+ * valid token are checked, so a client gets a clear 4xx/503 before its body is read. The profile is
+ * looked up here, once; the pool goes to the interceptor with the dispatch headers (carryPool).
  */
 export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
-  const { config, profiles, dispatcher } = opts;
+  const { config, poolOf, dispatcher } = opts;
   const inboundKey = config.inboundApiKey ? Buffer.from(config.inboundApiKey) : undefined;
-  const upstreamOf = new Map(config.profiles.map((p) => [p.name, p.upstreamUrl]));
-  const defaultUpstream = upstreamOf.get(config.defaultProfile)!;
-  // The client's own copy of the injected header (x-api-key, say) must not reach the upstream either.
-  const strippedFor = new Map(config.profiles.map((p) => [p.name, [...new Set([...STRIPPED_REQUEST_HEADERS, p.injectHeader])]]));
-  const defaultStripped = strippedFor.get(config.defaultProfile)!;
+  const routes = new Map<string, ProfileRoute>();
+  for (const profile of config.profiles) {
+    const pool = poolOf(profile.name);
+    if (!pool) throw new Error(`no token pool for profile "${profile.name}"`);
+    const stripped = STRIPPED_REQUEST_HEADERS.includes(profile.injectHeader) ? STRIPPED_REQUEST_HEADERS : [...STRIPPED_REQUEST_HEADERS, profile.injectHeader];
+    routes.set(profile.name, { pool, upstream: profile.upstreamUrl, stripped });
+  }
+  const defaultRoute = routes.get(config.defaultProfile)!;
+  app.decorateRequest('tokenRoute', null);
 
   /**
    * preHandler: inbound key, profile, and a valid token. Callback style with a synchronous fast
@@ -45,14 +71,15 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       sendError(reply, new SidecarError('inboundKeyRequired', `send the sidecar's inbound key in the ${INBOUND_KEY_HEADER} header`));
       return;
     }
-    const profile = request.headers[PROFILE_HEADER] as string | undefined;
-    const pool = profiles.pool(profile);
-    if (!pool) {
-      sendError(reply, new SidecarError('unknownProfile', `unknown token profile "${profile}"; configured: ${[...upstreamOf.keys()].join(', ')}`));
+    const profile = request.headers[PROFILE_HEADER];
+    const route = profile === undefined ? defaultRoute : routes.get(profile as string);
+    if (!route) {
+      sendError(reply, new SidecarError('unknownProfile', `unknown token profile "${profile}"; configured: ${[...routes.keys()].join(', ')}`));
       return;
     }
-    if (pool.ready) return done();
-    pool.leaseWaiting().then(
+    request.tokenRoute = route;
+    if (route.pool.ready) return done();
+    route.pool.leaseWaiting().then(
       () => done(),
       (err: unknown) => void sendError(reply, err),
     );
@@ -60,25 +87,26 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
 
   // One upstream for every profile (the usual case): reply-from's fixed base, which it resolves once.
   // Several: chosen per request among the configured ones only.
-  const singleUpstream = new Set(upstreamOf.values()).size === 1;
-  await app.register(httpProxy, {
-    upstream: singleUpstream ? defaultUpstream : '',
-    undici: dispatcher as never,
+  const singleUpstream = new Set(config.profiles.map((p) => p.upstreamUrl)).size === 1;
+  const proxyOptions: FastifyHttpProxyOptions = {
+    upstream: singleUpstream ? defaultRoute.upstream : '',
+    undici: dispatcher,
     preHandler: ensureToken,
     httpMethods: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
     disableRequestLogging: true,
     replyOptions: {
-      ...(singleUpstream
-        ? {}
-        : { getUpstream: (request: FastifyRequest) => upstreamOf.get(request.headers[PROFILE_HEADER] as string) ?? defaultUpstream }),
-      rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
-        stripHeaders(headers, strippedFor.get(request.headers[PROFILE_HEADER] as string) ?? defaultStripped),
+      ...(singleUpstream ? {} : { getUpstream: (request) => request.tokenRoute!.upstream }),
+      rewriteRequestHeaders: (request, headers) => {
+        stripHeaders(headers, request.tokenRoute!.stripped);
+        return carryPool(headers, request.tokenRoute!.pool);
+      },
       rewriteHeaders: (headers: IncomingHttpHeaders) => stripHeaders(headers, STRIPPED_RESPONSE_HEADERS),
       // No hidden retries: an upstream 503 reaches the client as it was (contract guarantee 1).
       retryDelay: () => null,
-      onError: (reply: FastifyReply, { error }: { error: unknown }) => sendError(reply, error),
+      onError: (reply, { error }) => void sendError(reply, error),
     },
-  } as never);
+  };
+  await app.register(httpProxy, proxyOptions);
 }
 
 /**

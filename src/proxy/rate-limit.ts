@@ -1,40 +1,66 @@
-import type { LeaseSlot } from '../lifecycle/lease.js';
-import type { Metrics } from '../metrics/metrics.js';
+/**
+ * Genesys's per-token rate-limit counters, as sent on its API responses (docs/genesys.md §5):
+ * requests allowed per window, requests counted in it so far (by every client of that token), and
+ * seconds until the window resets.
+ */
+export interface RateLimitReading {
+  readonly allowed: number;
+  readonly count: number;
+  /** undefined when the response did not say. */
+  readonly resetSeconds: number | undefined;
+}
 
 const ALLOWED = 'inin-ratelimit-allowed';
 const COUNT = 'inin-ratelimit-count';
-/** Header scans are sampled: the gauge needs no more than a few updates a second. */
-const SCAN_EVERY_MS = 250;
+const RESET = 'inin-ratelimit-reset';
+
+/** What a 429 without counters reads as: no budget left, reset unknown. */
+const EXHAUSTED: RateLimitReading = { allowed: 0, count: 0, resetSeconds: undefined };
 
 /**
- * Feeds token_sidecar_rate_limit_remaining from Genesys's `inin-ratelimit-allowed` and
- * `inin-ratelimit-count` response headers (docs/genesys.md §5), per slot. Always reads a 429's headers;
- * other responses at most every SCAN_EVERY_MS, so the request path stays cheap.
+ * Reads the counters from a response's raw headers (name, value, name, value...). Pure, and cheap
+ * enough for every response: header names are compared byte by byte without decoding them.
+ * undefined when the response carries no complete pair of counters, except that a 429 without them
+ * reads as exhausted (allowed 0): Genesys's own 429 documentation shows only `Retry-After`.
  */
-export class RateLimitObserver {
-  private lastScan = 0;
-
-  constructor(private readonly metrics: Metrics) {}
-
-  observe(statusCode: number, rawHeaders: Buffer[], slot: LeaseSlot): void {
-    const now = Date.now();
-    if (statusCode !== 429 && now - this.lastScan < SCAN_EVERY_MS) return;
-    this.lastScan = now;
-    let allowed: number | undefined;
-    let count: number | undefined;
-    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!;
-      if (name.length !== ALLOWED.length && name.length !== COUNT.length) continue;
-      const lower = name.toString('latin1').toLowerCase();
-      if (lower === ALLOWED) allowed = Number(rawHeaders[i + 1]!.toString('latin1'));
-      else if (lower === COUNT) count = Number(rawHeaders[i + 1]!.toString('latin1'));
-    }
-    if (allowed !== undefined && count !== undefined && Number.isFinite(allowed - count)) {
-      const { profile, index } = slot;
-      this.metrics.rateLimitRemaining.set({ profile, slot: String(index) }, Math.max(0, allowed - count));
-    } else if (statusCode === 429) {
-      const { profile, index } = slot;
-      this.metrics.rateLimitRemaining.set({ profile, slot: String(index) }, 0);
+export function readRateLimit(statusCode: number, rawHeaders: readonly Buffer[]): RateLimitReading | undefined {
+  let allowed = NaN;
+  let count = NaN;
+  let reset = NaN;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    // Every name has 20 or 22 bytes and starts with "inin-ratelimit-": most headers stop at the length.
+    if (name.length === ALLOWED.length) {
+      if (sameName(name, ALLOWED)) allowed = parseCount(rawHeaders[i + 1]!);
+    } else if (name.length === COUNT.length) {
+      if (sameName(name, COUNT)) count = parseCount(rawHeaders[i + 1]!);
+      else if (sameName(name, RESET)) reset = parseCount(rawHeaders[i + 1]!);
     }
   }
+  if (!Number.isNaN(allowed) && !Number.isNaN(count)) {
+    return { allowed, count, resetSeconds: Number.isNaN(reset) ? undefined : reset };
+  }
+  return statusCode === 429 ? EXHAUSTED : undefined;
+}
+
+/** ASCII case-insensitive comparison against a lower-case name made of letters and '-'. */
+function sameName(name: Buffer, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) if ((name[i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/** A non-negative decimal integer, surrounding spaces allowed; NaN for anything else. */
+function parseCount(value: Buffer): number {
+  let n = 0;
+  let digits = 0;
+  let i = 0;
+  while (i < value.length && (value[i] === 0x20 || value[i] === 0x09)) i++;
+  for (; i < value.length; i++) {
+    const c = value[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    n = n * 10 + (c - 0x30);
+    digits++;
+  }
+  while (i < value.length && (value[i] === 0x20 || value[i] === 0x09)) i++;
+  return digits > 0 && i === value.length ? n : NaN;
 }

@@ -89,7 +89,7 @@ export function fleet(opts: { store?: TokenStore; lock?: RefreshLock; clock?: Fa
       await shared.start();
       const report = new CacheReport('default', slot, metrics, log);
       const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: 0.8, random: () => 0 });
-      const instance = { name, endpoint, shared, cache, metrics, slot: new PoolSlot('default', slot, cache, clock) };
+      const instance = { name, endpoint, shared, cache, metrics, slot: new PoolSlot('default', slot, cache, clock, metrics.rateLimitCells.cell('default', slot)) };
       instances.push(instance);
       return instance;
     },

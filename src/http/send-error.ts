@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerBase, RouteGenericInterface } from 'fastify';
 import { SidecarError } from '../errors.js';
 
 /**
@@ -6,7 +6,7 @@ import { SidecarError } from '../errors.js';
  * @fastify/reply-from while reaching the upstream are mapped to 502/504; anything unexpected is
  * logged and answered 502 without its message (it might name internals).
  */
-export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+export function sendError<Server extends RawServerBase>(reply: AnyReply<Server>, err: unknown): AnyReply<Server> {
   const error = toSidecarError(err);
   if (!(error instanceof SidecarError)) {
     reply.log.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, 'proxy error');
@@ -15,6 +15,9 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (known.retryAfterSeconds !== undefined) reply.header('retry-after', String(known.retryAfterSeconds));
   return reply.code(known.status).header('content-type', 'application/json; charset=utf-8').send(known.toBody());
 }
+
+/** A reply of any Fastify server, HTTP/1 or HTTP/2 (reply-from's hooks are typed for both). */
+type AnyReply<Server extends RawServerBase> = FastifyReply<RouteGenericInterface, Server, RawRequestDefaultExpression<Server>, RawReplyDefaultExpression<Server>>;
 
 function toSidecarError(err: unknown): SidecarError | unknown {
   for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {

@@ -1,0 +1,187 @@
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import type { Lease } from '../lifecycle/lease.js';
+import { readRateLimit, type RateLimitReading } from './rate-limit.js';
+
+/** undici's handler callbacks in the form @fastify/reply-from's requests and undici's clients call them. */
+export type Handler = Dispatcher.DispatchHandler;
+export type DispatchOptions = Dispatcher.DispatchOptions;
+export type Dispatch = (opts: DispatchOptions, handler: Handler) => boolean;
+
+export type ReplayResult = 'success' | 'unauthorized' | 'not_replayable' | 'no_token';
+
+/** Where the handler reports what it saw; plain calls, so the request path stays free of prom-client. */
+export interface ResponseMeter {
+  /** An upstream answer (final status, not 1xx) and the seconds from dispatch to its headers. */
+  response(statusCode: number, seconds: number): void;
+  /** An attempt that got no answer. */
+  error(): void;
+  /** How a request that met a 401 ended. */
+  replay(result: ReplayResult): void;
+}
+
+/** One proxied request as the handler needs it: everything to send it again, and whom to tell. */
+export interface ReplayRequest {
+  /** The next dispatcher down (the upstream connection pool), for the replay. */
+  readonly dispatch: Dispatch;
+  /** The request as first sent, with `lease`'s header set; its body, if any, is a buffer. */
+  readonly opts: DispatchOptions;
+  /** The client's handler (reply-from's), which gets one answer. */
+  readonly handler: Handler;
+  readonly lease: Lease;
+  /** False for a body that can be sent only once: a 401 then reaches the client. */
+  readonly replayable: boolean;
+  readonly meter: ResponseMeter;
+}
+
+/** The largest 401 body kept aside in case the replay cannot happen and it must reach the client. */
+const MAX_HELD_BYTES = 64 * 1024;
+
+/**
+ * Handler of one proxied request across at most two attempts (contract guarantee 4). Everything is
+ * forwarded to the client's handler, except a first 401 on a replayable request: that one is held
+ * back, the lease's slot invalidates the token that was sent (compare-and-set, one refresh
+ * fleet-wide) and hands back a lease on a newer one, and the request goes out once more with it.
+ * The replay's answer, whatever it is, reaches the client; if no newer token can be had, the held
+ * 401 does. A request that cannot be replayed still reports its 401, for the requests that follow.
+ *
+ * Every answer's rate-limit counters go to the slot whose token was sent.
+ *
+ * To replay on another condition (say, a 429 that is the sent token's own budget): extend
+ * `replayReason()` to recognise it and `nextLease()` to pick the lease for the second attempt; the
+ * holding, the single replay and the client's abort are already handled here.
+ *
+ * Uses undici's handler interface as reply-from's requests and undici's clients both call it
+ * (onConnect, onHeaders, onData, onComplete, onError), so no handler translation runs per request.
+ */
+export class ReplayHandler implements Handler {
+  private lease: Lease;
+  private startedAt = performance.now();
+  /** Aborts the attempt in flight (undici's; a no-op once that attempt has completed). */
+  private abortAttempt: ((err?: Error) => void) | undefined;
+  private connected = false;
+  private replayed = false;
+  /** Set when the client gave up or got its answer early: nothing more reaches it. */
+  private finished = false;
+  private held: { statusCode: number; rawHeaders: Buffer[]; statusText: string; chunks: Buffer[]; size: number } | undefined;
+
+  constructor(private readonly request: ReplayRequest) {
+    this.lease = request.lease;
+  }
+
+  onConnect(abort: (err?: Error) => void, context?: unknown): void {
+    this.abortAttempt = abort;
+    if (this.connected) return;
+    this.connected = true;
+    (this.request.handler.onConnect as (abort: (err?: Error) => void, context?: unknown) => void)?.((err) => this.abortByClient(err), context);
+  }
+
+  onResponseStarted(): void {
+    if (!this.held) this.request.handler.onResponseStarted?.();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    const { handler, meter } = this.request;
+    if (statusCode < 200) return handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
+    meter.response(statusCode, (performance.now() - this.startedAt) / 1000);
+    const limit = readRateLimit(statusCode, rawHeaders);
+    if (limit) this.lease.slot.observeRateLimit(limit.allowed, limit.count, limit.resetSeconds);
+
+    if (this.replayed) {
+      meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
+    } else if (this.replayReason(statusCode, limit) !== undefined) {
+      if (this.request.replayable) {
+        this.held = { statusCode, rawHeaders, statusText, chunks: [], size: 0 };
+        return true;
+      }
+      meter.replay('not_replayable');
+      this.lease.slot.onUnauthorized(this.lease.token).catch(() => {});
+    }
+    return handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const { held } = this;
+    if (held) {
+      if (held.size < MAX_HELD_BYTES) {
+        held.chunks.push(chunk);
+        held.size += chunk.length;
+      }
+      return true;
+    }
+    return this.request.handler.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    if (this.held) this.replay(this.held, trailers);
+    else this.request.handler.onComplete?.(trailers);
+  }
+
+  onError(err: Error): void {
+    if (this.finished) return;
+    if (!this.held) this.request.meter.error();
+    this.held = undefined;
+    this.request.handler.onError?.(err);
+  }
+
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: Duplex): void {
+    this.request.handler.onUpgrade?.(statusCode, headers, socket);
+  }
+
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    this.request.handler.onBodySent?.(chunkSize, totalBytesSent);
+  }
+
+  /**
+   * Why a first answer is held back and the request sent again, or undefined to pass it on. `limit`
+   * is the answer's rate-limit reading (for telling the token's own budget from other 429s).
+   */
+  private replayReason(statusCode: number, _limit: RateLimitReading | undefined): 'unauthorized' | undefined {
+    return statusCode === 401 ? 'unauthorized' : undefined;
+  }
+
+  /** The lease the replay goes out with (for a 401: one on a token newer than the rejected one). */
+  private nextLease(): Promise<Lease> {
+    return this.lease.slot.onUnauthorized(this.lease.token);
+  }
+
+  private replay(held: NonNullable<ReplayHandler['held']>, trailers: string[] | null): void {
+    this.replayed = true;
+    this.nextLease().then(
+      (lease) => {
+        this.held = undefined;
+        if (this.finished) return;
+        this.lease = lease;
+        this.startedAt = performance.now();
+        const { opts, dispatch } = this.request;
+        dispatch({ ...opts, headers: { ...(opts.headers as Record<string, string>), [lease.header]: lease.value } }, this);
+      },
+      () => {
+        // No newer token: the client gets the upstream's own 401, unchanged.
+        this.held = undefined;
+        this.request.meter.replay('no_token');
+        if (this.finished) return;
+        const { handler } = this.request;
+        handler.onHeaders?.(held.statusCode, held.rawHeaders, () => {}, held.statusText);
+        for (const chunk of held.chunks) handler.onData?.(chunk);
+        // Its own trailers (undici's request handler reads them: null would throw there).
+        handler.onComplete?.(trailers);
+      },
+    );
+  }
+
+  /**
+   * The client gave up. An attempt in flight is aborted (undici then calls onError). Between the
+   * attempts nothing is in flight, so the client is answered here and the replay never goes out.
+   */
+  private abortByClient(err?: Error): void {
+    if (this.finished) return;
+    if (this.held) {
+      this.finished = true;
+      this.request.handler.onError?.(err ?? new Error('request aborted'));
+      return;
+    }
+    this.abortAttempt?.(err);
+  }
+}
