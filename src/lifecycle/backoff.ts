@@ -1,8 +1,10 @@
 import { TokenEndpointError } from '../token/endpoint.js';
 
 /**
- * Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And Jitter"),
- * never sooner than the server's Retry-After. `attempt` counts from 1.
+ * Exponential backoff with jitter (after the AWS architecture blog's "Exponential Backoff And
+ * Jitter"): the delay is spread uniformly between half the base and the attempt's ceiling
+ * (base × 2^(attempt−1), capped at max). Not full jitter: the floor of half the base keeps a burst of
+ * failures from retrying at once. Never sooner than the server's Retry-After. `attempt` counts from 1.
  */
 export function backoffDelay(
   attempt: number,

@@ -1,3 +1,4 @@
+import { waitFor } from '../../src/harness/wait-for.js';
 import { after } from 'node:test';
 import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
@@ -45,13 +46,9 @@ export async function startOAuthSidecar(
 
 /** Polls `probe` until it yields a value; fails after `timeoutMs`. */
 export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not met in time: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let value: T | undefined;
+  await waitFor(async () => (value = await probe()) !== undefined, { what, timeoutMs });
+  return value!;
 }
 
 export interface LoadResult {

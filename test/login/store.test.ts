@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
+import { waitFor } from '../../src/harness/wait-for.js';
 import { callbackPort, loginAs, startLogin } from '../helpers/login.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
 import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
@@ -20,13 +20,9 @@ async function slot(adminUrl: string): Promise<SlotView> {
 
 /** Polls `probe` until it returns a value (not undefined), or fails after `timeoutMs`. */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(50);
-  }
+  let value: T | undefined;
+  await waitFor(async () => (value = await probe()) !== undefined, { what, timeoutMs, intervalMs: 50 });
+  return value!;
 }
 
 test('login into the store repairs a running sidecar whose refresh chain is broken, without a restart', async () => {

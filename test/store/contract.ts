@@ -1,20 +1,14 @@
 /**
  * The TokenStore contract, run against every implementation (memory, IPC, Redis on 1 and 3 nodes).
- * Time is a manual clock handed to the store: expiry is tested by moving it, not by sleeping.
+ * Time is the tests' FakeClock handed to the store: expiry is tested by moving it, not by sleeping.
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { poolKey, tokenKey } from '../../src/store/key.js';
 import type { PoolSizeStore, StoreEvent, TokenStore } from '../../src/store/store.js';
+import { waitFor } from '../../src/harness/wait-for.js';
 import type { Token } from '../../src/token/token.js';
-
-export class ManualClock {
-  private time = Date.now();
-  readonly now = (): number => this.time;
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
+import { FakeClock } from '../helpers/fake-clock.js';
 
 export interface StoreFixture {
   /** A store instance. Instances opened from one fixture share their data, as sidecars sharing Redis do. */
@@ -23,13 +17,13 @@ export interface StoreFixture {
   close(): Promise<void>;
 }
 
-export type MakeFixture = (clock: ManualClock) => Promise<StoreFixture>;
+export type MakeFixture = (clock: FakeClock) => Promise<StoreFixture>;
 
 const LIFETIME_MS = 60_000;
 
 export function storeContract(name: string, makeFixture: MakeFixture): void {
   describe(`${name} honours the TokenStore contract`, () => {
-    let clock: ManualClock;
+    let clock: FakeClock;
     let fixture: StoreFixture;
     let store: TokenStore & PoolSizeStore;
     let key: string;
@@ -42,7 +36,7 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
     }
 
     beforeEach(async () => {
-      clock = new ManualClock();
+      clock = new FakeClock(Date.now());
       fixture = await makeFixture(clock);
       store = await fixture.open();
       // A fresh key per test: Redis data outlives a store instance.
@@ -82,7 +76,7 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       const stalled = await store.nextGeneration(key);
       const newer = await store.nextGeneration(key);
       await store.putIfNewer(key, token(newer, 1_000));
-      clock.advance(1_001);
+      await clock.advance(1_001);
       assert.equal(await store.get(key), null);
       assert.equal(await store.putIfNewer(key, token(stalled)), false);
       assert.equal(await store.get(key), null);
@@ -90,9 +84,9 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
 
     it('reads a token as absent once its expiry has passed', async () => {
       await store.putIfNewer(key, token(1, 1_000));
-      clock.advance(999);
+      await clock.advance(999);
       assert.equal((await store.get(key))?.generation, 1);
-      clock.advance(1);
+      await clock.advance(1);
       assert.equal(await store.get(key), null);
     });
 
@@ -167,7 +161,7 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       await store.putIfNewer(key, token(1, 1_000));
       await store.putRefreshToken(key, 'refresh-1', 1);
       await store.invalidate(key, 1);
-      clock.advance(2_000);
+      await clock.advance(2_000);
       assert.equal(await store.getRefreshToken(key), 'refresh-1');
     });
 
@@ -239,10 +233,6 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
 }
 
 /** Resolves once `condition` holds; events travel asynchronously (pub/sub, microtasks). */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+export function until(condition: () => boolean | Promise<boolean>, timeoutMs = 2_000): Promise<void> {
+  return waitFor(condition, { timeoutMs, intervalMs: 5, what: 'store condition' });
 }

@@ -18,7 +18,7 @@ function onFreshNodes(nodeCount: number): MakeFixture {
     const opened: RedisTokenStore[] = [];
     return {
       open: async () => {
-        const store = new RedisTokenStore({ urls, now: clock.now });
+        const store = new RedisTokenStore({ urls, now: () => clock.now() });
         opened.push(store);
         return store;
       },
