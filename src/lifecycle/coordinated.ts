@@ -23,6 +23,9 @@ export interface CoordinatedDeps {
 /** How often a loser re-reads the store while it waits, in case a publication was missed. */
 const POLL_MS = 250;
 
+/** waitForHolder's answer when the store stopped answering. */
+const STORE_UNREACHABLE: unique symbol = Symbol('store unreachable');
+
 /**
  * Fleet-wide single fetch: `token({ after })` returns a fresh token whose generation is newer than
  * `after`, asking the wrapped source only if no instance sharing the store has one.
@@ -84,8 +87,7 @@ export class CoordinatedTokenSource implements SharedTokenSource {
         acquired = await lock.tryAcquire(key, this.deps.lockTtlMs);
       } catch (err) {
         metrics.lockAcquisitions.inc({ profile, result: 'failed' });
-        this.deps.log.debug({ profile, err: (err as Error).message }, 'shared store unreachable: fetching a token for this instance only');
-        return this.source.token({ after, local: true });
+        return this.fetchLocally(after, err);
       }
 
       if (acquired) {
@@ -101,6 +103,7 @@ export class CoordinatedTokenSource implements SharedTokenSource {
       metrics.lockAcquisitions.inc({ profile, result: 'contended' });
       if (lockAttempts === 1) this.deps.log.info({ profile }, 'refresh lock contended: waiting for the holder to publish');
       const published = await this.waitForHolder(after);
+      if (published === STORE_UNREACHABLE) return this.fetchLocally(after, new Error('the store stopped answering while the lock holder fetched'));
       if (published) {
         metrics.lockWait.observe({ profile }, (clock.now() - waitStarted) / 1000);
         return published;
@@ -111,28 +114,52 @@ export class CoordinatedTokenSource implements SharedTokenSource {
 
   private async refreshHoldingLock(after: number): Promise<Token> {
     const { store, key } = this.deps;
-    // Double-check: another instance may have written between our read and our lock.
-    const stored = await store.get(key);
-    if (this.isUsable(stored, after)) return stored;
-    const generation = await store.nextGeneration(key);
+    let generation: number;
+    try {
+      // Double-check: another instance may have written between our read and our lock.
+      const stored = await store.get(key);
+      if (this.isUsable(stored, after)) return stored;
+      generation = await store.nextGeneration(key);
+    } catch (err) {
+      // The store went away between the lock and the fetch: serve from a token of our own.
+      return this.fetchLocally(after, err);
+    }
     const token = await this.source.token({ after: generation - 1 });
-    if (await store.putIfNewer(key, token)) return token;
+    let landed: boolean;
+    try {
+      landed = await store.putIfNewer(key, token);
+    } catch {
+      // Fetched but not stored: only this instance knows it, so it is held as a local token, which
+      // any token from the store replaces once the store is back.
+      return { ...token, local: true };
+    }
+    if (landed) return token;
     // A newer generation landed while we fetched (our lock expired mid-fetch): theirs wins.
-    const newer = await store.get(key);
+    const newer = await store.get(key).catch(() => null);
     return this.isUsable(newer, after) ? newer : token;
   }
 
-  /** Waits up to one lock TTL for the holder's token: by publication, or found by polling. */
-  private async waitForHolder(after: number): Promise<Token | null> {
+  /**
+   * Waits up to one lock TTL for the holder's token: by publication, or found by polling. Gives up at
+   * once when the store stops answering: the holder cannot publish then, and waiting out its lock
+   * would let the held token expire.
+   */
+  private async waitForHolder(after: number): Promise<Token | null | typeof STORE_UNREACHABLE> {
     const { store, key, clock } = this.deps;
     const deadline = clock.now() + this.deps.lockTtlMs;
     while (clock.now() < deadline) {
       const published = await this.waiters.newerThan(after, Math.min(POLL_MS, deadline - clock.now()));
       if (this.isUsable(published, after)) return published;
-      const stored = await store.get(key).catch(() => null);
+      const stored = await store.get(key).catch((): typeof STORE_UNREACHABLE => STORE_UNREACHABLE);
+      if (stored === STORE_UNREACHABLE) return stored;
       if (this.isUsable(stored, after)) return stored;
     }
     return null;
+  }
+
+  private fetchLocally(after: number, cause: unknown): Promise<Token> {
+    this.deps.log.debug({ profile: this.deps.profile, err: (cause as Error)?.message }, 'shared store unreachable: fetching a token for this instance only');
+    return this.source.token({ after, local: true });
   }
 
   private onStoreEvent(event: StoreEvent): void {

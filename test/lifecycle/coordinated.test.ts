@@ -3,7 +3,10 @@ import { after, test } from 'node:test';
 import { RedlockRefreshLock } from '../../src/lock/redlock.js';
 import { RedisTokenStore } from '../../src/store/redis.js';
 import { freePort } from '../../src/harness/child-processes.js';
+import { waitFor } from '../../src/harness/wait-for.js';
+import type { Token } from '../../src/token/token.js';
 import { settle } from '../helpers/fake-clock.js';
+import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 import { fleet, gate, KEY, LOCK_TTL_MS, sample } from './rig.js';
 
 // The fleet-wide protocol of CoordinatedTokenSource: instances share a real memory store and local
@@ -88,4 +91,34 @@ test('a fresh stored token newer than asked for is returned without taking the l
   assert.equal(await sample(b.metrics, 'token_sidecar_lock_acquisitions_total', { result: 'acquired' }), 0);
   const second = await b.shared.token({ after: first.generation });
   assert.ok(second.generation > first.generation, 'asking past the stored generation fetches a newer one');
+});
+
+test('a loser whose store stops answering while the holder fetches serves a token of its own instead of waiting out the lock', async () => {
+  // A real redis-server as the store, killed while A holds the (in-process) lock and B waits for
+  // A's publication: A can no longer publish, so B must not wait a whole lock TTL for it.
+  const [node] = await startRedisNodes(1);
+  after(() => stopAllRedisNodes());
+  const store = new RedisTokenStore({ urls: [node!.url] });
+  after(() => store.close());
+  const f = fleet({ store });
+  after(() => f.stop());
+  const [a, b] = [await f.instance('a'), await f.instance('b')];
+  const stalled = gate();
+  a.endpoint.steps.push({ hang: stalled.promise });
+  void a.shared.token({ after: 0 }).catch(() => {});
+  await waitFor(() => a.endpoint.calls === 1, { what: 'A fetching while it holds the lock' });
+  let fromB: Token | undefined;
+  void b.shared.token({ after: 0 }).then((token) => (fromB = token));
+  await waitFor(async () => (await sample(b.metrics, 'token_sidecar_lock_acquisitions_total', { result: 'contended' })) === 1, { what: 'B finding the lock held' });
+  await f.clock.advance(300);
+  await f.clock.advance(300);
+  assert.equal(b.endpoint.calls, 0, 'B waits for the holder while the store answers');
+
+  await node!.kill();
+  await waitFor(() => !store.available, { what: 'the store noticing its node is gone' });
+  await f.clock.advance(300);
+  await waitFor(() => fromB !== undefined, { what: "B's own token" });
+  assert.equal(b.endpoint.calls, 1);
+  assert.equal(fromB!.local, true, 'a token fetched without the store is local to B');
+  stalled.release();
 });
