@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { PoolSizeRecord, PoolSizeStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
 import type { SlotBudget } from './budget.js';
-import { desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
+import { countedRate, desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
 
 /** What the sizer asks of the pool it sizes. */
 export interface SizablePool {
@@ -61,6 +61,9 @@ export class PoolSizer {
   /** A store round trip (read or set of the size) is under way. */
   busy = false;
   private storeWarned = false;
+  /** The last judgement's figures, for the growth log line. */
+  private lastRate = 0;
+  private lastDesired = 0;
 
   constructor(
     private readonly pool: SizablePool,
@@ -88,13 +91,23 @@ export class PoolSizer {
     if (now >= this.nextCheckAt) this.check(now);
   }
 
-  /** Compares the pool with the demand now; starts a growth or a shrink when one is due. */
-  check(now: number): void {
+  /**
+   * Compares the pool with the demand now; starts a growth or a shrink when one is due. `exhausted`:
+   * a request just found every slot out of budget, which proves the demand above the pool whatever
+   * the measured rate says (early in a ramp it lags).
+   */
+  check(now: number, exhausted = false): void {
     this.nextCheckAt = now + CHECK_EVERY_MS;
     const { pool } = this;
     const size = pool.size;
     if (this.probe >= 0) this.judgeProbe(now);
-    const desired = desiredPoolSize(pool.budgets, size, now, this.meter.perSecond(now));
+    const local = this.meter.perSecond(now);
+    const counted = countedRate(pool.budgets, size, now);
+    const rate = counted > local ? counted : local;
+    let desired = desiredPoolSize(pool.budgets, size, now, local, rate);
+    if (exhausted && desired <= size) desired = size + 1;
+    this.lastRate = rate;
+    this.lastDesired = desired;
     if (desired > size) {
       this.belowSince = 0;
       // One probe at a time until the scope is known: a shared limit then costs few tokens.
@@ -166,7 +179,7 @@ export class PoolSizer {
       }
       if (await store.setPoolSize(key, read?.epoch ?? 0, target, clock.now())) {
         this.record = { size: target, epoch: (read?.epoch ?? 0) + 1, updatedAt: clock.now() };
-        log.info({ from: this.pool.size, to: target }, grow ? 'token pool grows' : 'token pool shrinks after a quiet period');
+        log.info({ from: this.pool.size, to: target, desired: this.lastDesired, ratePerSecond: Math.round(this.lastRate), scope: this.scope }, grow ? 'token pool grows' : 'token pool shrinks after a quiet period');
         this.adopt(target);
       } else {
         this.record = await store.getPoolSize(key);

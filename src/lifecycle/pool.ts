@@ -113,7 +113,7 @@ export class TokenPool implements LeasePool, SizablePool {
   leaseOverBudget(): Promise<SentLease> {
     const { policy = 'pass', maxWaitMs = 5_000, onRateLimited } = this.options;
     const now = this.clock.now();
-    this.sizer?.check(now);
+    this.sizer?.check(now, true);
     const growing = this.sizer !== undefined && this.sizer.canGrow;
     if (!growing && policy === 'reject') {
       onRateLimited?.('rejected');
@@ -176,7 +176,10 @@ export class TokenPool implements LeasePool, SizablePool {
     if (size > this.slots.length && slotFactory === undefined) size = this.slots.length;
     for (let i = this.slots.length; i < size; i++) {
       const slot = slotFactory!(i);
+      // A new token's budget starts from what the others learnt: the limit, and how much of the
+      // fleet's traffic one request of this instance stands for.
       slot.budget.adoptLimit(this.slotBudgets[0]!);
+      slot.budget.fleetFactor = this.slotBudgets[0]!.fleetFactor;
       this.slots.push(slot);
       this.slotBudgets.push(slot.budget);
     }
