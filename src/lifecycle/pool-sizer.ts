@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { PoolSizeRecord, PoolSizeStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
 import type { SlotBudget } from './budget.js';
-import { countedRate, desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
+import { desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
 
 /** What the sizer asks of the pool it sizes. */
 export interface SizablePool {
@@ -30,6 +30,12 @@ export interface PoolSizerOptions {
 
 /** How often the request path re-judges the size (each judgement is O(slots)). */
 const CHECK_EVERY_MS = 100;
+/** How often the fleet's rate is sampled from the upstream's counts. */
+const RATE_SAMPLE_MS = 1_000;
+/** Weight of a new sample in the fleet ratio (an exponentially weighted average). */
+const RATIO_SMOOTHING = 0.25;
+/** Own requests in a sample below which the fleet ratio is left as it was (too few to measure). */
+const MIN_OWN_FOR_RATIO = 20;
 const DEFAULT_POLL_MS = 1_000;
 const DEFAULT_QUIET_MS = 120_000;
 export const GROWTH_STOPPED_SHARED = 'stopped: limit is per client, not per token';
@@ -61,6 +67,13 @@ export class PoolSizer {
   /** A store round trip (read or set of the size) is under way. */
   busy = false;
   private storeWarned = false;
+  /** countedRate's state: each slot's count and window end at the last sample. */
+  private readonly lastUsed: number[] = [];
+  private readonly lastResetAt: number[] = [];
+  private readonly lastSent: number[] = [];
+  private sampledAt = 0;
+  /** Requests the fleet sends per request this instance sends (1 alone). */
+  private ratio = 1;
   /** The last judgement's figures, for the growth log line. */
   private lastRate = 0;
   private lastDesired = 0;
@@ -102,8 +115,7 @@ export class PoolSizer {
     const size = pool.size;
     if (this.probe >= 0) this.judgeProbe(now);
     const local = this.meter.perSecond(now);
-    const counted = countedRate(pool.budgets, size, now);
-    const rate = counted > local ? counted : local;
+    const rate = this.fleetDemand(now, local);
     let desired = desiredPoolSize(pool.budgets, size, now, local, rate);
     if (exhausted && desired <= size) desired = size + 1;
     this.lastRate = rate;
@@ -166,6 +178,42 @@ export class PoolSizer {
    * record changed since it looked gives way. When the store cannot be reached a growth still
    * happens here (the lifecycle serves locally meanwhile); a shrink waits.
    */
+  /**
+   * The whole fleet's demand in requests per second: this instance's arrivals (`local`) times how
+   * many requests the fleet sends per request this instance sends, measured over the last
+   * RATE_SAMPLE_MS from how much the upstream's counts of the slots in rotation rose against this
+   * instance's own sends on those slots. Every request is
+   * counted on exactly one slot, so the ratio needs no idea of how many instances there are, and a
+   * backlog of held requests sent at once raises both sides alike. Sampled and smoothed, so the
+   * request path stays O(1) in between.
+   */
+  private fleetDemand(now: number, local: number): number {
+    if (now - this.sampledAt >= RATE_SAMPLE_MS) {
+      const { budgets, size } = this.pool;
+      let rise = 0;
+      let own = 0;
+      for (let i = 0; i < size; i++) {
+        const b = budgets[i]!;
+        const used = b.fromUpstream ? b.used : 0;
+        const known = i < this.lastUsed.length;
+        const newWindow = !known || used < this.lastUsed[i]! || Math.abs(b.resetAt - this.lastResetAt[i]!) > 1_000;
+        // A window that began since (or a slot new to the sample) is left out: where its count began
+        // against this instance's sends is not known.
+        if (!newWindow) {
+          rise += used - this.lastUsed[i]!;
+          own += b.sentEver - this.lastSent[i]!;
+        }
+        this.lastUsed[i] = used;
+        this.lastResetAt[i] = b.resetAt;
+        this.lastSent[i] = b.sentEver;
+      }
+      this.sampledAt = now;
+      // Smoothed: one sample can be skewed when the instances route differently over the slots.
+      if (own >= MIN_OWN_FOR_RATIO) this.ratio += RATIO_SMOOTHING * ((rise > own ? rise / own : 1) - this.ratio);
+    }
+    return local * this.ratio;
+  }
+
   private async setSize(target: number, grow: boolean): Promise<void> {
     this.busy = true;
     const { store, key, clock, log } = this.options;
