@@ -146,5 +146,7 @@ test('per-client limit: the pool stops growing within 3 extra tokens and the sid
   const limited = figures.clientStatuses['429'] ?? 0;
   assert.ok(ok >= LIMIT, `${ok} answered 200`);
   assert.equal(ok + limited, figures.requests, `client statuses ${JSON.stringify(figures.clientStatuses)}`);
-  assert.equal(limited, figures.upstream429, 'every 429 a client got is the upstream\'s');
+  // Under pass the sidecar answers no 429 itself: each one a client got is an upstream 429 (a few
+  // more upstream 429s were replayed on another slot first, whose answer the client got instead).
+  assert.ok(limited > 0 && limited <= figures.upstream429, `${limited} 429s at the clients, ${figures.upstream429} upstream`);
 });
