@@ -182,7 +182,8 @@ export class PoolSizer {
    * The whole fleet's demand in requests per second: this instance's arrivals (`local`) times how
    * many requests the fleet sends per request this instance sends, measured over the last
    * RATE_SAMPLE_MS from how much the upstream's counts of the slots in rotation rose against this
-   * instance's own sends on those slots. Every request is
+   * instance's own sends on them (a window that began meanwhile: its count against this instance's
+   * sends in it). Every request is
    * counted on exactly one slot, so the ratio needs no idea of how many instances there are, and a
    * backlog of held requests sent at once raises both sides alike. Sampled and smoothed, so the
    * request path stays O(1) in between.
@@ -197,9 +198,12 @@ export class PoolSizer {
         const used = b.fromUpstream ? b.used : 0;
         const known = i < this.lastUsed.length;
         const newWindow = !known || used < this.lastUsed[i]! || Math.abs(b.resetAt - this.lastResetAt[i]!) > 1_000;
-        // A window that began since (or a slot new to the sample) is left out: where its count began
-        // against this instance's sends is not known.
-        if (!newWindow) {
+        // A window that began since (or a slot new to the sample): its whole count against this
+        // instance's sends in that window, both since the window began.
+        if (newWindow) {
+          rise += used;
+          own += b.fromUpstream ? b.sent : 0;
+        } else {
           rise += used - this.lastUsed[i]!;
           own += b.sentEver - this.lastSent[i]!;
         }
