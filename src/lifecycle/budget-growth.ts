@@ -75,7 +75,7 @@ export function fleetRate(budgets: readonly SlotBudget[], size: number, now: num
  * to size against). The caller grows towards it through nextPoolSize, one coordinated token request
  * per new slot, and may shrink when it has stayed below the current size for a quiet period.
  *
- * Two rules, the larger wins (`rate` is fleetRate):
+ * Two rules, the larger wins (`rate` is `fleetRateNow` when the caller measured it, else fleetRate):
  * 1. Steady state: a window's demand (rate × window length) over the per-token limit, rounded up,
  *    plus SPARE_SLOTS. At 200 requests/s against 300/minute that is 40 + 1 slots.
  * 2. Before a token runs out: requests route to the slot with the most budget left, so the slots
@@ -86,7 +86,7 @@ export function fleetRate(budgets: readonly SlotBudget[], size: number, now: num
  *    more. With windows that open together this says what rule 1 says; it catches budget spent
  *    early in a window (a burst, or slots that were exhausted) that a rate alone does not show.
  */
-export function desiredPoolSize(budgets: readonly SlotBudget[], size: number, now: number, localRate: number): number {
+export function desiredPoolSize(budgets: readonly SlotBudget[], size: number, now: number, localRate: number, fleetRateNow?: number): number {
   let limit = 0;
   let windowMs = 0;
   let left = 0;
@@ -103,7 +103,7 @@ export function desiredPoolSize(budgets: readonly SlotBudget[], size: number, no
     if (relief > now && relief < firstReliefAt) firstReliefAt = relief;
   }
   if (limit === 0 || windowMs === 0) return size;
-  const rate = fleetRate(budgets, size, now, localRate);
+  const rate = fleetRateNow ?? fleetRate(budgets, size, now, localRate);
 
   const steady = Math.ceil((rate * windowMs) / 1000 / limit) + SPARE_SLOTS;
   const untilRelief = firstReliefAt === Number.POSITIVE_INFINITY ? windowMs : firstReliefAt - now;
