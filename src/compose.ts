@@ -7,6 +7,7 @@ import { RefreshAheadCache } from './lifecycle/cached.js';
 import { CoordinatedTokenSource } from './lifecycle/coordinated.js';
 import { EndpointTokenSource } from './lifecycle/endpoint-source.js';
 import { TokenPool } from './lifecycle/pool.js';
+import { PoolSizer } from './lifecycle/pool-sizer.js';
 import { TokenProfiles } from './lifecycle/profiles.js';
 import { PoolSlot } from './lifecycle/slot.js';
 import { IpcRefreshLock, lockOperations } from './lock/ipc.js';
@@ -16,7 +17,7 @@ import { RedlockRefreshLock } from './lock/redlock.js';
 import type { Logger } from './logging.js';
 import type { Metrics } from './metrics/metrics.js';
 import { IpcTokenStore, storeOperations } from './store/ipc.js';
-import { tokenKey } from './store/key.js';
+import { poolKey, tokenKey } from './store/key.js';
 import { MemoryTokenStore } from './store/memory.js';
 import { RedisTokenStore } from './store/redis.js';
 import type { TokenStore } from './store/store.js';
@@ -78,7 +79,13 @@ export interface LifecycleDeps {
   readonly random?: () => number;
 }
 
-/** Every profile's pool; each slot a stack of token sources: endpoint → coordinated → refresh-ahead cache. */
+/**
+ * Every profile's pool; each slot a stack of token sources: endpoint → coordinated → refresh-ahead
+ * cache. A fixed pool builds its slots here; an auto pool (TOKEN_POOL_SIZE=auto) starts with its
+ * starting size and builds more through the slot factory as its PoolSizer grows it (slot keys as
+ * for a fixed pool, so every instance sharing the store uses the same slots). Slots built later
+ * join the subscribers that stop with the profiles.
+ */
 export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfiles {
   const coordinated: CoordinatedTokenSource[] = [];
   const pools = config.profiles.map((profile) => {
@@ -87,7 +94,27 @@ export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfile
       coordinated.push(shared);
       return slot;
     });
-    return new TokenPool(profile.name, slots);
+    const labels = { profile: profile.name };
+    const pool = new TokenPool(profile.name, slots, {
+      clock: deps.clock,
+      policy: profile.rateLimitPolicy,
+      maxWaitMs: profile.rateLimitMaxWaitMs,
+      onRateLimited: (action) => deps.metrics.rateLimited.inc({ ...labels, action }),
+      onSize: (size) => deps.metrics.poolSize.set(labels, size),
+      slotFactory: profile.poolAuto
+        ? (index) => {
+            const { slot, shared } = buildSlot(config, profile, index, deps);
+            coordinated.push(shared);
+            shared.start().catch((err: Error) => deps.log.warn({ err: err.message, slot: index }, 'could not subscribe to token publications yet'));
+            return slot;
+          }
+        : undefined,
+    });
+    if (profile.poolAuto) {
+      const key = poolKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name });
+      pool.sizer = new PoolSizer(pool, { store: deps.store, key, clock: deps.clock, log: deps.log.child({ profile: profile.name }), max: profile.poolMax });
+    }
+    return pool;
   });
   return new TokenProfiles(config.defaultProfile, pools, coordinated, deps.log);
 }
@@ -102,5 +129,7 @@ function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: 
   const shared = new CoordinatedTokenSource(endpoint, { profile: profile.name, key, store, lock, clock, metrics, log, lockTtlMs: budgetMs + 5_000 });
   const report = new CacheReport(profile.name, index, metrics, log);
   const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: config.refreshAt, random: deps.random });
-  return { slot: new PoolSlot(profile.name, index, cache, clock, metrics.rateLimitCells.cell(profile.name, index), { header: profile.injectHeader, prefix: profile.injectPrefix }), shared };
+  const injection = { header: profile.injectHeader, prefix: profile.injectPrefix };
+  const slot = new PoolSlot(profile.name, index, cache, clock, metrics.rateLimitCells.cell(profile.name, index), injection, profile.rateLimitPerToken);
+  return { slot, shared };
 }

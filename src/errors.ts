@@ -3,6 +3,7 @@
  * message a person can act on; README's error table lists these. Bodies never carry a secret.
  *
  * Upstream answers (401 after a replay, 429, 5xx) are passed through unchanged and are not here.
+ * `sidecar_rate_limited` is the sidecar's own 429 (RATE_LIMIT_POLICY=reject), told apart by its code.
  */
 export interface SidecarErrorBody {
   error: string;
@@ -18,6 +19,11 @@ export const ErrorCodes = {
   inboundKeyRequired: { code: 'inbound_key_required', status: 401 },
   /** x-token-profile names a profile that is not configured. */
   unknownProfile: { code: 'unknown_profile', status: 400 },
+  /**
+   * RATE_LIMIT_POLICY=reject: every token of the profile is out of its rate budget and the pool
+   * cannot grow; the sidecar answered (with Retry-After) without calling the upstream.
+   */
+  rateLimited: { code: 'sidecar_rate_limited', status: 429 },
   /** The upstream could not be reached or did not answer in time. */
   upstreamUnreachable: { code: 'upstream_unreachable', status: 502 },
   upstreamTimeout: { code: 'upstream_timeout', status: 504 },

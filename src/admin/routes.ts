@@ -53,6 +53,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
         profile: pool.profile,
         state: pool.ready ? 'valid' : slots[0]?.state ?? 'starting',
         poolSize: slots.length,
+        pool: pool.poolStatus(),
         slots,
       };
     }),

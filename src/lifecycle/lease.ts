@@ -38,7 +38,26 @@ export interface LeaseSlot {
    * `resetSeconds` (undefined when not sent). Called on the request path for every response that
    * carries them: synchronous, no I/O, no allocation.
    */
-  observeRateLimit(allowed: number, count: number, resetSeconds: number | undefined): void;
+  observeRateLimit(allowed: number, count: number, resetSeconds: number | undefined, ticket?: number): void;
+  /**
+   * A request is being sent with this slot's token: counts it against the slot's budget and returns
+   * its ticket, to hand back to observeRateLimit with the counters of its answer (so an answer is
+   * known to cover the requests sent before it). Synchronous, no allocation.
+   */
+  noteSent(): number;
+  /**
+   * The upstream answered 429 for this token's own budget (see classify429): the slot takes no
+   * request while another has room, until `retryAfterSeconds` or the end of its window.
+   */
+  markExhausted(retryAfterSeconds: number | undefined): void;
+  /** Whether a 429 with these counters (NaN when absent) is this token's own budget. */
+  isOwnBudget429(allowed: number, count: number): boolean;
+}
+
+/** A lease whose request is already counted against its slot's budget (LeaseSlot.noteSent). */
+export interface SentLease {
+  readonly lease: Lease;
+  readonly ticket: number;
 }
 
 /** The proxy's view of one profile's token pool. */
@@ -53,4 +72,21 @@ export interface LeasePool {
   leaseWaiting(): Promise<Lease>;
   /** True while at least one slot holds a valid token. */
   readonly ready: boolean;
+  /**
+   * Set by each `lease()`: true when the slot it chose has no budget left, which means every slot in
+   * rotation is out of budget. The request then goes through `leaseOverBudget` instead.
+   */
+  readonly outOfBudget: boolean;
+  /**
+   * For a request that met a pool out of budget: holds it while the pool grows, then applies
+   * RATE_LIMIT_POLICY (pass: the lease to send with; wait: the lease once a slot has budget, or after
+   * RATE_LIMIT_MAX_WAIT_MS anyway; reject: rejects with SidecarError `rateLimited`). The request is
+   * already counted (noteSent) when it resolves.
+   */
+  leaseOverBudget(): Promise<SentLease>;
+  /**
+   * For a 429 of the token `sent` on `from`'s own budget: a lease on another slot that has budget
+   * now, or undefined (then the 429 reaches the client). Counts the replay.
+   */
+  leaseForReplay(from: LeaseSlot): Lease | undefined;
 }

@@ -1,6 +1,8 @@
 import type { GaugeCell } from '../metrics/tally.js';
 import type { Clock } from '../token/clock.js';
 import { describeToken, type Token, type TokenMetadata } from '../token/token.js';
+import { SlotBudget } from './budget.js';
+import { classify429 } from './budget-429.js';
 import type { RefreshAheadCache } from './cached.js';
 import type { Lease, LeaseSlot } from './lease.js';
 
@@ -33,12 +35,15 @@ export function injectionFor(token: Token, injection: Injection): { header: stri
 }
 
 /**
- * One pool slot: a refresh-ahead cache and the lease on its current token. The lease is built once
- * per token (`leaseFor`) and shared by every request while that token lasts; single-threaded, so
- * the last lease needs no guarding.
+ * One pool slot: a refresh-ahead cache, the lease on its current token, and that token's rate
+ * budget (./budget.ts). The lease is built once per token (`leaseFor`) and shared by every request
+ * while that token lasts; single-threaded, so the last lease and the budget need no guarding. A new
+ * token starts a new per-token budget.
  */
 export class PoolSlot implements LeaseSlot {
   private lastLease: Lease | undefined;
+  /** The current token's rate budget: what the pool's chooser routes by. */
+  readonly budget: SlotBudget;
 
   constructor(
     readonly profile: string,
@@ -48,7 +53,11 @@ export class PoolSlot implements LeaseSlot {
     /** This slot's token_sidecar_rate_limit_remaining series, read by the gauge at scrape time. */
     private readonly rateLimitRemaining: GaugeCell,
     private readonly injection: Injection = BEARER_AUTHORIZATION,
-  ) {}
+    /** RATE_LIMIT_PER_TOKEN: the budget counted locally while the upstream sends no counters. */
+    localLimitPerMinute?: number,
+  ) {
+    this.budget = new SlotBudget(localLimitPerMinute);
+  }
 
   /** The hot path: a lease on the valid token, or undefined. Synchronous, no I/O. */
   lease(): Lease | undefined {
@@ -65,8 +74,27 @@ export class PoolSlot implements LeaseSlot {
     return this.cache.onUnauthorized(sent).then((token) => this.leaseFor(token));
   }
 
-  observeRateLimit(allowed: number, count: number, _resetSeconds: number | undefined): void {
+  observeRateLimit(allowed: number, count: number, resetSeconds: number | undefined, ticket?: number): void {
+    const now = this.clock.now();
+    if (resetSeconds !== undefined) this.budget.observe(allowed, count, resetSeconds, now, ticket);
     this.rateLimitRemaining.value = Math.max(0, allowed - count);
+  }
+
+  noteSent(): number {
+    const now = this.clock.now();
+    const ticket = this.budget.noteSent(now);
+    // Counted locally (RATE_LIMIT_PER_TOKEN, no upstream counters): the gauge shows the local budget.
+    if (!this.budget.fromUpstream && this.budget.limit > 0) this.rateLimitRemaining.value = this.budget.remaining(now);
+    return ticket;
+  }
+
+  markExhausted(retryAfterSeconds: number | undefined): void {
+    this.budget.markExhausted(this.clock.now(), retryAfterSeconds);
+    this.rateLimitRemaining.value = 0;
+  }
+
+  isOwnBudget429(allowed: number, count: number): boolean {
+    return classify429(allowed, count, undefined, this.budget, this.clock.now()) === 'token_budget';
   }
 
   /** True while the slot holds a token that may be sent. */
@@ -101,7 +129,10 @@ export class PoolSlot implements LeaseSlot {
   }
 
   private leaseFor(token: Token): Lease {
-    if (this.lastLease?.token !== token) this.lastLease = { token, ...injectionFor(token, this.injection), slot: this };
+    if (this.lastLease?.token !== token) {
+      if (this.lastLease !== undefined) this.budget.resetForNewToken();
+      this.lastLease = { token, ...injectionFor(token, this.injection), slot: this };
+    }
     return this.lastLease;
   }
 }

@@ -64,3 +64,20 @@ function parseCount(value: Buffer): number {
   while (i < value.length && (value[i] === 0x20 || value[i] === 0x09)) i++;
   return digits > 0 && i === value.length ? n : NaN;
 }
+
+const RETRY_AFTER = 'retry-after';
+
+/**
+ * `Retry-After` in seconds from a response's raw headers (Genesys sends whole seconds, docs/genesys.md
+ * §5); undefined when absent or an HTTP date (then the window's end stands in). Read on 429s only.
+ */
+export function readRetryAfter(rawHeaders: readonly Buffer[]): number | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === RETRY_AFTER.length && sameName(name, RETRY_AFTER)) {
+      const seconds = parseCount(rawHeaders[i + 1]!);
+      return Number.isNaN(seconds) ? undefined : seconds;
+    }
+  }
+  return undefined;
+}

@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import type { Lease } from '../lifecycle/lease.js';
-import { readRateLimit, type RateLimitReading } from './rate-limit.js';
+import type { Lease, LeasePool } from '../lifecycle/lease.js';
+import { readRateLimit, readRetryAfter, type RateLimitReading } from './rate-limit.js';
 
 /** undici's handler callbacks in the form @fastify/reply-from's requests and undici's clients call them. */
 export type Handler = Dispatcher.DispatchHandler;
@@ -30,33 +30,45 @@ export interface ReplayRequest {
   /** The client's handler (reply-from's), which gets one answer. */
   readonly handler: Handler;
   readonly lease: Lease;
-  /** False for a body that can be sent only once: a 401 then reaches the client. */
+  /** The lease's ticket (LeaseSlot.noteSent), handed back with the answer's rate-limit counters. */
+  readonly ticket: number;
+  /** The pool the lease came from: where a 429 of the token's own budget finds another slot. */
+  readonly pool: LeasePool;
+  /** False for a body that can be sent only once: a 401 or 429 then reaches the client. */
   readonly replayable: boolean;
   readonly meter: ResponseMeter;
 }
+
+/** Why a first answer was held back and the request sent again. */
+type ReplayReason = 'unauthorized' | 'rate_limited';
 
 /** The largest 401 body kept aside in case the replay cannot happen and it must reach the client. */
 const MAX_HELD_BYTES = 64 * 1024;
 
 /**
- * Handler of one proxied request across at most two attempts (contract guarantee 4). Everything is
- * forwarded to the client's handler, except a first 401 on a replayable request: that one is held
- * back, the lease's slot invalidates the token that was sent (compare-and-set, one refresh
- * fleet-wide) and hands back a lease on a newer one, and the request goes out once more with it.
- * The replay's answer, whatever it is, reaches the client; if no newer token can be had, the held
- * 401 does. A request that cannot be replayed still reports its 401, for the requests that follow.
+ * Handler of one proxied request across at most two attempts (contract guarantees 4 and 5).
+ * Everything is forwarded to the client's handler, except on a replayable request:
+ * - a first 401: held back; the lease's slot invalidates the token that was sent (compare-and-set,
+ *   one refresh fleet-wide) and hands back a lease on a newer one, and the request goes out once
+ *   more with it; if no newer token can be had, the held 401 reaches the client;
+ * - a first 429 that is the sent token's own budget (its counters at the limit): the slot is marked
+ *   exhausted until Retry-After or its window's end, and when another slot has budget the 429 is
+ *   held back and the request goes out once more on that slot. Any other 429, or one with no slot
+ *   to go to, reaches the client unchanged.
+ * The replay's answer, whatever it is, reaches the client. A request that cannot be replayed still
+ * reports its 401 (or marks its slot exhausted), for the requests that follow.
  *
- * Every answer's rate-limit counters go to the slot whose token was sent.
- *
- * To replay on another condition (say, a 429 that is the sent token's own budget): extend
- * `replayReason()` to recognise it and `nextLease()` to pick the lease for the second attempt; the
- * holding, the single replay and the client's abort are already handled here.
+ * Every answer's rate-limit counters go to the slot whose token was sent, with the request's ticket.
  *
  * Uses undici's handler interface as reply-from's requests and undici's clients both call it
  * (onConnect, onHeaders, onData, onComplete, onError), so no handler translation runs per request.
  */
 export class ReplayHandler implements Handler {
   private lease: Lease;
+  private ticket: number;
+  private reason: ReplayReason | undefined;
+  /** For a 429 replay: the lease on the slot with budget, chosen when the 429 was held. */
+  private replayLease: Lease | undefined;
   private startedAt = performance.now();
   /** Aborts the attempt in flight (undici's; a no-op once that attempt has completed). */
   private abortAttempt: ((err?: Error) => void) | undefined;
@@ -68,6 +80,7 @@ export class ReplayHandler implements Handler {
 
   constructor(private readonly request: ReplayRequest) {
     this.lease = request.lease;
+    this.ticket = request.ticket;
   }
 
   onConnect(abort: (err?: Error) => void, context?: unknown): void {
@@ -86,11 +99,12 @@ export class ReplayHandler implements Handler {
     if (statusCode < 200) return handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
     meter.response(statusCode, (performance.now() - this.startedAt) / 1000);
     const limit = readRateLimit(statusCode, rawHeaders);
-    if (limit) this.lease.slot.observeRateLimit(limit.allowed, limit.count, limit.resetSeconds);
+    if (limit) this.lease.slot.observeRateLimit(limit.allowed, limit.count, limit.resetSeconds, this.ticket);
 
     if (this.replayed) {
-      meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
-    } else if (this.replayReason(statusCode, limit) !== undefined) {
+      if (this.reason === 'unauthorized') meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
+      else if (statusCode === 429) this.noteOwnBudget429(limit, rawHeaders);
+    } else if ((this.reason = this.replayReason(statusCode, limit, rawHeaders)) !== undefined) {
       if (this.request.replayable) {
         this.held = { statusCode, rawHeaders, statusText, chunks: [], size: 0 };
         return true;
@@ -135,14 +149,27 @@ export class ReplayHandler implements Handler {
 
   /**
    * Why a first answer is held back and the request sent again, or undefined to pass it on. `limit`
-   * is the answer's rate-limit reading (for telling the token's own budget from other 429s).
+   * is the answer's rate-limit reading (for telling the token's own budget from other 429s). A 429
+   * is replayed only when the request is replayable and another slot has budget now.
    */
-  private replayReason(statusCode: number, _limit: RateLimitReading | undefined): 'unauthorized' | undefined {
-    return statusCode === 401 ? 'unauthorized' : undefined;
+  private replayReason(statusCode: number, limit: RateLimitReading | undefined, rawHeaders: Buffer[]): ReplayReason | undefined {
+    if (statusCode === 401) return 'unauthorized';
+    if (statusCode !== 429 || !this.noteOwnBudget429(limit, rawHeaders) || !this.request.replayable) return undefined;
+    this.replayLease = this.request.pool.leaseForReplay(this.lease.slot);
+    return this.replayLease === undefined ? undefined : 'rate_limited';
   }
 
-  /** The lease the replay goes out with (for a 401: one on a token newer than the rejected one). */
+  /** A 429 of the sent token's own budget marks its slot exhausted; returns whether it was one. */
+  private noteOwnBudget429(limit: RateLimitReading | undefined, rawHeaders: Buffer[]): boolean {
+    const slot = this.lease.slot;
+    if (!slot.isOwnBudget429(limit?.allowed ?? NaN, limit?.count ?? NaN)) return false;
+    slot.markExhausted(readRetryAfter(rawHeaders));
+    return true;
+  }
+
+  /** The lease the replay goes out with (a 401: one on a token newer than the rejected one; a 429: another slot's). */
   private nextLease(): Promise<Lease> {
+    if (this.reason === 'rate_limited') return Promise.resolve(this.replayLease!);
     return this.lease.slot.onUnauthorized(this.lease.token);
   }
 
@@ -153,12 +180,13 @@ export class ReplayHandler implements Handler {
         this.held = undefined;
         if (this.finished) return;
         this.lease = lease;
+        this.ticket = lease.slot.noteSent();
         this.startedAt = performance.now();
         const { opts, dispatch } = this.request;
         dispatch({ ...opts, headers: { ...(opts.headers as Record<string, string>), [lease.header]: lease.value } }, this);
       },
       () => {
-        // No newer token: the client gets the upstream's own 401, unchanged.
+        // No newer token: the client gets the upstream's own 401, unchanged (a 429 always has a lease).
         this.held = undefined;
         this.request.meter.replay('no_token');
         if (this.finished) return;

@@ -31,9 +31,11 @@ export interface TokenInterceptorOptions {
  * interceptor: `new Intercepted(agent, tokenInterceptor(options))` is the dispatcher handed to the
  * proxy (`agent.compose(...)` works too, with a handler wrapper per request; see intercepted.ts).
  *
- * Per request: a lease from the pool in the headers (synchronous in steady state); the client's own
+ * Per request: a lease from the pool in the headers (synchronous in steady state: the slot with the
+ * most rate budget left), counted against that slot's budget (noteSent); the client's own
  * `authorization` dropped and the lease's header set; the request dispatched with a ReplayHandler,
- * which replays a stale-token 401 once. A body still to be read is buffered first when its
+ * which replays a stale-token 401, or a 429 of the token's own budget, once. When every slot is out
+ * of budget the pool's leaseOverBudget decides (hold while it grows, or RATE_LIMIT_POLICY). A body still to be read is buffered first when its
  * Content-Length is within the replay limit; otherwise it streams and cannot be replayed. With no
  * token held, the request waits for one; when none can be had the client's handler gets the
  * pool's SidecarError (reply-from answers it 503 with Retry-After).
@@ -46,16 +48,19 @@ export interface TokenInterceptorOptions {
 export function tokenInterceptor(options: TokenInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
   const { meter, replayBodyLimitBytes } = options;
 
-  function send(dispatch: Dispatch, opts: DispatchOptions, handler: Handler, lease: Lease, replayable: boolean): boolean {
+  function send(dispatch: Dispatch, opts: DispatchOptions, handler: Handler, pool: LeasePool, lease: Lease, ticket: number, replayable: boolean): boolean {
     const headers = opts.headers as TokenRequestHeaders;
     // Only the sidecar's credentials go upstream (reply-from passes lower-case names).
     if (lease.header !== 'authorization' && headers.authorization !== undefined) headers.authorization = undefined;
     headers[lease.header] = lease.value;
-    return dispatch(opts, new ReplayHandler({ dispatch, opts, handler, lease, replayable, meter }));
+    return dispatch(opts, new ReplayHandler({ dispatch, opts, handler, lease, ticket, pool, replayable, meter }));
   }
 
-  /** The slow path: a token to wait for, or a body to read before it can be sent. */
-  async function prepare(opts: DispatchOptions, pool: LeasePool, lease: Lease | undefined) {
+  /**
+   * The slow path: a token to wait for, a pool out of budget (`overBudget`: RATE_LIMIT_POLICY, or a
+   * hold while the pool grows), or a body to read before it can be sent.
+   */
+  async function prepare(opts: DispatchOptions, pool: LeasePool, lease: Lease | undefined, overBudget: boolean) {
     let ready = opts;
     let replayable = true;
     const { body } = opts;
@@ -66,7 +71,9 @@ export function tokenInterceptor(options: TokenInterceptorOptions): Dispatcher.D
     } else if (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
       replayable = false; // an iterable or form-data body can be sent once only
     }
-    return { opts: ready, lease: lease ?? pool.lease() ?? (await pool.leaseWaiting()), replayable };
+    if (overBudget) return { opts: ready, replayable, ...(await pool.leaseOverBudget()) };
+    const chosen = lease ?? pool.lease() ?? (await pool.leaseWaiting());
+    return { opts: ready, replayable, lease: chosen, ticket: chosen.slot.noteSent() };
   }
 
   return (dispatch) =>
@@ -77,12 +84,13 @@ export function tokenInterceptor(options: TokenInterceptorOptions): Dispatcher.D
         return true;
       }
       const lease = pool.lease();
+      const overBudget = lease !== undefined && pool.outOfBudget;
       const { body } = opts;
-      if (lease && (body == null || typeof body === 'string' || body instanceof Uint8Array)) {
-        return send(dispatch, opts, handler, lease, true);
+      if (lease && !overBudget && (body == null || typeof body === 'string' || body instanceof Uint8Array)) {
+        return send(dispatch, opts, handler, pool, lease, lease.slot.noteSent(), true);
       }
-      prepare(opts, pool, lease).then(
-        (ready) => send(dispatch, ready.opts, handler, ready.lease, ready.replayable),
+      prepare(opts, pool, lease, overBudget).then(
+        (ready) => send(dispatch, ready.opts, handler, pool, ready.lease, ready.ticket, ready.replayable),
         (err: Error) => handler.onError?.(err),
       );
       return true;

@@ -31,6 +31,17 @@ export class HandSlot implements LeaseSlot {
     this.rateLimits.push([allowed, count, resetSeconds]);
   }
 
+  sent = 0;
+  noteSent(): number {
+    return ++this.sent;
+  }
+
+  markExhausted(): void {}
+
+  isOwnBudget429(): boolean {
+    return false;
+  }
+
   lease(accessToken: string, generation: number, header = 'authorization'): Lease {
     const token: Token = { accessToken, generation, expiresAt: Date.now() + 3_600_000, issuedAt: Date.now(), fetchedBy: 'test' };
     return { token, header, value: header === 'authorization' ? `Bearer ${accessToken}` : accessToken, slot: this };
@@ -44,12 +55,23 @@ export class HandPool implements LeasePool {
   /** What leaseWaiting answers when no lease is current. */
   waiting: () => Promise<Lease> = () => Promise.reject(new Error('no token in this test'));
 
+  readonly outOfBudget = false;
+
   lease(): Lease | undefined {
     return this.current;
   }
 
   leaseWaiting(): Promise<Lease> {
     return this.current ? Promise.resolve(this.current) : this.waiting();
+  }
+
+  async leaseOverBudget() {
+    const lease = await this.leaseWaiting();
+    return { lease, ticket: lease.slot.noteSent() };
+  }
+
+  leaseForReplay(): Lease | undefined {
+    return undefined;
   }
 
   get ready(): boolean {

@@ -16,7 +16,7 @@ async function sentToken(url: string, headers: Record<string, string> = {}): Pro
 
 test('a pool of 3 tokens spreads requests round-robin and gets 3x the per-token rate limit', async () => {
   // Genesys caps each token (300/min); the mock here caps it at 50 per window.
-  const rig = await startRig({ mock: { perTokenLimit: 50, perTokenWindowMs: 60_000 }, profile: { poolSize: 3 } });
+  const rig = await startRig({ mock: { perTokenLimit: 50, perTokenWindowMs: 60_000 }, profile: { poolSize: 3, poolAuto: false } });
   const pool = rig.sidecar.profiles.pool(undefined)!;
   await waitUntil(() => pool.status().every((slot) => slot.state === 'valid'));
   const results = [];
@@ -27,7 +27,8 @@ test('a pool of 3 tokens spreads requests round-robin and gets 3x the per-token 
 });
 
 test('with a single token the same traffic runs into the per-token limit', async () => {
-  const rig = await startRig({ mock: { perTokenLimit: 50, perTokenWindowMs: 60_000 } });
+  // A fixed pool of one (an auto pool would grow past the limit).
+  const rig = await startRig({ mock: { perTokenLimit: 50, perTokenWindowMs: 60_000 }, profile: { poolSize: 1, poolAuto: false } });
   let limited = 0;
   for (let i = 0; i < 60; i++) if ((await sentToken(`${rig.proxyUrl}/api/v2/echo/one`)).status === 429) limited++;
   assert.equal(limited, 10);

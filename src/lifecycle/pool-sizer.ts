@@ -1,0 +1,220 @@
+import type { Logger } from 'pino';
+import type { PoolSizeRecord, PoolSizeStore } from '../store/store.js';
+import type { Clock, TimerHandle } from '../token/clock.js';
+import type { SlotBudget } from './budget.js';
+import { desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
+
+/** What the sizer asks of the pool it sizes. */
+export interface SizablePool {
+  /** Slots in rotation. */
+  readonly size: number;
+  /** Every built slot's budget, index = slot; the first `size` are in rotation. */
+  readonly budgets: readonly SlotBudget[];
+  /** Puts slots 0 to size-1 in rotation, building the missing ones (one coordinated token each). */
+  resize(size: number): void;
+}
+
+export interface PoolSizerOptions {
+  readonly store: PoolSizeStore;
+  /** The profile's pool-size record (poolKey). */
+  readonly key: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** TOKEN_POOL_MAX. */
+  readonly max: number;
+  /** How often the fleet-wide size is read from the store, so every instance uses the same slots. */
+  readonly pollMs?: number;
+  /** How long the demand must have stayed below the size, and the size unchanged, before it shrinks. */
+  readonly quietMs?: number;
+}
+
+/** How often the request path re-judges the size (each judgement is O(slots)). */
+const CHECK_EVERY_MS = 100;
+const DEFAULT_POLL_MS = 1_000;
+const DEFAULT_QUIET_MS = 120_000;
+export const GROWTH_STOPPED_SHARED = 'stopped: limit is per client, not per token';
+
+/**
+ * Sizes an auto pool (TOKEN_POOL_SIZE=auto) fleet-wide. The request path calls `hit` on every
+ * request: it counts the request and, at most every CHECK_EVERY_MS, compares the pool with the
+ * demand (desiredPoolSize over the slots' budgets). Growth sets the size in the store with a
+ * compare-and-set on the epoch it read (PoolSizeStore's rule), so instances that see the same demand
+ * grow once; every instance reads the record every `pollMs` and adopts it. Until a fresh token has
+ * shown whether the limit is per token, growth goes one slot at a time and waits for that slot's
+ * first counters (a probe); a fresh token that starts with the others' count (a limit per client or
+ * user) stops growth for good, logged once. The pool shrinks when the demand has stayed below the
+ * size for `quietMs` and the record has not changed for as long; slots leaving rotation keep their
+ * tokens until they expire.
+ *
+ * Single-threaded; at most one store round trip at a time (`busy`).
+ */
+export class PoolSizer {
+  private readonly meter = new RateMeter();
+  private nextCheckAt = 0;
+  private scope: LimitScope = 'unknown';
+  /** The slot whose first counters will tell the limit's scope; -1 when none is being probed. */
+  private probe = -1;
+  private belowSince = 0;
+  private record: PoolSizeRecord | null = null;
+  private timer: TimerHandle | undefined;
+  private stopped = true;
+  /** A store round trip (read or set of the size) is under way. */
+  busy = false;
+  private storeWarned = false;
+
+  constructor(
+    private readonly pool: SizablePool,
+    private readonly options: PoolSizerOptions,
+  ) {}
+
+  get max(): number {
+    return this.options.max;
+  }
+
+  /** What /token says of growth: `ok`, `at max`, or why it stopped. */
+  get growth(): string {
+    if (this.scope === 'shared') return GROWTH_STOPPED_SHARED;
+    return this.pool.size >= this.options.max ? 'at max' : 'ok';
+  }
+
+  /** True while growth may still add a slot (not stopped, not at the cap). */
+  get canGrow(): boolean {
+    return this.scope !== 'shared' && this.pool.size < this.options.max;
+  }
+
+  /** One request received. Synchronous and allocation-free except when it starts a store round trip. */
+  hit(now: number): void {
+    this.meter.hit(now);
+    if (now >= this.nextCheckAt) this.check(now);
+  }
+
+  /** Compares the pool with the demand now; starts a growth or a shrink when one is due. */
+  check(now: number): void {
+    this.nextCheckAt = now + CHECK_EVERY_MS;
+    const { pool } = this;
+    const size = pool.size;
+    if (this.probe >= 0) this.judgeProbe(now);
+    const desired = desiredPoolSize(pool.budgets, size, now, this.meter.perSecond(now));
+    if (desired > size) {
+      this.belowSince = 0;
+      // One probe at a time until the scope is known: a shared limit then costs few tokens.
+      if (this.busy || (this.scope === 'unknown' && this.probe >= 0)) return;
+      const next = nextPoolSize(desired, size, this.options.max, this.scope);
+      if (next > size) void this.setSize(next, true);
+      return;
+    }
+    if (desired >= size) {
+      this.belowSince = 0;
+      return;
+    }
+    if (this.belowSince === 0) this.belowSince = now;
+    const quietMs = this.options.quietMs ?? DEFAULT_QUIET_MS;
+    const changedAt = this.record?.updatedAt ?? 0;
+    if (!this.busy && now - this.belowSince >= quietMs && now - changedAt >= quietMs) void this.setSize(Math.max(1, desired), false);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedulePoll();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Reads the fleet-wide size and adopts it (also the first thing on start). */
+  async poll(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      this.record = await this.options.store.getPoolSize(this.options.key);
+      if (this.record !== null) this.adopt(this.record.size);
+      this.storeWarned = false;
+    } catch (err) {
+      this.warnStore(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private schedulePoll(): void {
+    if (this.stopped) return;
+    this.timer = this.options.clock.setTimeout(() => {
+      void this.poll().finally(() => this.schedulePoll());
+    }, this.options.pollMs ?? DEFAULT_POLL_MS);
+    this.timer.unref?.();
+  }
+
+  /**
+   * Sets the fleet-wide size to `target` against the epoch read just before. A growth finding the
+   * record already at or past `target` (another instance grew first) adopts it; a shrink finding the
+   * record changed since it looked gives way. When the store cannot be reached a growth still
+   * happens here (the lifecycle serves locally meanwhile); a shrink waits.
+   */
+  private async setSize(target: number, grow: boolean): Promise<void> {
+    this.busy = true;
+    const { store, key, clock, log } = this.options;
+    try {
+      const read = await store.getPoolSize(key);
+      this.record = read;
+      const current = read?.size ?? this.pool.size;
+      if (grow ? current >= target : current !== this.pool.size) {
+        this.adopt(current);
+        return;
+      }
+      if (await store.setPoolSize(key, read?.epoch ?? 0, target, clock.now())) {
+        this.record = { size: target, epoch: (read?.epoch ?? 0) + 1, updatedAt: clock.now() };
+        log.info({ from: this.pool.size, to: target }, grow ? 'token pool grows' : 'token pool shrinks after a quiet period');
+        this.adopt(target);
+      } else {
+        this.record = await store.getPoolSize(key);
+        if (this.record !== null) this.adopt(this.record.size);
+      }
+      this.storeWarned = false;
+    } catch (err) {
+      this.warnStore(err);
+      if (grow) this.adopt(target);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private adopt(size: number): void {
+    const clamped = Math.max(1, Math.min(size, this.options.max));
+    const before = this.pool.size;
+    if (clamped === before) return;
+    this.pool.resize(clamped);
+    this.belowSince = 0;
+    // The newest slot is the probe that tells whether the limit is per token.
+    if (clamped > before && this.scope === 'unknown') this.probe = clamped - 1;
+    if (this.probe >= clamped) this.probe = -1;
+  }
+
+  private judgeProbe(now: number): void {
+    const { pool } = this;
+    const budget = pool.budgets[this.probe];
+    if (budget === undefined || budget.firstCount < 0) return;
+    const scope = limitLooksShared(pool.budgets, pool.size, this.probe, now);
+    if (scope === 'unknown') {
+      // The others were too little used to compare with: this probe says nothing; the next one may.
+      this.probe = -1;
+      return;
+    }
+    this.probe = -1;
+    this.scope = scope;
+    if (scope === 'shared') {
+      this.options.log.warn(
+        { size: pool.size, firstCount: budget.firstCount },
+        'token pool stops growing: a new token started with the counts of the others, so the rate limit is per client or user, not per token; more tokens would not help',
+      );
+    }
+  }
+
+  private warnStore(err: unknown): void {
+    if (this.storeWarned) return;
+    this.storeWarned = true;
+    this.options.log.warn({ err: (err as Error)?.message }, 'could not read or set the fleet-wide pool size; sizing locally until the store answers');
+  }
+}
