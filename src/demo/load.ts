@@ -52,10 +52,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   async function client(index: number): Promise<void> {
     let nextStart = started + (interval * index) / opts.clients;
     while (!opts.signal?.aborted) {
-      // A start due after the deadline is never made: the run ends at the deadline, not a pause later.
-      if (interval > 0) await pauses.until(Math.min(nextStart, deadline));
+      if (interval > 0) {
+        // Decided by the schedule, not by the clock after the pause: a timer may fire a little early.
+        if (nextStart >= deadline) break;
+        await pauses.until(nextStart);
+      }
       if (performance.now() >= deadline || opts.signal?.aborted) break;
-      nextStart = Math.max(nextStart + interval, performance.now());
+      nextStart = Math.max(nextStart, performance.now()) + interval;
       const t0 = performance.now();
       let status = 0;
       try {

@@ -103,7 +103,7 @@ async function runPhases(
   // Started only now, so the first phase has the machine to itself and the sidecars' metrics count this phase alone.
   const instances = options.redisUrls.length > 0 ? 2 : 1;
   mock.reset(); // before start-up, so the sidecars' first token requests count against them
-  const sidecars = await startSidecars({ instances, upstreamUrl, ...CREDENTIALS, redisUrls: options.redisUrls });
+  const sidecars = await startSidecars({ instances, upstreamUrl, ...CREDENTIALS, redisUrls: options.redisUrls, poolSize: options.poolSize });
   const store = options.redisUrls.length > 0 ? 'sharing Redis' : 'memory store';
   process.stdout.write(`\n[2/2] through sidecar: ${instances} instance${instances > 1 ? 's' : ''}, ${store}\n`);
   for (const sidecar of sidecars) process.stdout.write(`      sidecar pid ${sidecar.pid} at ${sidecar.url}\n`);
@@ -131,7 +131,9 @@ function printIntroduction(options: DemoOptions, upstreamUrl: string): void {
       `            ${DEMO_RATE_LIMIT.perTokenLimit} requests per ${DEMO_RATE_LIMIT.perTokenWindowMs / 1000} s (Genesys's 300/minute per token), then 429`,
       `  load:     ${options.clients} concurrent keep-alive clients, each at most ${options.ratePerClient} request/s, GET ${TARGET_PATH},`,
       `            ${options.durationSeconds} s per side`,
-      '  sidecar:  default settings: the token pool sizes itself (TOKEN_POOL_SIZE=auto), RATE_LIMIT_POLICY=pass',
+      options.poolSize === 'auto'
+        ? '  sidecar:  default settings: the token pool sizes itself (TOKEN_POOL_SIZE=auto), RATE_LIMIT_POLICY=pass'
+        : `  sidecar:  TOKEN_POOL_SIZE=${options.poolSize} (fixed), otherwise default settings: RATE_LIMIT_POLICY=pass`,
       '',
     ].join('\n'),
   );

@@ -17,6 +17,8 @@ export interface DemoOptions {
   readonly tokenLifetimeSeconds: number;
   /** Redis nodes the sidecars share; when set, two sidecar instances run instead of one. */
   readonly redisUrls: readonly string[];
+  /** The sidecars' TOKEN_POOL_SIZE: `auto` (their default) or a fixed number of tokens. */
+  readonly poolSize: 'auto' | number;
 }
 
 /**
@@ -30,6 +32,7 @@ export const demoDefaults: DemoOptions = Object.freeze({
   ratePerClient: 1,
   tokenLifetimeSeconds: 15,
   redisUrls: [],
+  poolSize: 'auto',
 });
 
 /**
@@ -62,6 +65,8 @@ export function demoHelp(): string {
     `  --token-lifetime <seconds>  lifetime of the mock's tokens (default: ${demoDefaults.tokenLifetimeSeconds})`,
     '  --redis <url[,url...]>      run two sidecar instances sharing this Redis; env REDIS_URL (default: one',
     '                              instance, memory store)',
+    "  --pool-size <auto|n>        the sidecars' TOKEN_POOL_SIZE; 1 shows what one shared token gets",
+    `                              (default: ${demoDefaults.poolSize})`,
     '  --help                      this text',
     '',
   ].join('\n');
@@ -75,7 +80,7 @@ export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv): 
   for (let i = 0; i < argv.length; i++) {
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(argv[i]!);
     const name = match?.[1];
-    if (!name || !['duration', 'clients', 'rate', 'token-lifetime', 'redis'].includes(name)) {
+    if (!name || !['duration', 'clients', 'rate', 'token-lifetime', 'redis', 'pool-size'].includes(name)) {
       problems.push(`${argv[i]}: unknown ${argv[i]!.startsWith('-') ? 'option' : 'argument'} (see token-sidecar demo --help)`);
     } else if (match[2] !== undefined) {
       raw.set(name, match[2]);
@@ -95,11 +100,21 @@ export function parseDemoArgs(argv: readonly string[], env: NodeJS.ProcessEnv): 
     return fallback;
   };
 
+  const poolSize = (text: string | undefined): DemoOptions['poolSize'] => {
+    if (text === undefined) return demoDefaults.poolSize;
+    if (text.trim().toLowerCase() === 'auto') return 'auto';
+    const value = Number(text);
+    if (text.trim() !== '' && Number.isInteger(value) && value > 0) return value;
+    problems.push(`--pool-size: must be auto or a positive whole number, got ${JSON.stringify(text)}`);
+    return demoDefaults.poolSize;
+  };
+
   const options: DemoOptions = {
     durationSeconds: number('duration', demoDefaults.durationSeconds, false),
     clients: number('clients', demoDefaults.clients, true),
     ratePerClient: number('rate', demoDefaults.ratePerClient, false),
     tokenLifetimeSeconds: number('token-lifetime', demoDefaults.tokenLifetimeSeconds, false),
+    poolSize: poolSize(raw.get('pool-size')),
     redisUrls: (raw.get('redis') ?? env.REDIS_URL ?? '').split(',').map((url) => url.trim()).filter((url) => url !== ''),
   };
   for (const url of options.redisUrls) {

@@ -120,11 +120,26 @@ test('with Redis the demo runs two sidecar instances sharing it, whose clients s
   await assertNothingLeftBehind(run);
 });
 
+test('with one token (--pool-size 1) the upstream 429s reach the clients and the rows account for them', async () => {
+  const run = await runDemo([...DEMO_ARGS, '--pool-size', '1']);
+  assert.equal(run.code, 0, run.output);
+  assertRateLimitRowsConsistent(run);
+  const [, seen] = run.row('429s seen by clients');
+  const [, answered] = run.row('429s answered by upstream');
+  assert.equal(run.sidecarRow('token pool size, peak'), 1, run.output);
+  assert.ok(answered > 0, `one token cannot carry 50 requests/s under 50 per 10 s:\n${run.output}`);
+  assert.equal(run.sidecarRow('rate-limited requests, replayed'), 0, `no other slot to replay on:\n${run.output}`);
+  assert.equal(seen, answered, `with no slot to replay on, every upstream 429 reaches its client:\n${run.output}`);
+  assert.ok(run.sidecarRow('rate-limited requests, passed') > 0, `requests that met the exhausted token are passed:\n${run.output}`);
+  await assertNothingLeftBehind(run);
+});
+
 test('the demo rejects bad arguments with exit code 2, naming each one', async () => {
-  const run = await runDemo(['demo', '--duration', 'soon', '--clients', '0', '--rate', '-1', '--bogus']);
+  const run = await runDemo(['demo', '--duration', 'soon', '--clients', '0', '--rate', '-1', '--pool-size', 'many', '--bogus']);
   assert.equal(run.code, 2);
   assert.match(run.output, /--duration: must be a positive number/);
   assert.match(run.output, /--rate: must be a positive number/);
+  assert.match(run.output, /--pool-size: must be auto or a positive whole number/);
   assert.match(run.output, /--clients: must be a positive whole number/);
   assert.match(run.output, /--bogus: unknown option/);
 });
