@@ -73,6 +73,11 @@ export class SlotBudget {
   fleetFactor = 1;
   /** Requests this instance has sent with the slot, ever: noteSent's tickets. */
   private tickets = 0;
+
+  /** Requests this instance has sent with the slot, ever (across windows and tokens). */
+  get sentEver(): number {
+    return this.tickets;
+  }
   /** The ticket before this window's first request from this instance. */
   private windowTicket = 0;
   /** The highest count of the window, and the ticket of the request it answered. */

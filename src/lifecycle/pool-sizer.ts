@@ -30,6 +30,12 @@ export interface PoolSizerOptions {
 
 /** How often the request path re-judges the size (each judgement is O(slots)). */
 const CHECK_EVERY_MS = 100;
+/** How often the fleet's rate is sampled from the upstream's counts. */
+const RATE_SAMPLE_MS = 1_000;
+/** Weight of a new sample in the fleet ratio (an exponentially weighted average). */
+const RATIO_SMOOTHING = 0.25;
+/** Own requests in a sample below which the fleet ratio is left as it was (too few to measure). */
+const MIN_OWN_FOR_RATIO = 20;
 const DEFAULT_POLL_MS = 1_000;
 const DEFAULT_QUIET_MS = 120_000;
 export const GROWTH_STOPPED_SHARED = 'stopped: limit is per client, not per token';
@@ -61,6 +67,16 @@ export class PoolSizer {
   /** A store round trip (read or set of the size) is under way. */
   busy = false;
   private storeWarned = false;
+  /** countedRate's state: each slot's count and window end at the last sample. */
+  private readonly lastUsed: number[] = [];
+  private readonly lastResetAt: number[] = [];
+  private readonly lastSent: number[] = [];
+  private sampledAt = 0;
+  /** Requests the fleet sends per request this instance sends (1 alone). */
+  private ratio = 1;
+  /** The last judgement's figures, for the growth log line. */
+  private lastRate = 0;
+  private lastDesired = 0;
 
   constructor(
     private readonly pool: SizablePool,
@@ -88,13 +104,22 @@ export class PoolSizer {
     if (now >= this.nextCheckAt) this.check(now);
   }
 
-  /** Compares the pool with the demand now; starts a growth or a shrink when one is due. */
-  check(now: number): void {
+  /**
+   * Compares the pool with the demand now; starts a growth or a shrink when one is due. `exhausted`:
+   * a request just found every slot out of budget, which proves the demand above the pool whatever
+   * the measured rate says (early in a ramp it lags).
+   */
+  check(now: number, exhausted = false): void {
     this.nextCheckAt = now + CHECK_EVERY_MS;
     const { pool } = this;
     const size = pool.size;
     if (this.probe >= 0) this.judgeProbe(now);
-    const desired = desiredPoolSize(pool.budgets, size, now, this.meter.perSecond(now));
+    const local = this.meter.perSecond(now);
+    const rate = this.fleetDemand(now, local);
+    let desired = desiredPoolSize(pool.budgets, size, now, local, rate);
+    if (exhausted && desired <= size) desired = size + 1;
+    this.lastRate = rate;
+    this.lastDesired = desired;
     if (desired > size) {
       this.belowSince = 0;
       // One probe at a time until the scope is known: a shared limit then costs few tokens.
@@ -153,6 +178,46 @@ export class PoolSizer {
    * record changed since it looked gives way. When the store cannot be reached a growth still
    * happens here (the lifecycle serves locally meanwhile); a shrink waits.
    */
+  /**
+   * The whole fleet's demand in requests per second: this instance's arrivals (`local`) times how
+   * many requests the fleet sends per request this instance sends, measured over the last
+   * RATE_SAMPLE_MS from how much the upstream's counts of the slots in rotation rose against this
+   * instance's own sends on them (a window that began meanwhile: its count against this instance's
+   * sends in it). Every request is
+   * counted on exactly one slot, so the ratio needs no idea of how many instances there are, and a
+   * backlog of held requests sent at once raises both sides alike. Sampled and smoothed, so the
+   * request path stays O(1) in between.
+   */
+  private fleetDemand(now: number, local: number): number {
+    if (now - this.sampledAt >= RATE_SAMPLE_MS) {
+      const { budgets, size } = this.pool;
+      let rise = 0;
+      let own = 0;
+      for (let i = 0; i < size; i++) {
+        const b = budgets[i]!;
+        const used = b.fromUpstream ? b.used : 0;
+        const known = i < this.lastUsed.length;
+        const newWindow = !known || used < this.lastUsed[i]! || Math.abs(b.resetAt - this.lastResetAt[i]!) > 1_000;
+        // A window that began since (or a slot new to the sample): its whole count against this
+        // instance's sends in that window, both since the window began.
+        if (newWindow) {
+          rise += used;
+          own += b.fromUpstream ? b.sent : 0;
+        } else {
+          rise += used - this.lastUsed[i]!;
+          own += b.sentEver - this.lastSent[i]!;
+        }
+        this.lastUsed[i] = used;
+        this.lastResetAt[i] = b.resetAt;
+        this.lastSent[i] = b.sentEver;
+      }
+      this.sampledAt = now;
+      // Smoothed: one sample can be skewed when the instances route differently over the slots.
+      if (own >= MIN_OWN_FOR_RATIO) this.ratio += RATIO_SMOOTHING * ((rise > own ? rise / own : 1) - this.ratio);
+    }
+    return local * this.ratio;
+  }
+
   private async setSize(target: number, grow: boolean): Promise<void> {
     this.busy = true;
     const { store, key, clock, log } = this.options;
@@ -166,7 +231,7 @@ export class PoolSizer {
       }
       if (await store.setPoolSize(key, read?.epoch ?? 0, target, clock.now())) {
         this.record = { size: target, epoch: (read?.epoch ?? 0) + 1, updatedAt: clock.now() };
-        log.info({ from: this.pool.size, to: target }, grow ? 'token pool grows' : 'token pool shrinks after a quiet period');
+        log.info({ from: this.pool.size, to: target, desired: this.lastDesired, ratePerSecond: Math.round(this.lastRate), scope: this.scope }, grow ? 'token pool grows' : 'token pool shrinks after a quiet period');
         this.adopt(target);
       } else {
         this.record = await store.getPoolSize(key);

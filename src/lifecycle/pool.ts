@@ -68,10 +68,15 @@ export class TokenPool implements LeasePool, SizablePool {
     return this.slotBudgets;
   }
 
-  /** The hot path: the slot with the most budget left that holds a valid token. */
+  /** The hot path, once per request: the slot with the most budget left that holds a valid token. */
   lease(): Lease | undefined {
     const now = this.clock.now();
     this.sizer?.hit(now);
+    return this.choose(now);
+  }
+
+  /** The choice itself; also for a request chosen again (held, replayed), which the sizer counted once. */
+  private choose(now: number): Lease | undefined {
     const size = this.size;
     const picked = pickSlot(this.slotBudgets, size, now, this.turn);
     this.turn = this.turn >= 0x3fffffff ? 0 : this.turn + 1;
@@ -113,7 +118,7 @@ export class TokenPool implements LeasePool, SizablePool {
   leaseOverBudget(): Promise<SentLease> {
     const { policy = 'pass', maxWaitMs = 5_000, onRateLimited } = this.options;
     const now = this.clock.now();
-    this.sizer?.check(now);
+    this.sizer?.check(now, true);
     const growing = this.sizer !== undefined && this.sizer.canGrow;
     if (!growing && policy === 'reject') {
       onRateLimited?.('rejected');
@@ -142,7 +147,7 @@ export class TokenPool implements LeasePool, SizablePool {
     const still: Held[] = [];
     for (const waiter of this.held) {
       if (open) {
-        const lease = this.lease();
+        const lease = this.choose(now);
         if (lease !== undefined && !this.outOfBudget) {
           this.options.onRateLimited?.('waited');
           waiter.resolve({ lease, ticket: lease.slot.noteSent() });
@@ -159,12 +164,12 @@ export class TokenPool implements LeasePool, SizablePool {
 
   private async pass(): Promise<SentLease> {
     this.options.onRateLimited?.('passed');
-    const lease = this.lease() ?? (await this.leaseWaiting());
+    const lease = this.choose(this.clock.now()) ?? (await this.leaseWaiting());
     return { lease, ticket: lease.slot.noteSent() };
   }
 
   leaseForReplay(from: LeaseSlot): Lease | undefined {
-    const lease = this.lease();
+    const lease = this.choose(this.clock.now());
     if (lease === undefined || this.outOfBudget || lease.slot === from) return undefined;
     this.options.onRateLimited?.('replayed');
     return lease;
@@ -176,7 +181,10 @@ export class TokenPool implements LeasePool, SizablePool {
     if (size > this.slots.length && slotFactory === undefined) size = this.slots.length;
     for (let i = this.slots.length; i < size; i++) {
       const slot = slotFactory!(i);
+      // A new token's budget starts from what the others learnt: the limit, and how much of the
+      // fleet's traffic one request of this instance stands for.
       slot.budget.adoptLimit(this.slotBudgets[0]!);
+      slot.budget.fleetFactor = this.slotBudgets[0]!.fleetFactor;
       this.slots.push(slot);
       this.slotBudgets.push(slot.budget);
     }
