@@ -6,7 +6,7 @@
  *   npm run bench                         every scenario except the soak
  *   npm run bench -- --soak               the soak alone (10 minutes; --soak-minutes N to change)
  *   npm run bench -- --only latency,memory  some scenarios; results go to bench/results/tmp/
- *   npm run bench -- --only pool-cpu        the token pool's CPU per request alone (about 2 minutes)
+ *   npm run bench -- --only pool-cpu        the token pool's CPU per request alone (about 1.5 minutes)
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
