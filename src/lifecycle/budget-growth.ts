@@ -70,39 +70,12 @@ export function fleetRate(budgets: readonly SlotBudget[], size: number, now: num
   return sent > 0 && weighted > sent ? (localRate * weighted) / sent : localRate;
 }
 
-/** Counts of one window taken as a rate only once this much of the window has passed (less is noise). */
-const MIN_ELAPSED_FOR_RATE_MS = 2_000;
-/**
- * `inin-ratelimit-reset` is rounded up to whole seconds, so a window's end is known up to a second
- * late and the time it has run up to a second short: half of that on average is added back.
- */
-const RESET_ROUNDING_HALF_MS = 500;
-
-/**
- * Requests per second the whole fleet sends, read from the upstream's counts alone: each slot's
- * count in its current window over the time that window has run, summed. It needs no idea of how
- * many instances there are, and it sees what was sent (a request held for budget counts once sent).
- * Lags a rising load (a window's average): the sizer takes the larger of it and this instance's own
- * rate (a floor of the fleet's), and leaves fleetRate's per-slot factors aside, whose errors differ
- * between instances, so that the instance with the largest error would decide the fleet's size.
- */
-export function countedRate(budgets: readonly SlotBudget[], size: number, now: number): number {
-  let rate = 0;
-  for (let i = 0; i < size; i++) {
-    const b = budgets[i]!;
-    if (!b.fromUpstream || b.resetAt <= now || b.windowMs === 0) continue;
-    const elapsed = b.windowMs - (b.resetAt - now) + RESET_ROUNDING_HALF_MS;
-    if (elapsed >= MIN_ELAPSED_FOR_RATE_MS) rate += (b.used * 1000) / elapsed;
-  }
-  return rate;
-}
-
 /**
  * The pool size the demand needs, for an auto pool. Returns `size` when no limit is known (nothing
  * to size against). The caller grows towards it through nextPoolSize, one coordinated token request
  * per new slot, and may shrink when it has stayed below the current size for a quiet period.
  *
- * Two rules, the larger wins (`rate` is `fleetRateNow` when given, else fleetRate):
+ * Two rules, the larger wins (`rate` is `fleetRateNow` when the caller measured it, else fleetRate):
  * 1. Steady state: a window's demand (rate × window length) over the per-token limit, rounded up,
  *    plus SPARE_SLOTS. At 200 requests/s against 300/minute that is 40 + 1 slots.
  * 2. Before a token runs out: requests route to the slot with the most budget left, so the slots

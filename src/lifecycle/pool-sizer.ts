@@ -67,7 +67,7 @@ export class PoolSizer {
   /** A store round trip (read or set of the size) is under way. */
   busy = false;
   private storeWarned = false;
-  /** countedRate's state: each slot's count and window end at the last sample. */
+  /** fleetDemand's state: each slot's count, window end and own sends at the last sample. */
   private readonly lastUsed: number[] = [];
   private readonly lastResetAt: number[] = [];
   private readonly lastSent: number[] = [];
