@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: every scenario in order against a fresh build, a table per scenario on stdout, the
  * targets at the end, and the results written under bench/results/ (JSON + Markdown, with the machine
- * and the date). About five minutes on 2 CPUs.
+ * and the date). About seven minutes on 2 CPUs.
  *
  *   npm run bench                         every scenario except the soak
  *   npm run bench -- --soak               the soak alone (10 minutes; --soak-minutes N to change)
  *   npm run bench -- --only latency,memory  some scenarios; results go to bench/results/tmp/
+ *   npm run bench -- --only pool-cpu        the token pool's CPU per request alone (about 1.5 minutes)
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -18,12 +19,20 @@ import type { Scenario, Section } from './lib/scenario.js';
 import { startFastUpstream } from './lib/targets.js';
 import { latencyScenario } from './scenarios/latency.js';
 import { memoryScenario } from './scenarios/memory.js';
+import { poolCpuScenario } from './scenarios/pool-cpu.js';
 import { redisCommandsScenario } from './scenarios/redis-commands.js';
 import { soakScenario } from './scenarios/soak.js';
 import { throughputScenario } from './scenarios/throughput.js';
 import { tokenEconomyScenario } from './scenarios/token-economy.js';
 
-const SCENARIOS: readonly Scenario[] = [throughputScenario, latencyScenario, tokenEconomyScenario, redisCommandsScenario, memoryScenario];
+const SCENARIOS: readonly Scenario[] = [
+  throughputScenario,
+  latencyScenario,
+  tokenEconomyScenario,
+  redisCommandsScenario,
+  memoryScenario,
+  poolCpuScenario,
+];
 
 function chooseScenarios(argv: string[]): { scenarios: readonly Scenario[]; mode: BenchReport['mode'] } {
   const { values } = parseArgs({

@@ -1,5 +1,6 @@
 import type { LatencyFigures } from '../scenarios/latency.js';
 import type { MemoryFigures } from '../scenarios/memory.js';
+import type { PoolCpuFigures } from '../scenarios/pool-cpu.js';
 import type { RedisCommandsFigures } from '../scenarios/redis-commands.js';
 import type { SoakFigures } from '../scenarios/soak.js';
 import type { ThroughputFigures } from '../scenarios/throughput.js';
@@ -14,6 +15,7 @@ export interface FiguresByScenario {
   latency?: LatencyFigures;
   'redis-commands'?: RedisCommandsFigures;
   memory?: MemoryFigures;
+  'pool-cpu'?: PoolCpuFigures;
   soak?: SoakFigures;
 }
 
@@ -76,6 +78,21 @@ export function evaluateGoals(figures: FiguresByScenario): GoalResult[] {
     redis
       ? atMost(redisGoal, redis.commandsPerRequest, 0.001, `${redis.commandsPerRequest.toExponential(2)} (${formatNumber(redis.totalCalls)} / ${formatNumber(redis.requests)})`, '', true)
       : notMeasured(redisGoal, 'redis-commands not run'),
+  );
+
+  const poolGoal = 'token pool: CPU per request ≤ 1.05× one token';
+  const pool = figures['pool-cpu'];
+  const cpuOf = (id: string) => pool?.rows.find((row) => row.id === id)?.cpuMicrosecondsPerRequest ?? 0;
+  results.push(
+    pool
+      ? atMost(
+          poolGoal,
+          pool.poolOverSingle,
+          1.05,
+          `${formatNumber(pool.poolOverSingle, 3)}× (${formatNumber(cpuOf('pool'), 1)} vs ${formatNumber(cpuOf('single'), 1)} µs, ${pool.poolSlots} slots)`,
+          '×',
+        )
+      : notMeasured(poolGoal, 'pool-cpu not run'),
   );
 
   // Every run of one sidecar (WORKERS=1) at 200 connections counts: the memory scenario's fresh one,

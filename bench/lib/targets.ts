@@ -39,9 +39,14 @@ function targetOf(name: string, url: string, child: Child): Target {
   };
 }
 
-export async function startFastUpstream(): Promise<Upstream> {
+/**
+ * `rateLimitHeaders`: every answer carries Genesys's `inin-ratelimit-*` counters per token, with an
+ * allowance no run reaches (see bench/servers/fast-upstream.mjs).
+ */
+export async function startFastUpstream(opts: { readonly rateLimitHeaders?: boolean } = {}): Promise<Upstream> {
   const port = await freePort();
-  const child = startBenchServer('fast upstream', 'fast-upstream.mjs', [String(port)]);
+  const name = opts.rateLimitHeaders ? 'fast upstream with rate-limit headers' : 'fast upstream';
+  const child = startBenchServer(name, 'fast-upstream.mjs', [String(port), ...(opts.rateLimitHeaders ? ['rate-limit-headers'] : [])]);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/health`, child);
   return { ...targetOf('direct', url, child), port };
@@ -73,6 +78,8 @@ export interface SidecarOptions {
   readonly redisUrl?: string;
   readonly redisKeyPrefix?: string;
   readonly refreshAt?: number;
+  /** TOKEN_POOL_SIZE; unset: the default. */
+  readonly poolSize?: string;
   /** Node flags before dist/cli.js, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
 }
@@ -98,6 +105,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<SidecarTarget>
   if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
   if (opts.redisKeyPrefix) env.REDIS_KEY_PREFIX = opts.redisKeyPrefix;
   if (opts.refreshAt) env.REFRESH_AT = String(opts.refreshAt);
+  if (opts.poolSize) env.TOKEN_POOL_SIZE = opts.poolSize;
   const name = opts.name ?? `sidecar (WORKERS=${env.WORKERS})`;
   const child = startCli(name, [], env, opts.nodeArgs);
   const adminUrl = `http://127.0.0.1:${adminPort}`;

@@ -3,8 +3,9 @@ import { Agent, request, type Dispatcher } from 'undici';
 /**
  * A closed-loop load generator on undici (the HTTP client Node itself ships): N concurrent clients,
  * each with its own keep-alive connection, each sending its next request as soon as the previous one
- * is answered, until the duration is over. Used by the demo and the end-to-end tests. What a client
- * sends is up to `step`, so a client can also manage its own token (the demo's naive side).
+ * is answered (or, with `intervalMs`, no sooner than that after the previous one started), until the
+ * duration is over. Used by the demo and the end-to-end tests. What a client sends is up to `step`,
+ * so a client can also manage its own token (the demo's naive side).
  */
 export interface LoadOptions {
   readonly clients: number;
@@ -15,6 +16,13 @@ export interface LoadOptions {
   readonly onProgress?: (soFar: LoadResult) => void;
   /** Ends the run early (Ctrl-C in the demo): clients finish the request in flight and stop. */
   readonly signal?: AbortSignal;
+  /**
+   * Paces each client like a JMeter thread with a constant timer: a client starts a request at most
+   * once per `intervalMs`, and the clients' first requests are spread evenly over the first interval
+   * so the offered load is steady (clients × 1000 / intervalMs requests/s) rather than in bursts.
+   * A slow answer delays only its own client's next request. Unset: no pause at all.
+   */
+  readonly intervalMs?: number;
 }
 
 export interface LoadResult {
@@ -39,8 +47,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const summarize = (): LoadResult => summarizeRun(latencies, byStatus, performance.now() - started);
   const progress = opts.onProgress ? setInterval(() => opts.onProgress!(summarize()), 1000) : undefined;
 
+  const interval = opts.intervalMs ?? 0;
+  const pauses = new Pauses(opts.signal);
   async function client(index: number): Promise<void> {
-    while (performance.now() < deadline && !opts.signal?.aborted) {
+    let nextStart = started + (interval * index) / opts.clients;
+    while (!opts.signal?.aborted) {
+      if (interval > 0) {
+        // Decided by the schedule, not by the clock after the pause: a timer may fire a little early.
+        if (nextStart >= deadline) break;
+        await pauses.until(nextStart);
+      }
+      if (performance.now() >= deadline || opts.signal?.aborted) break;
+      nextStart = Math.max(nextStart, performance.now()) + interval;
       const t0 = performance.now();
       let status = 0;
       try {
@@ -58,6 +76,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     await Promise.all(Array.from({ length: opts.clients }, (_, i) => client(i)));
   } finally {
     if (progress) clearInterval(progress);
+    pauses.close();
     await dispatcher.close();
   }
   return summarize();
@@ -82,6 +101,41 @@ function summarizeRun(latencies: number[], byStatus: Map<number, number>, durati
     durationMs: Math.round(durationMs),
     requestsPerSecond: Math.round((latencies.length / durationMs) * 1000),
   };
+}
+
+/**
+ * The clients' pauses, all ended at once when the signal aborts. One abort listener for every client
+ * (not one per pause): hundreds of clients pausing at once would pass the signal's listener limit.
+ */
+class Pauses {
+  private readonly sleeping = new Set<() => void>();
+  private readonly wakeAll = () => {
+    for (const wake of [...this.sleeping]) wake();
+  };
+
+  constructor(private readonly signal: AbortSignal | undefined) {
+    signal?.addEventListener('abort', this.wakeAll, { once: true });
+  }
+
+  /** Resolves once `performance.now()` reaches `at`, or at once when the signal has aborted. */
+  until(at: number): Promise<void> {
+    const delay = at - performance.now();
+    if (delay <= 0 || this.signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleeping.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, delay);
+      this.sleeping.add(wake);
+    });
+  }
+
+  close(): void {
+    this.signal?.removeEventListener('abort', this.wakeAll);
+    this.wakeAll();
+  }
 }
 
 function round(ms: number): number {

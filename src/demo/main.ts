@@ -1,16 +1,21 @@
 /**
  * `token-sidecar demo`: the product's case in one command. An in-process Genesys mock with short
- * tokens and revoke-on-issue, then the same closed-loop load twice: each client managing its own
- * token, then through real sidecar processes (two sharing Redis when one is given, else one). Prints
- * both side by side. Every child process is stopped before it returns, Ctrl-C included.
+ * tokens and Genesys's per-token rate limit, then the same paced load twice: each client managing its
+ * own token, then through real sidecar processes with their default settings (two sharing Redis when
+ * one is given, else one), whose token pool sizes itself. Prints both side by side. Every child
+ * process is stopped before it returns, Ctrl-C included.
+ *
+ * The mock does not revoke older tokens on issue: Genesys is not known to (docs/genesys.md §3), and
+ * a pool of tokens cannot work against an upstream that does.
  */
 import { buildMockUpstream, type MockUpstream } from '../mock/app.js';
 import { stopAllProcesses } from '../harness/child-processes.js';
 import { getStatus, runLoad, type LoadOptions } from './load.js';
 import { NaiveClients } from './naive-client.js';
-import { DemoUsageError, demoHelp, parseDemoArgs, type DemoOptions } from './options.js';
+import { DEMO_RATE_LIMIT, DemoUsageError, demoHelp, parseDemoArgs, type DemoOptions } from './options.js';
 import { progressOn, type Progress } from './progress.js';
 import { renderTable, renderVerdict, type PhaseResult } from './report.js';
+import { watchSidecarMetrics } from './sidecar-metrics.js';
 import { startSidecars } from './sidecars.js';
 
 const EXIT_USAGE = 2;
@@ -39,7 +44,12 @@ export async function runDemo(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const onSignal = () => interrupt.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const mock = buildMockUpstream({ tokenLifetimeSeconds: options.tokenLifetimeSeconds, revokeOnIssue: true });
+  const mock = buildMockUpstream({
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+    revokeOnIssue: false,
+    rateLimitMode: 'per-token',
+    ...DEMO_RATE_LIMIT,
+  });
   const progress = progressOn(process.stdout);
   let phases: [PhaseResult, PhaseResult] | undefined;
   try {
@@ -74,6 +84,7 @@ async function runPhases(
     const result = await runLoad({
       clients: options.clients,
       durationMs,
+      intervalMs: 1000 / options.ratePerClient,
       step,
       signal,
       onProgress: (soFar) => progress.show(phase, soFar, durationMs),
@@ -89,21 +100,24 @@ async function runPhases(
   const naive: PhaseResult = { title: 'without sidecar', subtitle: '(own token each)', load: naiveLoad, upstream: mock.stats() };
   if (signal.aborted) return undefined;
 
-  // Started only now: a sidecar's token fetch would revoke the naive clients' tokens.
+  // Started only now, so the first phase has the machine to itself and the sidecars' metrics count this phase alone.
   const instances = options.redisUrls.length > 0 ? 2 : 1;
   mock.reset(); // before start-up, so the sidecars' first token requests count against them
-  const sidecars = await startSidecars({ instances, upstreamUrl, ...CREDENTIALS, redisUrls: options.redisUrls });
+  const sidecars = await startSidecars({ instances, upstreamUrl, ...CREDENTIALS, redisUrls: options.redisUrls, poolSize: options.poolSize });
   const store = options.redisUrls.length > 0 ? 'sharing Redis' : 'memory store';
   process.stdout.write(`\n[2/2] through sidecar: ${instances} instance${instances > 1 ? 's' : ''}, ${store}\n`);
   for (const sidecar of sidecars) process.stdout.write(`      sidecar pid ${sidecar.pid} at ${sidecar.url}\n`);
+  const metrics = watchSidecarMetrics(sidecars.map((sidecar) => sidecar.adminUrl));
   const throughLoad = await load('through sidecar', (index, dispatcher) =>
     getStatus(dispatcher, `${sidecars[index % sidecars.length]!.url}${TARGET_PATH}`),
   );
+  const upstream = mock.stats();
   const through: PhaseResult = {
     title: 'through sidecar',
     subtitle: `(${instances} instance${instances > 1 ? 's' : ''})`,
     load: throughLoad,
-    upstream: mock.stats(),
+    upstream,
+    sidecar: await metrics.stop(),
   };
   if (signal.aborted) return undefined;
   return [naive, through];
@@ -113,9 +127,13 @@ function printIntroduction(options: DemoOptions, upstreamUrl: string): void {
   process.stdout.write(
     [
       'token-sidecar demo',
-      `  upstream: Genesys mock at ${upstreamUrl}; tokens live ${options.tokenLifetimeSeconds} s and each new token`,
-      "            revokes the client's older ones (revoke-on-issue)",
-      `  load:     ${options.clients} concurrent keep-alive clients, GET ${TARGET_PATH}, ${options.durationSeconds} s per side`,
+      `  upstream: Genesys mock at ${upstreamUrl}; tokens live ${options.tokenLifetimeSeconds} s; each token may make`,
+      `            ${DEMO_RATE_LIMIT.perTokenLimit} requests per ${DEMO_RATE_LIMIT.perTokenWindowMs / 1000} s (Genesys's 300/minute per token), then 429`,
+      `  load:     ${options.clients} concurrent keep-alive clients, each at most ${options.ratePerClient} request/s, GET ${TARGET_PATH},`,
+      `            ${options.durationSeconds} s per side`,
+      options.poolSize === 'auto'
+        ? '  sidecar:  default settings: the token pool sizes itself (TOKEN_POOL_SIZE=auto), RATE_LIMIT_POLICY=pass'
+        : `  sidecar:  TOKEN_POOL_SIZE=${options.poolSize} (fixed), otherwise default settings: RATE_LIMIT_POLICY=pass`,
       '',
     ].join('\n'),
   );

@@ -18,10 +18,10 @@ export function progressOn(stream: NodeJS.WriteStream): Progress {
   return {
     show(phase, soFar, durationMs) {
       const seconds = Math.min(soFar.durationMs, durationMs) / 1000;
-      const unauthorized = soFar.byStatus['401'] ?? 0;
+      const count = (status: number) => (soFar.byStatus[String(status)] ?? 0).toLocaleString('en-US');
       stream.write(
         `\r\x1b[K  ${phase}: ${seconds.toFixed(0)}/${(durationMs / 1000).toFixed(0)} s, ` +
-          `${soFar.requests.toLocaleString('en-US')} requests, ${unauthorized.toLocaleString('en-US')} 401s, ` +
+          `${soFar.requests.toLocaleString('en-US')} requests, ${count(401)} 401s, ${count(429)} 429s, ` +
           `${soFar.requestsPerSecond.toLocaleString('en-US')} req/s`,
       );
     },

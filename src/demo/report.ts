@@ -1,5 +1,7 @@
 import type { MockStats } from '../mock/stats.js';
 import type { LoadResult } from './load.js';
+import { RATE_LIMITED_ACTIONS } from '../metrics/metrics.js';
+import type { SidecarFigures } from './sidecar-metrics.js';
 
 /** One load phase of the demo: what the clients saw and what the upstream counted. */
 export interface PhaseResult {
@@ -10,11 +12,14 @@ export interface PhaseResult {
   readonly load: LoadResult;
   /** The mock's counters for this phase alone (reset before it). */
   readonly upstream: MockStats;
+  /** From the sidecars' /metrics; absent for the phase without one. */
+  readonly sidecar?: SidecarFigures;
 }
 
 interface Row {
   readonly label: string;
-  readonly value: (phase: PhaseResult) => number;
+  /** undefined: the row does not apply to this phase (shown as a dash). */
+  readonly value: (phase: PhaseResult) => number | undefined;
   /** Decimals shown; counts have none. */
   readonly decimals?: number;
 }
@@ -31,12 +36,22 @@ export const ROWS: readonly Row[] = [
   { label: '401s answered by upstream', value: (p) => statusCount(p.upstream.api.byStatus, 401) },
   { label: 'token requests', value: (p) => p.upstream.tokenRequests.total },
   { label: '429s seen by clients', value: (p) => statusCount(p.load.byStatus, 429) },
+  // A 429 of a token's own budget is replayed on a slot with budget, so the clients see fewer.
+  { label: '429s answered by upstream', value: (p) => statusCount(p.upstream.api.byStatus, 429) },
+  { label: 'token pool size, peak', value: (p) => p.sidecar?.peakPoolSize },
+  ...RATE_LIMITED_ACTIONS.map((action) => ({
+    label: `rate-limited requests, ${action}`,
+    value: (p: PhaseResult) => p.sidecar?.rateLimited[action],
+  })),
   { label: 'p50 latency (ms)', value: (p) => p.load.p50Ms, decimals: 1 },
   { label: 'p99 latency (ms)', value: (p) => p.load.p99Ms, decimals: 1 },
 ];
 
-const format = (value: number, decimals = 0) =>
-  value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+/** What a row shows for a phase it does not apply to. */
+export const NOT_APPLICABLE = '—';
+
+const format = (value: number | undefined, decimals = 0) =>
+  value === undefined ? NOT_APPLICABLE : value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 
 /** The side-by-side table, one column per phase, numbers right-aligned. */
 export function renderTable(phases: readonly PhaseResult[]): string {
@@ -53,12 +68,14 @@ export function renderTable(phases: readonly PhaseResult[]): string {
   ].join('\n');
 }
 
-/** One sentence comparing the two phases on what the sidecar is for: 401s and token requests. */
+/** One sentence comparing the two phases on what the sidecar is for: 401s, 429s and token requests. */
 export function renderVerdict(naive: PhaseResult, sidecar: PhaseResult): string {
-  const failures = (p: PhaseResult) => format(statusCount(p.load.byStatus, 401));
+  const seen = (p: PhaseResult, status: number) => format(statusCount(p.load.byStatus, status));
   const tokens = (p: PhaseResult) => format(p.upstream.tokenRequests.total);
+  const pool = sidecar.sidecar ? ` from a pool of at most ${format(sidecar.sidecar.peakPoolSize)} tokens` : '';
   return (
-    `Through the sidecar the clients saw ${failures(sidecar)} 401s and the upstream ${tokens(sidecar)} token requests; ` +
-    `on their own they saw ${failures(naive)} 401s and made ${tokens(naive)} token requests.`
+    `Through the sidecar the clients saw ${seen(sidecar, 401)} 401s and ${seen(sidecar, 429)} 429s, and the upstream ` +
+    `${tokens(sidecar)} token requests${pool}; on their own they saw ${seen(naive, 401)} 401s and ${seen(naive, 429)} 429s, ` +
+    `and made ${tokens(naive)} token requests.`
   );
 }

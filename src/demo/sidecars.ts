@@ -17,6 +17,8 @@ export interface SidecarFleetOptions {
   readonly clientSecret: string;
   /** Shared store for the instances; empty = each keeps its token in memory. */
   readonly redisUrls: readonly string[];
+  /** TOKEN_POOL_SIZE; unset: the sidecar's default. */
+  readonly poolSize?: 'auto' | number;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function startSidecars(opts: SidecarFleetOptions): Promise<RunningS
         PORT: String(port),
         ADMIN_PORT: String(adminPort),
         LOG_LEVEL: 'warn',
+        ...(opts.poolSize !== undefined ? { TOKEN_POOL_SIZE: String(opts.poolSize) } : {}),
         ...(opts.redisUrls.length > 0 ? { REDIS_URL: opts.redisUrls.join(','), REDIS_KEY_PREFIX: keyPrefix } : {}),
       };
       const child = startCli([], { name: `sidecar ${i + 1}`, env });
