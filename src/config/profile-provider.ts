@@ -2,7 +2,7 @@ import { describeReadError, REPORTED, type Credential, type Io } from './io.js';
 import type { ProfileDraft } from './profiles.js';
 import { SETTINGS, shownValue, type Parsed } from './settings.js';
 import { parseSigningKey, withCertificate } from './signing-key.js';
-import type { SigningKey, TokenAuthMethod } from './types.js';
+import type { ProfileConfig, SigningKey, TokenAuthMethod } from './types.js';
 
 /**
  * The OAuth2 provider part of a profile: the token request and injection fields of a profiles-file
@@ -13,16 +13,10 @@ import type { SigningKey, TokenAuthMethod } from './types.js';
 export type KeyCredential = SigningKey | undefined | typeof REPORTED;
 
 /** The token request and injection settings: a profile's own, else the flat ones. */
-export interface ProviderFields {
-  readonly tokenAuth: TokenAuthMethod;
-  readonly scope?: string;
-  readonly audience?: string;
-  readonly resources?: readonly string[];
-  readonly tokenParams?: ReadonlyArray<readonly [string, string]>;
-  readonly defaultLifetimeS: number;
-  readonly injectHeader: string;
-  readonly injectPrefix: string;
-}
+export type ProviderFields = Pick<
+  ProfileConfig,
+  'tokenAuth' | 'scope' | 'audience' | 'resources' | 'tokenParams' | 'defaultLifetimeS' | 'injectHeader' | 'injectPrefix'
+>;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -133,7 +127,7 @@ export function readKeyFile({ path, keyId, certPath, where }: KeyFiles, io: Io):
   return readParsed(certPath, where.cert, (text) => withCertificate(key, text), io);
 }
 
-function readParsed<T>(path: string, where: string, parse: (text: string) => Parsed<T>, io: Io): T | typeof REPORTED {
+export function readParsed<T>(path: string, where: string, parse: (text: string) => Parsed<T>, io: Io): T | typeof REPORTED {
   let content: string;
   try {
     content = io.readFile(path);

@@ -1,7 +1,7 @@
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeReadError, REPORTED, type Credential, type Io } from './io.js';
-import { clientCredential, providerFields, readKeyFile, type KeyCredential, type ProviderFields } from './profile-provider.js';
+import { clientCredential, providerFields, readKeyFile, readParsed, type KeyCredential, type ProviderFields } from './profile-provider.js';
 import type { Region } from './regions.js';
 import { SETTINGS, settingLabel, shownValue, type Parsed, type PoolSizeSetting, type RateLimitPolicy } from './settings.js';
 import type { Grant, ProfileConfig } from './types.js';
@@ -296,16 +296,9 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
 
 /** Only the trailing newline(s) an editor or `echo` adds are removed; the secret is used as is. */
 export function readSecretFile(path: string, where: string, io: Io): Credential {
-  let content: string;
-  try {
-    content = io.readFile(path);
-  } catch (error) {
-    io.report(`${where}: cannot read ${JSON.stringify(path)} (${describeReadError(error)})`);
-    return REPORTED;
-  }
-  const secret = content.replace(/(\r?\n)+$/, '');
-  if (secret !== '') return secret;
-  io.report(`${where}: ${JSON.stringify(path)} is empty`);
-  return REPORTED;
+  return readParsed(path, where, (content): Parsed<string> => {
+    const secret = content.replace(/(\r?\n)+$/, '');
+    return secret !== '' ? { ok: true, value: secret } : { ok: false, rule: 'is empty' };
+  }, io);
 }
 
