@@ -25,7 +25,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   store: ['config', 'ipc', 'logging', 'redis', 'token'],
   lock: ['ipc', 'logging', 'redis'],
   token: ['config', 'errors'],
-  demo: ['config', 'harness', 'logging', 'mock'],
+  demo: ['config', 'harness', 'logging', 'metrics', 'mock'],
   healthcheck: ['config', 'mock'],
   http: ['errors'],
   mock: [],
