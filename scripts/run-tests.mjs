@@ -10,6 +10,8 @@
 //   or the shared process starter src/harness/child-processes.ts (through which tests start
 //   dist/cli.js, the mock CLI and redis-server): the end-to-end, demo, Redis, Prometheus and
 //   container tests among others. They run with `node --test`, one process per file, two at a time.
+// - a file that RUNS A TIMED LOAD in-process (named `*-load.test.ts`, e.g. the OAuth2 providers under
+//   50 clients for 10 s each) goes with them too: it starts no process, but it is not quick.
 // - every other file is a UNIT test file (`npm run test:unit`, no build needed). They run together
 //   in one Node process: started one process per file, Node and tsx start-up and loading fastify
 //   again cost about 1.2 s of CPU per file (39 s of CPU for 26 files, against 10 s in one process).
@@ -46,7 +48,8 @@ function startsProcesses(file, seen = new Set()) {
 const args = process.argv.slice(2);
 const filters = args.filter((arg) => !arg.startsWith('--'));
 const files = walk('test').sort().filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
-const unit = files.filter((f) => !startsProcesses(resolve(f)));
+const runsLoad = (file) => /-load\.test\.ts$/.test(file);
+const unit = files.filter((f) => !startsProcesses(resolve(f)) && !runsLoad(f));
 // Scheduling only: these take longest (a 4-instance fleet under load; two npm installs), so they
 // start first instead of running alone at the end while the other slot sits idle.
 const LONGEST = ['test/e2e/fleet.test.ts', 'test/deploy/docker-replay.test.ts'].map((f) => join(...f.split('/')));
