@@ -132,7 +132,9 @@ export function limitLooksShared(budgets: readonly SlotBudget[], size: number, f
   for (let i = 0; i < size; i++) {
     const b = budgets[i]!;
     if (i === fresh || !b.fromUpstream || b.resetAt <= now) continue;
-    if (b.used > busiest) busiest = b.used;
+    // The upstream's own count, not `used`: under load `used` adds an estimate of the requests in
+    // flight, which can dwarf a shared count and make a per-client limit look per token.
+    if (b.observedCount > busiest) busiest = b.observedCount;
     if (b.limit > limit) limit = b.limit;
   }
   if (busiest === 0 || busiest < limit / 10) return 'unknown';

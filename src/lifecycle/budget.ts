@@ -74,6 +74,14 @@ export class SlotBudget {
   /** Requests this instance has sent with the slot, ever: noteSent's tickets. */
   private tickets = 0;
 
+  /**
+   * The highest `inin-ratelimit-count` the upstream has answered in the current window: what the
+   * upstream said, without this instance's estimate of the requests still in flight (`used`).
+   */
+  get observedCount(): number {
+    return this.counted;
+  }
+
   /** Requests this instance has sent with the slot, ever (across windows and tokens). */
   get sentEver(): number {
     return this.tickets;
