@@ -13,6 +13,15 @@ import { HandPool, ListMeter, startUpstream, tokenAgent } from './lease-fixtures
 // server, with a pool whose leases the test hands out.
 
 /** The upstream answers 401 unless it gets one of `accepted` in Authorization. */
+/** A pool holding token "old" (generation 1) whose slot hands back "new" (generation 2) after a 401. */
+function rotatingPool() {
+  const pool = new HandPool();
+  pool.current = pool.slot.lease('old', 1);
+  const newer = pool.slot.lease('new', 2);
+  pool.slot.next = async () => newer;
+  return { pool, newer };
+}
+
 function acceptOnly(...accepted: string[]) {
   return startUpstream((seen, response) => {
     const ok = accepted.includes(String(seen.headers.authorization));
@@ -36,10 +45,7 @@ test("the lease's value goes upstream in the lease's header, and the client's ow
 
 test('a 401 is replayed once with the newer lease the slot hands back, and the client sees only the replay', async () => {
   const upstream = await acceptOnly('Bearer new');
-  const pool = new HandPool();
-  pool.current = pool.slot.lease('old', 1);
-  const newer = pool.slot.lease('new', 2);
-  pool.slot.next = async () => newer;
+  const { pool, newer } = rotatingPool();
   const meter = new ListMeter();
   const response = await tokenAgent(meter).request({ origin: upstream.origin, path: '/r', method: 'GET', headers: carryPool({}, pool) });
   assert.equal(response.statusCode, 200);
@@ -52,10 +58,7 @@ test('a 401 is replayed once with the newer lease the slot hands back, and the c
 
 test('a buffered body is sent again, identical, on the replay', async () => {
   const upstream = await acceptOnly('Bearer new');
-  const pool = new HandPool();
-  pool.current = pool.slot.lease('old', 1);
-  const newer = pool.slot.lease('new', 2);
-  pool.slot.next = async () => newer;
+  const { pool, newer } = rotatingPool();
   const body = JSON.stringify({ hello: 'world' });
   const response = await tokenAgent(new ListMeter()).request({
     origin: upstream.origin, path: '/post', method: 'POST', body: Buffer.from(body), headers: carryPool({ 'content-type': 'application/json' }, pool),
@@ -66,10 +69,7 @@ test('a buffered body is sent again, identical, on the replay', async () => {
 
 test('a body streamed with a Content-Length within the limit is buffered, so its 401 is replayed too', async () => {
   const upstream = await acceptOnly('Bearer new');
-  const pool = new HandPool();
-  pool.current = pool.slot.lease('old', 1);
-  const newer = pool.slot.lease('new', 2);
-  pool.slot.next = async () => newer;
+  const { pool, newer } = rotatingPool();
   const response = await tokenAgent(new ListMeter(), 100).request({
     origin: upstream.origin, path: '/post', method: 'POST', body: Readable.from([Buffer.from('abc'), Buffer.from('def')]), headers: carryPool({ 'content-length': '6' }, pool),
   });
@@ -79,10 +79,7 @@ test('a body streamed with a Content-Length within the limit is buffered, so its
 
 test('a second 401 reaches the client unchanged, headers and body', async () => {
   const upstream = await acceptOnly();
-  const pool = new HandPool();
-  pool.current = pool.slot.lease('old', 1);
-  const newer = pool.slot.lease('new', 2);
-  pool.slot.next = async () => newer;
+  const { pool, newer } = rotatingPool();
   const meter = new ListMeter();
   const response = await tokenAgent(meter).request({ origin: upstream.origin, path: '/r', method: 'GET', headers: carryPool({}, pool) });
   assert.equal(response.statusCode, 401);
@@ -107,10 +104,7 @@ test('when the slot has no newer token, the held 401 reaches the client as the u
 
 test('a streamed body of unknown length is not replayed: its 401 reaches the client and the token is still reported', async () => {
   const upstream = await acceptOnly('Bearer new');
-  const pool = new HandPool();
-  pool.current = pool.slot.lease('old', 1);
-  const newer = pool.slot.lease('new', 2);
-  pool.slot.next = async () => newer;
+  const { pool, newer } = rotatingPool();
   const meter = new ListMeter();
   const response = await tokenAgent(meter).request({
     origin: upstream.origin, path: '/stream', method: 'POST', body: Readable.from([Buffer.from('abc'), Buffer.from('def')]), headers: carryPool({}, pool),
@@ -186,10 +180,7 @@ test('a request without a chosen pool fails without reaching the upstream', asyn
 
 test("composed with undici's own compose(), the interceptor sets the token and replays a 401 the same way", async () => {
   const upstream = await acceptOnly('Bearer new');
-  const pool = new HandPool();
-  pool.current = pool.slot.lease('old', 1);
-  const newer = pool.slot.lease('new', 2);
-  pool.slot.next = async () => newer;
+  const { pool, newer } = rotatingPool();
   const agent = new Agent({ connections: 1 });
   after(() => agent.close());
   const meter = new ListMeter();
