@@ -74,9 +74,12 @@ export class PoolSizer {
   private sampledAt = 0;
   /** Requests the fleet sends per request this instance sends (1 alone). */
   private ratio = 1;
-  /** The last judgement's figures, for the growth log line. */
+  /** The figures of the judgement that started the store round trip under way, for its log line. */
   private lastRate = 0;
+  private lastLocal = 0;
   private lastDesired = 0;
+  /** That judgement grew because a request found every slot out of budget, not from the rates. */
+  private lastExhausted = false;
 
   constructor(
     private readonly pool: SizablePool,
@@ -116,16 +119,18 @@ export class PoolSizer {
     if (this.probe >= 0) this.judgeProbe(now);
     const local = this.meter.perSecond(now);
     const rate = this.fleetDemand(now, local);
-    let desired = desiredPoolSize(pool.budgets, size, now, local, rate);
-    if (exhausted && desired <= size) desired = size + 1;
-    this.lastRate = rate;
-    this.lastDesired = desired;
+    const demanded = desiredPoolSize(pool.budgets, size, now, local, rate);
+    const bump = exhausted && demanded <= size;
+    const desired = bump ? size + 1 : demanded;
     if (desired > size) {
       this.belowSince = 0;
       // One probe at a time until the scope is known: a shared limit then costs few tokens.
       if (this.busy || (this.scope === 'unknown' && this.probe >= 0)) return;
       const next = nextPoolSize(desired, size, this.options.max, this.scope);
-      if (next > size) void this.setSize(next, true);
+      if (next > size) {
+        this.noteJudgement(rate, local, desired, bump);
+        void this.setSize(next, true);
+      }
       return;
     }
     if (desired >= size) {
@@ -135,7 +140,17 @@ export class PoolSizer {
     if (this.belowSince === 0) this.belowSince = now;
     const quietMs = this.options.quietMs ?? DEFAULT_QUIET_MS;
     const changedAt = this.record?.updatedAt ?? 0;
-    if (!this.busy && now - this.belowSince >= quietMs && now - changedAt >= quietMs) void this.setSize(Math.max(1, desired), false);
+    if (!this.busy && now - this.belowSince >= quietMs && now - changedAt >= quietMs) {
+      this.noteJudgement(rate, local, desired, false);
+      void this.setSize(Math.max(1, desired), false);
+    }
+  }
+
+  private noteJudgement(rate: number, local: number, desired: number, exhausted: boolean): void {
+    this.lastRate = rate;
+    this.lastLocal = local;
+    this.lastDesired = desired;
+    this.lastExhausted = exhausted;
   }
 
   start(): void {
@@ -172,12 +187,6 @@ export class PoolSizer {
     this.timer.unref?.();
   }
 
-  /**
-   * Sets the fleet-wide size to `target` against the epoch read just before. A growth finding the
-   * record already at or past `target` (another instance grew first) adopts it; a shrink finding the
-   * record changed since it looked gives way. When the store cannot be reached a growth still
-   * happens here (the lifecycle serves locally meanwhile); a shrink waits.
-   */
   /**
    * The whole fleet's demand in requests per second: this instance's arrivals (`local`) times how
    * many requests the fleet sends per request this instance sends, measured over the last
@@ -218,6 +227,12 @@ export class PoolSizer {
     return local * this.ratio;
   }
 
+  /**
+   * Sets the fleet-wide size to `target` against the epoch read just before. A growth finding the
+   * record already at or past `target` (another instance grew first) adopts it; a shrink finding the
+   * record changed since it looked gives way. When the store cannot be reached a growth still
+   * happens here (the lifecycle serves locally meanwhile); a shrink waits.
+   */
   private async setSize(target: number, grow: boolean): Promise<void> {
     this.busy = true;
     const { store, key, clock, log } = this.options;
@@ -231,7 +246,19 @@ export class PoolSizer {
       }
       if (await store.setPoolSize(key, read?.epoch ?? 0, target, clock.now())) {
         this.record = { size: target, epoch: (read?.epoch ?? 0) + 1, updatedAt: clock.now() };
-        log.info({ from: this.pool.size, to: target, desired: this.lastDesired, ratePerSecond: Math.round(this.lastRate), scope: this.scope }, grow ? 'token pool grows' : 'token pool shrinks after a quiet period');
+        log.info(
+          {
+            from: this.pool.size,
+            to: target,
+            desired: this.lastDesired,
+            ratePerSecond: Math.round(this.lastRate),
+            localPerSecond: Math.round(this.lastLocal),
+            fleetRatio: Math.round(this.ratio * 100) / 100,
+            everyTokenOutOfBudget: this.lastExhausted,
+            scope: this.scope,
+          },
+          grow ? 'token pool grows' : 'token pool shrinks after a quiet period',
+        );
         this.adopt(target);
       } else {
         this.record = await store.getPoolSize(key);
