@@ -86,6 +86,20 @@ export class SlotBudget {
   get sentEver(): number {
     return this.tickets;
   }
+
+  /**
+   * This instance's requests with the slot, ever, up to the one whose answer gave `observedCount`:
+   * the own requests that count is known to include. Against the rise of `observedCount` it gives
+   * the fleet's share without any estimate of what is still in flight.
+   */
+  get countedSentEver(): number {
+    return this.countedTicket;
+  }
+
+  /** The same, within the current window: own requests of this window that `observedCount` includes. */
+  get countedSentInWindow(): number {
+    return this.countedTicket - this.windowTicket;
+  }
   /** The ticket before this window's first request from this instance. */
   private windowTicket = 0;
   /** The highest count of the window, and the ticket of the request it answered. */

@@ -191,11 +191,11 @@ export class PoolSizer {
    * The whole fleet's demand in requests per second: this instance's arrivals (`local`) times how
    * many requests the fleet sends per request this instance sends, measured over the last
    * RATE_SAMPLE_MS from how much the upstream's counts of the slots in rotation rose against this
-   * instance's own sends on them (a window that began meanwhile: its count against this instance's
-   * sends in it). Every request is
-   * counted on exactly one slot, so the ratio needs no idea of how many instances there are, and a
-   * backlog of held requests sent at once raises both sides alike. Sampled and smoothed, so the
-   * request path stays O(1) in between.
+   * instance's own requests those counts include (answered ones, by ticket; a window that began
+   * meanwhile: its count against this instance's requests in it that the count includes). Every
+   * request is counted on exactly one slot, so the ratio needs no idea of how many instances there
+   * are, and a backlog of held requests sent at once raises both sides alike. Sampled and smoothed,
+   * so the request path stays O(1) in between.
    */
   private fleetDemand(now: number, local: number): number {
     if (now - this.sampledAt >= RATE_SAMPLE_MS) {
@@ -204,21 +204,23 @@ export class PoolSizer {
       let own = 0;
       for (let i = 0; i < size; i++) {
         const b = budgets[i]!;
-        const used = b.fromUpstream ? b.used : 0;
+        // The upstream's own count and the own requests it is known to include: no estimate of
+        // what is in flight, which under load would feed the ratio its own guess.
+        const used = b.fromUpstream ? b.observedCount : 0;
         const known = i < this.lastUsed.length;
         const newWindow = !known || used < this.lastUsed[i]! || Math.abs(b.resetAt - this.lastResetAt[i]!) > 1_000;
         // A window that began since (or a slot new to the sample): its whole count against this
         // instance's sends in that window, both since the window began.
         if (newWindow) {
           rise += used;
-          own += b.fromUpstream ? b.sent : 0;
+          own += b.fromUpstream ? b.countedSentInWindow : 0;
         } else {
           rise += used - this.lastUsed[i]!;
-          own += b.sentEver - this.lastSent[i]!;
+          own += b.countedSentEver - this.lastSent[i]!;
         }
         this.lastUsed[i] = used;
         this.lastResetAt[i] = b.resetAt;
-        this.lastSent[i] = b.sentEver;
+        this.lastSent[i] = b.countedSentEver;
       }
       this.sampledAt = now;
       // Smoothed: one sample can be skewed when the instances route differently over the slots.

@@ -26,6 +26,20 @@ describe('RateMeter', () => {
     assert.equal(meter.perSecond(clock.now()), 50, '50 requests in 250 ms read over the 1 s minimum');
   });
 
+  it('after a busy bucket, reads a burst of held-up requests on the sliding window, not as the burst\'s own rate', async () => {
+    const clock = new FakeClock();
+    const meter = new RateMeter(2_000);
+    for (let i = 0; i < 400; i++) {
+      meter.hit(clock.now());
+      await clock.advance(10); // 100/s for 4 s: two full buckets
+    }
+    // The next second's 100 requests arrive together at its end (held up), with 100 held from before.
+    await clock.advance(1_000 - 1);
+    for (let i = 0; i < 200; i++) meter.hit(clock.now());
+    // Sliding: (200 × (1 − 0.5) + 200) / 2 s = 150/s; the current bucket alone would read 200/s.
+    assert.ok(Math.abs(meter.perSecond(clock.now()) - 150) < 1, String(meter.perSecond(clock.now())));
+  });
+
   it('forgets a load that stopped two buckets ago', async () => {
     const clock = new FakeClock();
     const meter = new RateMeter(1_000);

@@ -177,3 +177,39 @@ test('under wait a request is held until a slot has budget again, then sent; und
   await passing.pool.leaseOverBudget();
   assert.deepEqual(actions, ['waited', 'passed']);
 });
+
+test('answers that lag behind the requests (a starved machine) do not grow the pool past the demand', async () => {
+  const { clock, store, instance } = world();
+  const a = instance();
+  const b = instance();
+  a.pool.start();
+  b.pool.start();
+  await settle();
+  // The upstream counts each request when it arrives; its answer reaches the sidecar LAG_MS later,
+  // so at any moment about rate × LAG_MS requests of each instance are in flight.
+  const LAG_MS = 400;
+  const windows = new Map<string, { start: number; hits: number }>();
+  let over = 0;
+  const rate = 40;
+  const every = 1000 / rate;
+  for (let t = 0, i = 0; t < 30_000; t += every, i++) {
+    const pool = i % 2 === 0 ? a.pool : b.pool;
+    const lease = pool.lease();
+    if (lease !== undefined && !pool.outOfBudget) {
+      const ticket = lease.slot.noteSent();
+      const now = clock.now();
+      let window = windows.get(lease.token.accessToken);
+      if (!window || now >= window.start + WINDOW_MS) windows.set(lease.token.accessToken, (window = { start: now, hits: 0 }));
+      const count = ++window.hits;
+      if (count > LIMIT) over++;
+      const end = window.start + WINDOW_MS;
+      clock.setTimeout(() => lease.slot.observeRateLimit(LIMIT, count, Math.ceil((end - clock.now()) / 1000), ticket), LAG_MS);
+    }
+    await clock.advance(every);
+  }
+  const record = await store.getPoolSize(POOL_KEY);
+  // 40 requests/s against 50 per 10 s: 8 tokens' worth, plus the one spare.
+  const needed = Math.ceil((rate * WINDOW_MS) / 1000 / LIMIT);
+  assert.ok(record !== null && record.size <= needed + 1, `pool record ${JSON.stringify(record)} for a demand of ${needed} tokens`);
+  assert.ok(over <= LIMIT / 5, `${over} requests over a token's budget`);
+});
