@@ -58,9 +58,9 @@ export const SPARE_SLOTS = 1;
  * before that adds a slot. A demand that sits on a whole number (200 requests/s against 50 per 10 s
  * is exactly 40 tokens) is read a little above it by any measurement (a request counted at a bucket's
  * edge, a ratio smoothed over instances) and would cost a slot beyond the spare; a fraction of a
- * token's budget is left to the spare slot instead, which still has the rest of its budget for bursts.
+ * token's budget is left to the spare slot instead, which keeps at least half its budget for bursts.
  */
-export const STEADY_TOLERANCE_TOKENS = 0.25;
+export const STEADY_TOLERANCE_TOKENS = 0.5;
 
 /**
  * Requests per second the whole fleet sends: this instance's rate (`localRate`, a RateMeter over the

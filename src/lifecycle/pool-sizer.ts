@@ -74,6 +74,7 @@ export class PoolSizer {
   private sampledAt = 0;
   /** Requests the fleet sends per request this instance sends (1 alone). */
   private ratio = 1;
+  private ratioMeasured = false;
   /** The figures of the judgement that started the store round trip under way, for its log line. */
   private lastRate = 0;
   private lastLocal = 0;
@@ -224,7 +225,13 @@ export class PoolSizer {
       }
       this.sampledAt = now;
       // Smoothed: one sample can be skewed when the instances route differently over the slots.
-      if (own >= MIN_OWN_FOR_RATIO) this.ratio += RATIO_SMOOTHING * ((rise > own ? rise / own : 1) - this.ratio);
+      // The first sample is taken as it is: smoothing it in from 1 would under-read a fleet of N
+      // instances for several seconds of a ramp, the time the pool most needs to grow.
+      if (own >= MIN_OWN_FOR_RATIO) {
+        const sample = rise > own ? rise / own : 1;
+        this.ratio = this.ratioMeasured ? this.ratio + RATIO_SMOOTHING * (sample - this.ratio) : sample;
+        this.ratioMeasured = true;
+      }
     }
     return local * this.ratio;
   }
