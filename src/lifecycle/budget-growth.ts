@@ -5,48 +5,56 @@
  */
 import type { SlotBudget } from './budget.js';
 
+/** Seconds of arrivals a RateMeter keeps: the longest horizon it can measure over (a power of two: see `bucket`). */
+const METER_SECONDS = 64;
+
+/** The bucket of a second: a modulo that also holds for the negative seconds a simulation starting at 0 looks back on. */
+const bucket = (second: number) => second & (METER_SECONDS - 1);
+
 /**
- * Requests per second over roughly the last `bucketMs` to 2 × `bucketMs`: two fixed buckets, the
- * previous one weighted by how much of it still lies inside a sliding bucket-long window (the
- * sliding-window estimate rate limiters use). A load that starts from idle has an empty previous
- * bucket, which would hide it for a whole bucket; so while the previous bucket is empty the current
- * bucket's own rate counts too, measured over at least half a bucket, so that one burst of
- * simultaneous requests does not read as a huge rate. No allocation; `hit` and `perSecond` are O(1).
+ * Requests per second over the last `horizonMs` (rounded to whole seconds, at most METER_SECONDS),
+ * counted in one-second buckets. Over a horizon as long as the rate limit's window, the figure is
+ * the window's demand: requests that were held up somewhere (by a starved load generator, or by a
+ * pool out of budget) and then arrive together count once, as they do against the budget, instead
+ * of reading as a rate several times the real one. A load that started less than a horizon ago is
+ * measured over the time since it started (at least a second), so a ramp from idle shows at once.
+ * Allocation-free after construction; `hit` is O(1), `perSecond` O(horizon in seconds).
  */
 export class RateMeter {
-  private bucketStart = Number.NEGATIVE_INFINITY;
-  private current = 0;
-  private previous = 0;
-
-  constructor(private readonly bucketMs = 2_000) {}
+  private readonly counts = new Float64Array(METER_SECONDS);
+  /** The second (epoch ms / 1000, floored) of the newest bucket; buckets up to it are current. */
+  private second = Number.NEGATIVE_INFINITY;
+  /** When the current stretch of traffic began (no gap of METER_SECONDS without a request); NaN before any. */
+  private activeSince = Number.NaN;
+  private lastHitAt = Number.NEGATIVE_INFINITY;
 
   hit(now: number): void {
     this.roll(now);
-    this.current++;
+    this.counts[bucket(this.second)]! += 1;
+    if (now - this.lastHitAt >= METER_SECONDS * 1000 || Number.isNaN(this.activeSince)) this.activeSince = now;
+    this.lastHitAt = now;
   }
 
-  perSecond(now: number): number {
+  perSecond(now: number, horizonMs = 2_000): number {
     this.roll(now);
-    const into = now - this.bucketStart;
-    const sliding = (this.previous * (1 - into / this.bucketMs) + this.current) / this.bucketMs;
-    // After a busy bucket the sliding estimate stands alone: the current bucket's own rate over as
-    // little as half a bucket would read a burst of requests that were held up (by the client, or
-    // by a pool out of budget) and then arrive together as a rate twice the real one.
-    if (this.previous > 0) return sliding * 1000;
-    const currentOnly = this.current / Math.max(into, this.bucketMs / 2);
-    return (sliding > currentOnly ? sliding : currentOnly) * 1000;
+    if (Number.isNaN(this.activeSince)) return 0;
+    const buckets = Math.max(1, Math.min(METER_SECONDS - 1, Math.round(horizonMs / 1000)));
+    let sum = 0;
+    for (let k = 0; k < buckets; k++) sum += this.counts[bucket(this.second - k)]!;
+    // The buckets cover the current (partial) second and the whole ones before it.
+    const span = (buckets - 1) * 1000 + (now - this.second * 1000);
+    const active = now - this.activeSince;
+    const over = active < span ? (active > 1000 ? active : 1000) : span;
+    return (sum * 1000) / over;
   }
 
+  /** Moves the newest bucket to `now`'s second, emptying the buckets of the seconds in between. */
   private roll(now: number): void {
-    if (now < this.bucketStart + this.bucketMs) return;
-    if (this.bucketStart === Number.NEGATIVE_INFINITY) {
-      this.bucketStart = now;
-      return;
-    }
-    const elapsedBuckets = Math.floor((now - this.bucketStart) / this.bucketMs);
-    this.previous = elapsedBuckets === 1 ? this.current : 0;
-    this.current = 0;
-    this.bucketStart += elapsedBuckets * this.bucketMs;
+    const second = Math.floor(now / 1000);
+    if (second <= this.second) return;
+    const from = this.second === Number.NEGATIVE_INFINITY || second - this.second > METER_SECONDS ? second - METER_SECONDS + 1 : this.second + 1;
+    for (let s = from; s <= second; s++) this.counts[bucket(s)] = 0;
+    this.second = second;
   }
 }
 

@@ -88,17 +88,18 @@ export class SlotBudget {
   }
 
   /**
-   * This instance's requests with the slot, ever, up to the one whose answer gave `observedCount`:
-   * the own requests that count is known to include. Against the rise of `observedCount` it gives
-   * the fleet's share without any estimate of what is still in flight.
+   * Between the window's first answer to one of this instance's requests and the answer that gave
+   * `observedCount`: how much the upstream's count rose, and how many of this instance's requests
+   * lay between them (both 0 until there are two such answers). Both ends are answers, so their
+   * ratio is the fleet's requests per request of this instance, without any estimate of what is in
+   * flight and without the other instances' requests counted before this one's first in the window.
    */
-  get countedSentEver(): number {
-    return this.countedTicket;
+  get riseSinceFirstAnswer(): number {
+    return this.baseTicket === 0 ? 0 : this.counted - this.baseCount;
   }
 
-  /** The same, within the current window: own requests of this window that `observedCount` includes. */
-  get countedSentInWindow(): number {
-    return this.countedTicket - this.windowTicket;
+  get ownSinceFirstAnswer(): number {
+    return this.baseTicket === 0 ? 0 : this.countedTicket - this.baseTicket;
   }
   /** The ticket before this window's first request from this instance. */
   private windowTicket = 0;

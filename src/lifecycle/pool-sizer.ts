@@ -30,12 +30,11 @@ export interface PoolSizerOptions {
 
 /** How often the request path re-judges the size (each judgement is O(slots)). */
 const CHECK_EVERY_MS = 100;
-/** How often the fleet's rate is sampled from the upstream's counts. */
-const RATE_SAMPLE_MS = 1_000;
-/** Weight of a new sample in the fleet ratio (an exponentially weighted average). */
-const RATIO_SMOOTHING = 0.25;
-/** Own requests in a sample below which the fleet ratio is left as it was (too few to measure). */
+/** Own answered requests in the current windows below which the fleet ratio is left as it was (too few to measure). */
 const MIN_OWN_FOR_RATIO = 20;
+/** The arrival rate's horizon before a window length is known, and its longest (Genesys's window is a minute). */
+const DEFAULT_RATE_HORIZON_MS = 2_000;
+const MAX_RATE_HORIZON_MS = 60_000;
 const DEFAULT_POLL_MS = 1_000;
 const DEFAULT_QUIET_MS = 120_000;
 export const GROWTH_STOPPED_SHARED = 'stopped: limit is per client, not per token';
@@ -67,14 +66,8 @@ export class PoolSizer {
   /** A store round trip (read or set of the size) is under way. */
   busy = false;
   private storeWarned = false;
-  /** fleetDemand's state: each slot's count, window end and own sends at the last sample. */
-  private readonly lastUsed: number[] = [];
-  private readonly lastResetAt: number[] = [];
-  private readonly lastSent: number[] = [];
-  private sampledAt = 0;
-  /** Requests the fleet sends per request this instance sends (1 alone). */
+  /** Requests the fleet sends per request this instance sends (1 alone), as last measured. */
   private ratio = 1;
-  private ratioMeasured = false;
   /** The figures of the judgement that started the store round trip under way, for its log line. */
   private lastRate = 0;
   private lastLocal = 0;
@@ -118,7 +111,7 @@ export class PoolSizer {
     const { pool } = this;
     const size = pool.size;
     if (this.probe >= 0) this.judgeProbe(now);
-    const local = this.meter.perSecond(now);
+    const local = this.meter.perSecond(now, this.windowMs());
     const rate = this.fleetDemand(now, local);
     const demanded = desiredPoolSize(pool.budgets, size, now, local, rate);
     const bump = exhausted && demanded <= size;
@@ -189,51 +182,39 @@ export class PoolSizer {
   }
 
   /**
-   * The whole fleet's demand in requests per second: this instance's arrivals (`local`) times how
-   * many requests the fleet sends per request this instance sends, measured over the last
-   * RATE_SAMPLE_MS from how much the upstream's counts of the slots in rotation rose against this
-   * instance's own requests those counts include (answered ones, by ticket; a window that began
-   * meanwhile: its count against this instance's requests in it that the count includes). Every
+   * The whole fleet's demand in requests per second: this instance's arrival rate (`local`) times
+   * how many requests the fleet sends per request this instance sends, from the slots' current
+   * windows: how much the upstream's counts rose between two answers to this instance's requests,
+   * against how many of its requests lay between them (SlotBudget.riseSinceFirstAnswer). Every
    * request is counted on exactly one slot, so the ratio needs no idea of how many instances there
-   * are, and a backlog of held requests sent at once raises both sides alike. Sampled and smoothed,
-   * so the request path stays O(1) in between.
+   * are. Both ends are answers, and the span is whole windows rather than the last second: on a
+   * starved machine an instance that falls behind sees, second by second, few of its own requests
+   * answered while the others' are counted (ratios of 4 to 9 for two instances were seen), and the
+   * start of a window holds the others' requests sent before its own first. O(slots).
    */
   private fleetDemand(now: number, local: number): number {
-    if (now - this.sampledAt >= RATE_SAMPLE_MS) {
-      const { budgets, size } = this.pool;
-      let rise = 0;
-      let own = 0;
-      for (let i = 0; i < size; i++) {
-        const b = budgets[i]!;
-        // The upstream's own count and the own requests it is known to include: no estimate of
-        // what is in flight, which under load would feed the ratio its own guess.
-        const used = b.fromUpstream ? b.observedCount : 0;
-        const known = i < this.lastUsed.length;
-        const newWindow = !known || used < this.lastUsed[i]! || Math.abs(b.resetAt - this.lastResetAt[i]!) > 1_000;
-        // A window that began since (or a slot new to the sample): its whole count against this
-        // instance's sends in that window, both since the window began.
-        if (newWindow) {
-          rise += used;
-          own += b.fromUpstream ? b.countedSentInWindow : 0;
-        } else {
-          rise += used - this.lastUsed[i]!;
-          own += b.countedSentEver - this.lastSent[i]!;
-        }
-        this.lastUsed[i] = used;
-        this.lastResetAt[i] = b.resetAt;
-        this.lastSent[i] = b.countedSentEver;
-      }
-      this.sampledAt = now;
-      // Smoothed: one sample can be skewed when the instances route differently over the slots.
-      // The first sample is taken as it is: smoothing it in from 1 would under-read a fleet of N
-      // instances for several seconds of a ramp, the time the pool most needs to grow.
-      if (own >= MIN_OWN_FOR_RATIO) {
-        const sample = rise > own ? rise / own : 1;
-        this.ratio = this.ratioMeasured ? this.ratio + RATIO_SMOOTHING * (sample - this.ratio) : sample;
-        this.ratioMeasured = true;
-      }
+    const { budgets, size } = this.pool;
+    let counted = 0;
+    let own = 0;
+    for (let i = 0; i < size; i++) {
+      const b = budgets[i]!;
+      if (!b.fromUpstream || b.resetAt <= now) continue;
+      counted += b.riseSinceFirstAnswer;
+      own += b.ownSinceFirstAnswer;
     }
+    if (own >= MIN_OWN_FOR_RATIO) this.ratio = counted > own ? counted / own : 1;
     return local * this.ratio;
+  }
+
+  /**
+   * The horizon of the arrival rate: the rate limit's window as the slots learnt it (the steady rule
+   * sizes for a window's demand, so it reads the last window's arrivals), 2 s until one is known.
+   */
+  private windowMs(): number {
+    const { budgets, size } = this.pool;
+    let windowMs = 0;
+    for (let i = 0; i < size; i++) if (budgets[i]!.windowMs > windowMs) windowMs = budgets[i]!.windowMs;
+    return windowMs > 0 ? Math.min(windowMs, MAX_RATE_HORIZON_MS) : DEFAULT_RATE_HORIZON_MS;
   }
 
   /**

@@ -6,46 +6,56 @@ import { desiredPoolSize, fleetRate, limitLooksShared, nextPoolSize, RateMeter, 
 import { FakeClock } from '../helpers/fake-clock.js';
 
 describe('RateMeter', () => {
-  it('measures a steady rate', async () => {
+  it('measures a steady rate over a short horizon and over a window', async () => {
     const clock = new FakeClock();
-    const meter = new RateMeter(2_000);
-    for (let i = 0; i < 1_000; i++) {
+    const meter = new RateMeter();
+    for (let i = 0; i < 1_500; i++) {
       meter.hit(clock.now());
       await clock.advance(10);
     }
-    assert.ok(Math.abs(meter.perSecond(clock.now()) - 100) <= 5, String(meter.perSecond(clock.now())));
+    assert.ok(Math.abs(meter.perSecond(clock.now(), 2_000) - 100) <= 5, String(meter.perSecond(clock.now(), 2_000)));
+    assert.ok(Math.abs(meter.perSecond(clock.now(), 10_000) - 100) <= 2, String(meter.perSecond(clock.now(), 10_000)));
   });
 
-  it('sees a load that starts from idle within its first second', async () => {
+  it('sees a load that starts from idle within its first second, whatever the horizon', async () => {
     const clock = new FakeClock();
-    const meter = new RateMeter(2_000);
+    const meter = new RateMeter();
     for (let i = 0; i < 50; i++) {
       meter.hit(clock.now());
       await clock.advance(5);
     }
-    assert.equal(meter.perSecond(clock.now()), 50, '50 requests in 250 ms read over the 1 s minimum');
-  });
-
-  it('after a busy bucket, reads a burst of held-up requests on the sliding window, not as the burst\'s own rate', async () => {
-    const clock = new FakeClock();
-    const meter = new RateMeter(2_000);
-    for (let i = 0; i < 400; i++) {
+    assert.equal(meter.perSecond(clock.now(), 10_000), 50, '50 requests in 250 ms read over the 1 s minimum');
+    for (let i = 0; i < 250; i++) {
       meter.hit(clock.now());
-      await clock.advance(10); // 100/s for 4 s: two full buckets
+      await clock.advance(10);
     }
-    // The next second's 100 requests arrive together at its end (held up), with 100 held from before.
-    await clock.advance(1_000 - 1);
-    for (let i = 0; i < 200; i++) meter.hit(clock.now());
-    // Sliding: (200 × (1 − 0.5) + 200) / 2 s = 150/s; the current bucket alone would read 200/s.
-    assert.ok(Math.abs(meter.perSecond(clock.now()) - 150) < 1, String(meter.perSecond(clock.now())));
+    // 300 requests since the load began 2.75 s ago, not spread over the 10 s horizon.
+    assert.ok(Math.abs(meter.perSecond(clock.now(), 10_000) - 300 / 2.75) <= 2, String(meter.perSecond(clock.now(), 10_000)));
   });
 
-  it('forgets a load that stopped two buckets ago', async () => {
+  it('counts held-up requests that arrive together once over a window, not as a burst rate', async () => {
     const clock = new FakeClock();
-    const meter = new RateMeter(1_000);
+    const meter = new RateMeter();
+    for (let i = 0; i < 1_000; i++) {
+      meter.hit(clock.now());
+      await clock.advance(10); // 100/s for 10 s
+    }
+    // The next second's 100 requests are held up and arrive together with the following second's.
+    await clock.advance(1_000);
+    for (let i = 0; i < 200; i++) meter.hit(clock.now());
+    await clock.advance(999);
+    assert.ok(Math.abs(meter.perSecond(clock.now(), 10_000) - 100) <= 3, String(meter.perSecond(clock.now(), 10_000)));
+    assert.ok(meter.perSecond(clock.now(), 2_000) >= 99, 'over two seconds the burst is all there is');
+  });
+
+  it('forgets a load that stopped more than a horizon ago', async () => {
+    const clock = new FakeClock();
+    const meter = new RateMeter();
     for (let i = 0; i < 100; i++) meter.hit(clock.now());
-    await clock.advance(2_000);
-    assert.equal(meter.perSecond(clock.now()), 0);
+    await clock.advance(3_000);
+    assert.equal(meter.perSecond(clock.now(), 2_000), 0);
+    await clock.advance(120_000);
+    assert.equal(meter.perSecond(clock.now(), 60_000), 0);
   });
 });
 
@@ -216,7 +226,8 @@ function simulate(opts: {
     if (count > limit) tooMany.push(now);
     answers.push({ at: now + latencyMs, budgets, slot, ticket, count, upstreamReset: window.start + windowMs });
     if (scope === 'unknown' && requested > size) continue; // a probe is on its way
-    const target = nextPoolSize(desiredPoolSize(budgets, size, now, meter.perSecond(now)), requested, max, scope);
+    // As the sizer reads it: the arrivals of the last window.
+    const target = nextPoolSize(desiredPoolSize(budgets, size, now, meter.perSecond(now, windowMs)), requested, max, scope);
     for (; requested < target; requested++) arrivals.push(now + leadMs);
   }
   return { size, requested, scope, tooMany };
