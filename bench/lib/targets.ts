@@ -1,4 +1,4 @@
-import { freePort, startBenchServer, startCli, waitForHttp, type Child } from './children.js';
+import { freePort, startBenchServer, startChild, startCli, waitForHttp, type Child } from './children.js';
 import { startNginx } from './nginx.js';
 
 /** Something the load is sent to: the upstream itself (direct) or a proxy in front of it. */
@@ -82,6 +82,8 @@ export interface SidecarOptions {
   readonly poolSize?: string;
   /** Node flags before dist/cli.js, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
+  /** Another build's cli.js instead of this checkout's dist/cli.js (bench/ab.ts compares two builds). */
+  readonly cliPath?: string;
 }
 
 export interface SidecarTarget extends Target {
@@ -107,7 +109,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<SidecarTarget>
   if (opts.refreshAt) env.REFRESH_AT = String(opts.refreshAt);
   if (opts.poolSize) env.TOKEN_POOL_SIZE = opts.poolSize;
   const name = opts.name ?? `sidecar (WORKERS=${env.WORKERS})`;
-  const child = startCli(name, [], env, opts.nodeArgs);
+  const child = opts.cliPath === undefined ? startCli(name, [], env, opts.nodeArgs) : startChild(name, process.execPath, [...(opts.nodeArgs ?? []), opts.cliPath], env);
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await waitForHttp(`${adminUrl}/readyz`, child);
   return { ...targetOf(name, `http://127.0.0.1:${port}`, child), adminUrl };

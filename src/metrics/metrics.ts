@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import { SlotGaugeCells, StatusTally } from './tally.js';
+import { SlotGaugeCells, StatusTally, TalliedHistogram } from './tally.js';
 
 /** Default Node.js metrics that are gauges named like counters: dropped (see createMetrics). */
 export const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
@@ -85,7 +85,8 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
         upstreamStatuses.flushInto(this);
       },
     }),
-    upstreamDuration: new Histogram({
+    /** Observed on every proxied response: a plain tally rather than prom-client's Histogram (see tally.ts). */
+    upstreamDuration: new TalliedHistogram({
       name: 'token_sidecar_upstream_request_duration_seconds',
       help: 'Time from dispatching a request upstream to its response headers, as seen by the proxy.',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],

@@ -58,3 +58,69 @@ export class SlotGaugeCells {
     for (const { labels, cell } of this.cells) if (cell.value !== undefined) gauge.set(labels, cell.value);
   }
 }
+
+/** One sample of a metric as prom-client's registry reads it from `get()`. */
+interface MetricValue {
+  readonly labels: Record<string, string | number>;
+  readonly value: number;
+  readonly metricName: string;
+}
+
+/**
+ * A histogram without labels whose observations are plain array writes, for the request path:
+ * prom-client's `Histogram.observe` allocates a closure and a label object, hashes the labels and
+ * looks the bucket up by a number-turned-string key on every call (about 1.5 µs a request here).
+ * It registers itself with the registries as prom-client's own metrics do, and `get()` answers what
+ * prom-client's Histogram answers for the same observations (same names, `le` labels, cumulative
+ * buckets, `_sum`, `_count`, aggregated by sum across workers), so the exposition is unchanged.
+ */
+export class TalliedHistogram {
+  readonly type = 'histogram';
+  /** How the cluster's aggregator combines the workers' samples. */
+  readonly aggregator = 'sum';
+  readonly name: string;
+  readonly help: string;
+  private readonly upperBounds: readonly number[];
+  /** Observations per bucket, not cumulative; the last one is above every bound (+Inf). */
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private count = 0;
+
+  constructor(config: { name: string; help: string; buckets: readonly number[]; registers: readonly { registerMetric(metric: never): void }[] }) {
+    this.name = config.name;
+    this.help = config.help;
+    this.upperBounds = [...config.buckets].sort((a, b) => a - b);
+    this.counts = new Float64Array(this.upperBounds.length + 1);
+    for (const registry of config.registers) registry.registerMetric(this as never);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return;
+    const bounds = this.upperBounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    this.counts[i]! += 1;
+    this.sum += value;
+    this.count += 1;
+  }
+
+  async get(): Promise<{ name: string; help: string; type: string; values: MetricValue[]; aggregator: string }> {
+    const bucket = `${this.name}_bucket`;
+    const values: MetricValue[] = [];
+    let cumulative = 0;
+    this.upperBounds.forEach((le, i) => {
+      cumulative += this.counts[i]!;
+      values.push({ labels: { le }, value: cumulative, metricName: bucket });
+    });
+    values.push({ labels: { le: '+Inf' }, value: this.count, metricName: bucket });
+    values.push({ labels: {}, value: this.sum, metricName: `${this.name}_sum` });
+    values.push({ labels: {}, value: this.count, metricName: `${this.name}_count` });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+}

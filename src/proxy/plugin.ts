@@ -97,10 +97,10 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
     replyOptions: {
       ...(singleUpstream ? {} : { getUpstream: (request) => request.tokenRoute!.upstream }),
       rewriteRequestHeaders: (request, headers) => {
-        stripHeaders(headers, request.tokenRoute!.stripped);
+        unsetHeaders(headers, request.tokenRoute!.stripped);
         return carryPool(headers, request.tokenRoute!.pool);
       },
-      rewriteHeaders: (headers: IncomingHttpHeaders) => stripHeaders(headers, STRIPPED_RESPONSE_HEADERS),
+      rewriteHeaders: (headers: IncomingHttpHeaders) => withoutHeaders(headers, STRIPPED_RESPONSE_HEADERS),
       // No hidden retries: an upstream 503 reaches the client as it was (contract guarantee 1).
       retryDelay: () => null,
       onError: (reply, { error }) => void sendError(reply, error),
@@ -110,10 +110,31 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
 }
 
 /**
- * Removes the named headers. `delete` only when present: deleting turns the object into a slow
- * dictionary for everything that reads it afterwards, and these headers are absent from most traffic.
+ * Request headers: sets the named ones that are present to undefined, which undici leaves out of the
+ * request it writes. Not `delete`: deleting turns the object into a slow dictionary for everything
+ * that reads it afterwards (reply-from copies it, undici walks it), and a client's own
+ * `authorization`, which most load tools send, would cost that on every request.
  */
-function stripHeaders(headers: IncomingHttpHeaders, names: readonly string[]): IncomingHttpHeaders {
-  for (const name of names) if (headers[name] !== undefined) delete headers[name];
-  return headers;
+function unsetHeaders(headers: IncomingHttpHeaders, names: readonly string[]): void {
+  for (const name of names) if (headers[name] !== undefined) headers[name] = undefined;
+}
+
+/**
+ * Response headers: the same object when none of the named headers is present, else a copy without
+ * them. reply-from copies every key to the reply (an undefined value would be written), so they
+ * must go; a copy keeps the object fast where `delete` would make it a dictionary, and most upstream
+ * answers carry `connection` and `keep-alive`.
+ */
+function withoutHeaders(headers: IncomingHttpHeaders, names: readonly string[]): IncomingHttpHeaders {
+  let present = false;
+  for (const name of names) {
+    if (headers[name] !== undefined) {
+      present = true;
+      break;
+    }
+  }
+  if (!present) return headers;
+  const kept: IncomingHttpHeaders = {};
+  for (const name in headers) if (!names.includes(name)) kept[name] = headers[name];
+  return kept;
 }
