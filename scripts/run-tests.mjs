@@ -50,9 +50,23 @@ const filters = args.filter((arg) => !arg.startsWith('--'));
 const files = walk('test').sort().filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 const runsLoad = (file) => /-load\.test\.ts$/.test(file);
 const unit = files.filter((f) => !startsProcesses(resolve(f)) && !runsLoad(f));
-// Scheduling only: these take longest (a 4-instance fleet under load; two npm installs), so they
-// start first instead of running alone at the end while the other slot sits idle.
-const LONGEST = ['test/e2e/fleet.test.ts', 'test/deploy/docker-replay.test.ts'].map((f) => join(...f.split('/')));
+// Scheduling only: the files that take longest, longest first (as measured alone), so they start
+// first instead of running alone at the end while the other slots sit idle.
+const LONGEST = [
+  'test/e2e/fleet.test.ts', // a 4-instance fleet under load, four times
+  'test/deploy/docker-replay.test.ts', // two npm installs and a compile
+  'test/demo/demo.test.ts',
+  'test/e2e/rate-limit-pool.test.ts',
+  'test/login/many-users.test.ts',
+  'test/e2e/single-instance-load.test.ts',
+  'test/e2e/shutdown.test.ts',
+  'test/e2e/workers.test.ts',
+  'test/e2e/user-context.test.ts',
+  'test/oauth2/provider-load.test.ts',
+  'test/login/failures.test.ts',
+  'test/login/store.test.ts',
+  'test/login/browser.test.ts',
+].map((f) => join(...f.split('/')));
 const longestFirst = (a, b) => (LONGEST.includes(a) ? LONGEST.indexOf(a) : LONGEST.length) - (LONGEST.includes(b) ? LONGEST.indexOf(b) : LONGEST.length);
 const withProcesses = args.includes('--unit') ? [] : files.filter((f) => !unit.includes(f)).sort(longestFirst);
 if (unit.length + withProcesses.length === 0) {

@@ -122,11 +122,11 @@ export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfile
 function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: LifecycleDeps) {
   const { store, lock, clock, metrics, log } = deps;
   const key = tokenKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name, slot: index });
-  // One fetch may take the whole token timeout including retries; the lock outlives it so a
-  // working holder is never overtaken, and an abandoned lock frees itself soon after.
+  // One fetch may take the whole token timeout including retries; the lock outlives it by the
+  // grace so a working holder is never overtaken, and an abandoned lock frees itself soon after.
   const budgetMs = config.tokenTimeoutMs;
   const endpoint = new EndpointTokenSource({ profile, store, key, clock, metrics, log, instanceId: deps.instanceId, budgetMs });
-  const shared = new CoordinatedTokenSource(endpoint, { profile: profile.name, key, store, lock, clock, metrics, log, lockTtlMs: budgetMs + 5_000 });
+  const shared = new CoordinatedTokenSource(endpoint, { profile: profile.name, key, store, lock, clock, metrics, log, lockTtlMs: budgetMs + config.lockGraceMs });
   const report = new CacheReport(profile.name, index, metrics, log);
   const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: config.refreshAt, random: deps.random });
   const injection = { header: profile.injectHeader, prefix: profile.injectPrefix };

@@ -88,6 +88,7 @@ export function loadConfig(
     upstreamTimeoutMs: settings.value('upstreamTimeoutMs'),
     upstreamConnections: settings.value('upstreamConnections'),
     tokenTimeoutMs: settings.value('tokenTimeoutMs'),
+    lockGraceMs: settings.value('lockGraceMs'),
     replayBodyLimitBytes: settings.value('replayBodyLimit'),
     shutdownTimeoutMs: settings.value('shutdownTimeoutMs'),
     login: { port: settings.value('loginPort'), ...(authorizeUrl !== undefined && { authorizeUrl }) },

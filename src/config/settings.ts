@@ -314,7 +314,12 @@ export const SETTINGS = {
   },
   tokenTimeoutMs: {
     flag: '--token-timeout-ms', env: 'TOKEN_TIMEOUT_MS', section: 'Timeouts and limits', default: '10000',
-    meaning: 'time budget of one token fetch, retries with backoff included (the refresh lock lives 5 s longer)', parse: integer(1),
+    meaning: 'time budget of one token fetch, retries with backoff included (the refresh lock lives longer by the lock grace)', parse: integer(1),
+  },
+  lockGraceMs: {
+    flag: '--lock-grace-ms', env: 'LOCK_GRACE_MS', section: 'Timeouts and limits', default: '5000',
+    meaning: 'how much longer than --token-timeout-ms the refresh lock lives: a holder that stalls or dies blocks the other instances this long past its fetch budget',
+    parse: integer(1),
   },
   replayBodyLimit: {
     flag: '--replay-body-limit', env: 'REPLAY_BODY_LIMIT', section: 'Timeouts and limits', default: '512000',

@@ -114,6 +114,11 @@ export interface Config {
    * wait past it. The refresh lock outlives it, so a holder still fetching is never overtaken.
    */
   readonly tokenTimeoutMs: number;
+  /**
+   * How much longer than `tokenTimeoutMs` the refresh lock lives: room for the holder's store write
+   * after its fetch, and how long past its budget a holder that stalled or died keeps the others waiting.
+   */
+  readonly lockGraceMs: number;
   /** Request bodies up to this size are buffered so a 401 can be replayed; larger ones stream. */
   readonly replayBodyLimitBytes: number;
   /** How long SIGTERM/SIGINT waits for in-flight requests before closing them. */

@@ -58,6 +58,7 @@ describe('loadConfig defaults', () => {
       upstreamTimeoutMs: 30000,
       upstreamConnections: 256,
       tokenTimeoutMs: 10000,
+      lockGraceMs: 5000,
       replayBodyLimitBytes: 512000,
       shutdownTimeoutMs: 10000,
       login: { port: 8085 },
@@ -148,6 +149,7 @@ describe('loadConfig sources', () => {
     ['UPSTREAM_TIMEOUT_MS', '1', (c) => c.upstreamTimeoutMs, 1],
     ['UPSTREAM_CONNECTIONS', '8', (c) => c.upstreamConnections, 8],
     ['TOKEN_TIMEOUT_MS', '2500', (c) => c.tokenTimeoutMs, 2500],
+    ['LOCK_GRACE_MS', '500', (c) => c.lockGraceMs, 500],
     ['REPLAY_BODY_LIMIT', '0', (c) => c.replayBodyLimitBytes, 0],
     ['SHUTDOWN_TIMEOUT_MS', '0', (c) => c.shutdownTimeoutMs, 0],
   ];

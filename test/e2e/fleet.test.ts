@@ -132,7 +132,8 @@ test('Redis killed mid-run and restarted: clients see no error and redis_up retu
 
 test('a refresher frozen with SIGSTOP while holding the lock cannot replace the newer token when it resumes', async (t) => {
   const nodes = await startRedisNodes(3);
-  // Slow token endpoint so the frozen instance is stopped mid-fetch, holding the lock (TTL = token timeout + 5 s).
+  // Slow token endpoint so the frozen instance is stopped mid-fetch, holding the lock (TTL = token
+  // timeout + lock grace: 4 s here, which the other instance waits out before it fetches).
   // The mock runs in this process so the test sees each token request arrive: an instance fetches
   // only while it holds the lock.
   const mock = buildMockUpstream({ tokenLifetimeSeconds: 600, tokenLatencyMs: 1500 });
@@ -142,7 +143,7 @@ test('a refresher frozen with SIGSTOP while holding the lock cannot replace the 
   });
   const mockUrl = await mock.app.listen({ port: 0, host: '127.0.0.1' });
   after(() => mock.app.close());
-  const env = { REDIS_URL: nodes.map((n) => n.url).join(','), TOKEN_TIMEOUT_MS: '3000' };
+  const env = { REDIS_URL: nodes.map((n) => n.url).join(','), TOKEN_TIMEOUT_MS: '3000', LOCK_GRACE_MS: '1000' };
   const frozen = await startSidecar(mockUrl, env);
   after(() => frozen.proc.stop('SIGKILL'));
   const other = await startSidecar(mockUrl, env);

@@ -17,6 +17,7 @@ export const RESOURCE = 'https://api.sidecar-test.example/';
 export const SCOPE = 'api:read';
 /** A scope the provider knows but no client may ask for: asking for it is `invalid_scope`. */
 export const FORBIDDEN_SCOPE = 'api:admin';
+/** How long access tokens live unless startProvider is told otherwise. */
 export const TOKEN_TTL_S = 4;
 
 export const CLIENTS = {
@@ -41,7 +42,8 @@ export interface TestProvider {
   readonly issued: string[];
 }
 
-export async function startProvider(): Promise<TestProvider> {
+export async function startProvider(opts: { tokenTtlS?: number } = {}): Promise<TestProvider> {
+  const tokenTtlS = opts.tokenTtlS ?? TOKEN_TTL_S;
   const server = createServer();
   await listen(server);
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -61,7 +63,7 @@ export async function startProvider(): Promise<TestProvider> {
     ],
     jwks: { keys: [{ ...(await exportJWK(signing.privateKey)), alg: 'RS256', use: 'sig', kid: 'provider-key-1' }] },
     scopes: [SCOPE, FORBIDDEN_SCOPE],
-    ttl: { ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? TOKEN_TTL_S },
+    ttl: { ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? tokenTtlS },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -71,7 +73,7 @@ export async function startProvider(): Promise<TestProvider> {
         useGrantedResource: () => false,
         getResourceServerInfo: (_ctx, resource) => {
           if (resource !== RESOURCE) throw new errors.InvalidTarget('unknown resource server');
-          return { scope: `${SCOPE} ${FORBIDDEN_SCOPE}`, audience: RESOURCE, accessTokenTTL: TOKEN_TTL_S, accessTokenFormat: 'jwt' };
+          return { scope: `${SCOPE} ${FORBIDDEN_SCOPE}`, audience: RESOURCE, accessTokenTTL: tokenTtlS, accessTokenFormat: 'jwt' };
         },
       },
     },
