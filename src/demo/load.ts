@@ -23,7 +23,23 @@ export interface LoadOptions {
    * A slow answer delays only its own client's next request. Unset: no pause at all.
    */
   readonly intervalMs?: number;
+  /** Time for the schedule, the pauses and the latencies (default: performance.now() and real timers). */
+  readonly clock?: LoadClock;
 }
+
+/** The time a run goes by; a test's fake clock fits it. */
+export interface LoadClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The default clock: monotonic milliseconds, so a wall-clock step cannot stretch or cut a run. */
+const monotonicClock: LoadClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface LoadResult {
   requests: number;
@@ -39,16 +55,17 @@ export interface LoadResult {
 
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const dispatcher = new Agent({ connections: opts.clients, pipelining: 1, keepAliveTimeout: 30_000 });
+  const clock = opts.clock ?? monotonicClock;
   const latencies: number[] = [];
   const byStatus = new Map<number, number>();
-  const started = performance.now();
+  const started = clock.now();
   const deadline = started + opts.durationMs;
 
-  const summarize = (): LoadResult => summarizeRun(latencies, byStatus, performance.now() - started);
+  const summarize = (): LoadResult => summarizeRun(latencies, byStatus, clock.now() - started);
   const progress = opts.onProgress ? setInterval(() => opts.onProgress!(summarize()), 1000) : undefined;
 
   const interval = opts.intervalMs ?? 0;
-  const pauses = new Pauses(opts.signal);
+  const pauses = new Pauses(clock, opts.signal);
   async function client(index: number): Promise<void> {
     let nextStart = started + (interval * index) / opts.clients;
     while (!opts.signal?.aborted) {
@@ -57,18 +74,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         if (nextStart >= deadline) break;
         await pauses.until(nextStart);
       }
-      if (performance.now() >= deadline || opts.signal?.aborted) break;
-      nextStart = Math.max(nextStart, performance.now()) + interval;
-      const t0 = performance.now();
+      if (clock.now() >= deadline || opts.signal?.aborted) break;
+      nextStart = Math.max(nextStart, clock.now()) + interval;
+      const t0 = clock.now();
       let status = 0;
       try {
         status = await opts.step(index, dispatcher);
       } catch {
         status = 0;
       }
-      latencies.push(performance.now() - t0);
+      latencies.push(clock.now() - t0);
       byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      if (status === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      if (status === 0) await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 10));
     }
   }
 
@@ -113,21 +130,24 @@ class Pauses {
     for (const wake of [...this.sleeping]) wake();
   };
 
-  constructor(private readonly signal: AbortSignal | undefined) {
+  constructor(
+    private readonly clock: LoadClock,
+    private readonly signal: AbortSignal | undefined,
+  ) {
     signal?.addEventListener('abort', this.wakeAll, { once: true });
   }
 
-  /** Resolves once `performance.now()` reaches `at`, or at once when the signal has aborted. */
+  /** Resolves once the clock reaches `at`, or at once when the signal has aborted. */
   until(at: number): Promise<void> {
-    const delay = at - performance.now();
+    const delay = at - this.clock.now();
     if (delay <= 0 || this.signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         this.sleeping.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, delay);
+      const timer = this.clock.setTimeout(wake, delay);
       this.sleeping.add(wake);
     });
   }

@@ -19,6 +19,8 @@ export interface EndpointSourceDeps {
   readonly instanceId: string;
   /** Whole budget for one call including retries; kept below the refresh lock's TTL. */
   readonly budgetMs: number;
+  /** The retries' jitter, in [0, 1) (default Math.random). */
+  readonly random?: () => number;
 }
 
 /** Retries within one call: exponential backoff with jitter from 200 ms up to 5 s. */
@@ -79,7 +81,7 @@ export class EndpointTokenSource implements TokenSource {
         const failure = err instanceof TokenEndpointError ? err : new TokenEndpointError('network', (err as Error).message);
         metrics.tokenRequests.inc({ profile: profile.name, result: failure.kind });
         metrics.tokenRequestDuration.observe({ profile: profile.name }, (clock.now() - started) / 1000);
-        const delay = backoffDelay(attempt, { baseMs: RETRY_BASE_MS, maxMs: RETRY_MAX_MS, retryAfterMs: failure.retryAfterMs });
+        const delay = backoffDelay(attempt, { baseMs: RETRY_BASE_MS, maxMs: RETRY_MAX_MS, retryAfterMs: failure.retryAfterMs, random: this.deps.random });
         const giveUp = !failure.retryable || clock.now() + delay >= deadline;
         log.warn(
           { profile: profile.name, attempt, status: failure.status, kind: failure.kind, oauthError: failure.oauthError, oauthDescription: failure.oauthDescription, correlationId: failure.correlationId, retryInMs: giveUp ? undefined : Math.round(delay) },

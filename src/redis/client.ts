@@ -9,8 +9,14 @@
 import { once } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 
-/** A command reaching a stalled (e.g. SIGSTOPped) server rejects after this long. */
-const COMMAND_TIMEOUT_MS = 500;
+/**
+ * A command reaching a stalled (e.g. SIGSTOPped) server rejects after this long. Not shorter: on a
+ * CPU-starved machine commands to live local Redis nodes timed out at 500 ms (a starved event loop
+ * reads the answer late), and a command that times out makes a refresh fall back to a token of this
+ * instance's own, which, with a provider that revokes the previous token on issue, cuts off the
+ * token the rest of the fleet is sending.
+ */
+const COMMAND_TIMEOUT_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 1_000;
 

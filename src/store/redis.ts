@@ -16,7 +16,7 @@
  * (`channel`, default `token-sidecar:events`) carrying ./redis/record.ts events.
  *
  * Every command is bounded (../redis/client.ts): an unreachable node answers at once with an error,
- * a stalled one after the command timeout (500 ms), so no call waits longer than that; only the calls made
+ * a stalled one after the command timeout (2 s), so no call waits longer than that; only the calls made
  * while the connections are first being opened wait for that first (bounded) attempt.
  */
 import type { Redis } from 'ioredis';

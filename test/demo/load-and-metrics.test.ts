@@ -2,20 +2,30 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runLoad } from '../../src/demo/load.js';
 import { parseSamples } from '../../src/demo/sidecar-metrics.js';
+import { sleep } from '../../src/token/clock.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 test('a paced client never starts more than one request per interval, however slow its answers', async () => {
+  // On a fake clock that moves 10 ms at a time: a stall of this machine cannot make a client miss
+  // its first start before the deadline.
+  const clock = new FakeClock();
   const starts = new Map<number, number>();
-  const result = await runLoad({
+  const running = runLoad({
     clients: 20,
     durationMs: 500,
     intervalMs: 100,
+    clock,
     step: async (index) => {
       starts.set(index, (starts.get(index) ?? 0) + 1);
       // Every third answer takes two intervals: a client that caught up afterwards would start twice in a row.
-      if ((starts.get(index)! % 3) === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+      if ((starts.get(index)! % 3) === 0) await sleep(clock, 200);
       return 200;
     },
   });
+  let done = false;
+  void running.finally(() => (done = true)).catch(() => {});
+  while (!done) await clock.advance(10);
+  const result = await running;
   assert.equal(starts.size, 20, 'every client started');
   for (const [index, count] of starts) assert.ok(count <= 5, `client ${index} started ${count} requests in 5 intervals`);
   assert.equal(result.requests, [...starts.values()].reduce((a, b) => a + b, 0));

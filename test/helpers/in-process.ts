@@ -66,8 +66,11 @@ export async function startRig(opts: {
   logStream?: { write(line: string): void };
   logLevel?: string;
   waitForToken?: boolean;
+  /** Called before the mock listens, when hooks can still be added (e.g. one holding a route). */
+  beforeMockListens?: (mock: MockUpstream) => void;
 } = {}): Promise<Rig> {
   const mock = buildMockUpstream(opts.mock ?? {}, opts.clock ? { clock: opts.clock } : {});
+  opts.beforeMockListens?.(mock);
   const mockUrl = await mock.app.listen({ port: 0, host: '127.0.0.1' });
   const config = testConfig(mockUrl, opts.config, opts.profile, opts.moreProfiles);
   const store = opts.store ?? new MemoryTokenStore(opts.clock ? { now: () => opts.clock!.now() } : {});

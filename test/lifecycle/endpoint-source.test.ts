@@ -7,24 +7,49 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import { buildMockUpstream } from '../../src/mock/app.js';
 import type { MockOptions } from '../../src/mock/options.js';
 import { MemoryTokenStore } from '../../src/store/memory.js';
-import { systemClock } from '../../src/token/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../src/token/clock.js';
 import { TokenEndpointError } from '../../src/token/endpoint.js';
 import { testConfig } from '../helpers/in-process.js';
 import { quietLog, sample } from './rig.js';
 
 // EndpointTokenSource against the mock's real token endpoint on a local port. Its retries sleep on
-// the system clock: the budget bounds them, and no assertion is about time.
+// the system clock, unless a test gives it a SleepOnlyClock: the budget bounds them, and no
+// assertion is about time.
 
 const KEY = 'endpoint-test:{k}:default:0';
 
-async function endpointSource(mock: Partial<MockOptions> = {}, profile: Partial<ProfileConfig> = {}, budgetMs = 5_000) {
+/**
+ * A clock on which time passes only while the source sleeps between attempts, and a sleep ends at
+ * once: the budget is spent by the backoff alone, however long this machine takes to answer. Whole
+ * milliseconds, as Date.now() moves after a real timer.
+ */
+class SleepOnlyClock implements Clock {
+  private time = 1_700_000_000_000;
+  now(): number {
+    return this.time;
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    this.time += Math.ceil(ms);
+    return setImmediate(fn);
+  }
+  clearTimeout(handle: TimerHandle): void {
+    clearImmediate(handle as NodeJS.Immediate);
+  }
+}
+
+async function endpointSource(
+  mock: Partial<MockOptions> = {},
+  profile: Partial<ProfileConfig> = {},
+  budgetMs = 5_000,
+  time: { clock?: Clock; random?: () => number } = {},
+) {
   const upstream = buildMockUpstream({ tokenLifetimeSeconds: 60, ...mock });
   const url = await upstream.app.listen({ port: 0, host: '127.0.0.1' });
   after(() => upstream.app.close());
   const config = testConfig(url, {}, profile);
   const store = new MemoryTokenStore();
   const metrics = createMetrics(new Registry(), { defaultMetrics: false });
-  const source = new EndpointTokenSource({ profile: config.profiles[0]!, store, key: KEY, clock: systemClock, metrics, log: quietLog(), instanceId: 'instance-1', budgetMs });
+  const source = new EndpointTokenSource({ profile: config.profiles[0]!, store, key: KEY, clock: time.clock ?? systemClock, random: time.random, metrics, log: quietLog(), instanceId: 'instance-1', budgetMs });
   return { source, store, metrics, stats: () => upstream.stats().tokenRequests };
 }
 
@@ -54,9 +79,13 @@ test('a rejected grant is not retried', async () => {
 });
 
 test('retries stop when the budget is spent, with the last endpoint error', async () => {
-  const { source, stats } = await endpointSource({ failTokenEvery: 1 }, {}, 1_000);
+  // The longest jitter: attempts 0.2, 0.4, 0.8, 1.6 and 3.2 s apart start at 0, 0.2, 0.6, 1.4, 3 and
+  // 6.2 s of the 10 s budget; the next wait (5 s, the cap) would end past it. On a clock that the
+  // sleeps alone move, the count does not depend on how fast the endpoint answers, and each attempt
+  // has at least 3.8 s of real time before its own timeout.
+  const { source, stats } = await endpointSource({ failTokenEvery: 1 }, {}, 10_000, { clock: new SleepOnlyClock(), random: () => 0.999 });
   await assert.rejects(source.token({ after: 0 }), (err: unknown) => err instanceof TokenEndpointError && err.kind === 'server_error' && err.status === 503);
-  assert.ok(stats().total >= 2, `retried (${stats().total} calls)`);
+  assert.equal(stats().total, 6, 'retried until the next wait would pass the budget');
 });
 
 test('refresh_token grant: the rotated refresh token is stored with its generation and presented next time', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { request } from 'undici';
 import { metricValue, startRig, waitUntil, type Rig } from '../helpers/in-process.js';
 
@@ -21,12 +21,28 @@ async function tokenSeenUpstream(rig: Rig): Promise<string> {
 }
 
 test('/readyz answers 503 with a reason before the first token arrives, then 200', async () => {
-  const rig = await startRig({ mock: { tokenLatencyMs: 500 }, waitForToken: false });
+  // The token endpoint holds its requests until the test has asked /readyz: no guess at how
+  // long a starved machine takes to get there.
+  let tokenRequests = 0;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  after(release);
+  const rig = await startRig({
+    waitForToken: false,
+    beforeMockListens: (mock) =>
+      mock.app.addHook('onRequest', async (request) => {
+        if (!request.url.startsWith('/oauth/token')) return;
+        tokenRequests++;
+        await released;
+      }),
+  });
+  await waitUntil(() => tokenRequests >= 1);
   const before = await getJson(`${rig.adminUrl}/readyz`);
   assert.equal(before.status, 503);
   assert.equal(before.body.ready, false);
   assert.match(before.body.reasons[0], /profile "default" holds no valid token yet: token request in progress/);
 
+  release();
   await waitUntil(() => rig.sidecar.profiles.pool(undefined)!.ready);
   const afterToken = await getJson(`${rig.adminUrl}/readyz`);
   assert.equal(afterToken.status, 200);

@@ -56,7 +56,9 @@ async function query(prometheusUrl: string, promql: string): Promise<PromQueryRe
   }
 }
 
-test('a real Prometheus scraping the admin port every second can query token_sidecar_token_requests_total', { timeout: 30_000 }, async () => {
+// The test's own timeout only stops a hang: the waits inside bound each step (a process starting,
+// the series showing up), and on a starved machine the steps took 16 s together.
+test('a real Prometheus scraping the admin port every second can query token_sidecar_token_requests_total', { timeout: 120_000 }, async () => {
   const mock = await startMock();
   const sidecar = await startSidecar(mock.url);
   const prometheus = await startPrometheus(new URL(sidecar.adminUrl).host);
@@ -80,6 +82,11 @@ test('a real Prometheus scraping the admin port every second can query token_sid
   const value = Number(answer!.data.result[0]!.value[1]);
   assert.ok(value >= 1, `token_sidecar_token_requests_total = ${value}`);
 
-  const up = await query(prometheus.url, 'up{job="token-sidecar"}');
-  assert.equal(up?.data.result[0]?.value[1], '1', 'the scrape target is up');
+  // A scrape can time out (1 s) on a starved machine, and `up` is 0 until the next one: wait for a 1.
+  let up: PromQueryResult | undefined;
+  await waitFor(async () => (up = await query(prometheus.url, 'up{job="token-sidecar"}'))?.data.result[0]?.value[1] === '1', {
+    timeoutMs: 20_000,
+    intervalMs: 250,
+  }).catch(() => undefined);
+  assert.equal(up?.data.result[0]?.value[1], '1', `the scrape target is up (last answer: ${JSON.stringify(up)})`);
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { metricValue, startRig, waitUntil } from '../helpers/in-process.js';
 
 // Contract guarantee 5 and RATE_LIMIT_POLICY, through the real proxy against the mock's per-token
@@ -46,12 +47,25 @@ test('reject: with every token out of budget the sidecar answers 429 itself, wit
 });
 
 test('wait: a request that finds every token out of budget is held until the window resets, then sent and answered 200', async () => {
+  // The mock's window and the sidecar's wait run on one fake clock: the first two requests share a
+  // window however slowly this machine sends them, and the window ends only when the test moves time.
+  const clock = new FakeClock(Date.now());
   const rig = await startRig({
+    clock,
     mock: { perTokenLimit: 2, perTokenWindowMs: 1_000 },
     profile: { poolSize: 1, poolAuto: false, rateLimitPolicy: 'wait', rateLimitMaxWaitMs: 5_000 },
   });
   const statuses: number[] = [];
-  for (let i = 0; i < 3; i++) statuses.push((await get(`${rig.proxyUrl}/api/v2/tokens/me`)).status);
+  for (let i = 0; i < 2; i++) statuses.push((await get(`${rig.proxyUrl}/api/v2/tokens/me`)).status);
+  const timers = clock.pendingTimers;
+  const third = get(`${rig.proxyUrl}/api/v2/tokens/me`);
+  let answered = false;
+  void third.finally(() => (answered = true)).catch(() => {});
+  // Held: the pool has set its timer to look again for budget. Time moves only from then on, in
+  // steps, to the window's end and a little past it.
+  await waitUntil(() => clock.pendingTimers > timers || answered);
+  for (let elapsed = 0; !answered && elapsed < 2_000; elapsed += 100) await clock.advance(100);
+  statuses.push((await third).status);
   assert.deepEqual(statuses, [200, 200, 200]);
   assert.equal(rig.mock.stats().api.byStatus['429'] ?? 0, 0);
   assert.equal(await metricValue(rig.sidecar, 'token_sidecar_rate_limited_total', { action: 'waited' }), 1);

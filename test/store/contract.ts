@@ -232,7 +232,10 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
   });
 }
 
-/** Resolves once `condition` holds; events travel asynchronously (pub/sub, microtasks). */
-export function until(condition: () => boolean | Promise<boolean>, timeoutMs = 2_000): Promise<void> {
+/**
+ * Resolves once `condition` holds; events travel asynchronously (pub/sub, microtasks). The timeout
+ * only ends a wait that would hang: on a starved machine a pub/sub round trip is not milliseconds.
+ */
+export function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   return waitFor(condition, { timeoutMs, intervalMs: 5, what: 'store condition' });
 }
