@@ -9,9 +9,15 @@ const CONNECTIONS = 200;
 /**
  * Every target is measured in each round, round after round, and the median is reported: on a shared
  * 2-CPU machine the ceiling drifts by tens of percent within a minute, and interleaving gives every
- * target the same share of good and bad moments.
+ * target the same share of good and bad moments. Each round starts every proxy afresh: a Node proxy
+ * process (the bare @fastify/http-proxy floor as much as the sidecar) sometimes settles for its
+ * whole life at about 1.4× the CPU per request of another start of the same build, with the garbage
+ * collector taking 16% of its time instead of 7%: in `bench/ab.ts --closed` runs on one machine in one
+ * hour, one sidecar build measured 87-95 µs per request in three runs and 156 in a fourth, and the
+ * bare floor 84-98 in two and 127-147 in three. With one process per target, a run measured that
+ * draw, not the code.
  */
-const ROUNDS = 3;
+const ROUNDS = 5;
 /** Before each measurement: reopens the connections; the first round also warms the JIT. */
 const WARMUP_SECONDS = 2;
 const MEASURE_SECONDS = 6;
@@ -49,7 +55,7 @@ export interface ThroughputFigures {
 
 /**
  * The throughput ceiling at 200 connections, every target in the same run against the same fast
- * upstream. All targets run from the start (an idle one costs no CPU) and take turns under load.
+ * upstream, taking turns under load; each proxy is started for its turn and stopped after it.
  */
 export const throughputScenario: Scenario<ThroughputFigures> = {
   id: 'throughput',
@@ -57,39 +63,44 @@ export const throughputScenario: Scenario<ThroughputFigures> = {
     const { upstream } = ctx;
     const skipped: ThroughputFigures['skipped'] = {};
     if (!ctx.machine.nginx) skipped.nginx = 'nginx not installed';
-    const targets: [ThroughputTargetId, Target][] = [['direct', { ...upstream, stop: async () => {} }]];
-    try {
-      targets.push(['bare', await startBareProxy(upstream)]);
-      targets.push(['sidecar-1', await startSidecar({ upstreamUrl: upstream.url, workers: '1', name: 'sidecar, WORKERS=1' })]);
-      targets.push(['sidecar-auto', await startSidecar({ upstreamUrl: upstream.url, workers: 'auto', name: `sidecar, WORKERS=auto (${ctx.machine.cpus} CPUs)` })]);
-      if (ctx.machine.nginx) targets.push(['nginx', await startNginxProxy(upstream)]);
+    const starters: [ThroughputTargetId, () => Promise<Target>][] = [
+      ['direct', async () => ({ ...upstream, stop: async () => {} })],
+      ['bare', () => startBareProxy(upstream)],
+      ['sidecar-1', () => startSidecar({ upstreamUrl: upstream.url, workers: '1', name: 'sidecar, WORKERS=1' })],
+      ['sidecar-auto', () => startSidecar({ upstreamUrl: upstream.url, workers: 'auto', name: `sidecar, WORKERS=auto (${ctx.machine.cpus} CPUs)` })],
+    ];
+    if (ctx.machine.nginx) starters.push(['nginx', () => startNginxProxy(upstream)]);
 
-      const results = new Map(targets.map(([id]) => [id, { rounds: [] as ThroughputRow['rounds'][number][], samples: [] as ProcessSample[] }]));
-      for (let round = 1; round <= ROUNDS; round++) {
-        for (const [id, target] of targets) {
+    const results = new Map(starters.map(([id]) => [id, { name: '', rounds: [] as ThroughputRow['rounds'][number][], samples: [] as ProcessSample[] }]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [id, start] of starters) {
+        const target = await start();
+        try {
           const { result, samples, cpuMs } = await measure(ctx, target, round);
-          results.get(id)!.rounds.push({ ...result, cpuMs });
-          results.get(id)!.samples.push(...samples);
+          const entry = results.get(id)!;
+          entry.name = target.name;
+          entry.rounds.push({ ...result, cpuMs });
+          entry.samples.push(...samples);
+        } finally {
+          await target.stop();
         }
       }
-      const rows = targets.map(([id, target]): ThroughputRow => {
-        const { rounds, samples } = results.get(id)!;
-        return {
-          id,
-          name: target.name,
-          requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)),
-          p50Ms: median(rounds.map((r) => r.p50Ms)),
-          p99Ms: median(rounds.map((r) => r.p99Ms)),
-          cpuMicrosecondsPerRequest: Math.round((sum(rounds.map((r) => r.cpuMs)) * 1000) / sum(rounds.map((r) => r.requests))),
-          rounds,
-          processes: Math.max(...samples.map((s) => s.processes)),
-          peakRssMb: id === 'direct' ? undefined : megabytes(Math.max(...samples.map((s) => s.rssBytes))),
-        };
-      });
-      return { figures: { connections: CONNECTIONS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS, rows, skipped }, section: section(rows, skipped) };
-    } finally {
-      await Promise.all(targets.map(([, target]) => target.stop()));
     }
+    const rows = starters.map(([id]): ThroughputRow => {
+      const { name, rounds, samples } = results.get(id)!;
+      return {
+        id,
+        name,
+        requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)),
+        p50Ms: median(rounds.map((r) => r.p50Ms)),
+        p99Ms: median(rounds.map((r) => r.p99Ms)),
+        cpuMicrosecondsPerRequest: Math.round((sum(rounds.map((r) => r.cpuMs)) * 1000) / sum(rounds.map((r) => r.requests))),
+        rounds,
+        processes: Math.max(...samples.map((s) => s.processes)),
+        peakRssMb: id === 'direct' ? undefined : megabytes(Math.max(...samples.map((s) => s.rssBytes))),
+      };
+    });
+    return { figures: { connections: CONNECTIONS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS, rows, skipped }, section: section(rows, skipped) };
   },
 };
 
@@ -106,7 +117,8 @@ function section(rows: readonly ThroughputRow[], skipped: ThroughputFigures['ski
     title: `Throughput ceiling at ${CONNECTIONS} connections`,
     method:
       `autocannon, ${CONNECTIONS} keep-alive connections, closed loop, GET ${LOAD_PATH}. ${ROUNDS} rounds; in each, every ` +
-      `target in turn gets ${WARMUP_SECONDS} s of warm-up and ${MEASURE_SECONDS} s measured; each figure is the median of the ` +
+      `target in turn is started afresh and gets ${WARMUP_SECONDS} s of warm-up and ${MEASURE_SECONDS} s measured (a Node process ` +
+      'sometimes runs its whole life at about 1.4× the CPU per request of another start of the same build); each figure is the median of the ' +
       'rounds, with the range of req/s. Every target forwards to the same fast upstream (node:http in its own process). ' +
       'CPU µs/request: user + system CPU time of the target\'s processes over its measured requests, from /proc.',
     tables: [
