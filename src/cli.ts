@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, before the modules that allocate: see v8-flags.ts.
+import './v8-flags.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { serveHelp } from './config/help.js';
 import { createLogger } from './logging.js';

@@ -13,7 +13,7 @@ const SRC = 'src';
 
 /** Who may import whom. Leaves have an empty row. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  cli: ['config', 'demo', 'logging', 'login', 'mock', 'serve', 'version'],
+  cli: ['config', 'demo', 'logging', 'login', 'mock', 'serve', 'v8-flags', 'version'],
   serve: ['compose', 'config', 'ipc', 'logging', 'server', 'workers'],
   workers: ['config', 'ipc', 'logging', 'server'],
   server: ['admin', 'compose', 'config', 'errors', 'ipc', 'lifecycle', 'logging', 'metrics', 'proxy', 'store', 'token'],
@@ -37,6 +37,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   metrics: [],
   logging: [],
   version: [],
+  'v8-flags': [],
 };
 
 /** The unit a source file belongs to: its top-level folder under src/, or a root file's name. */
