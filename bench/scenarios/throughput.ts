@@ -15,7 +15,9 @@ const CONNECTIONS = 200;
  * collector taking 16% of its time instead of 7%: in `bench/ab.ts --closed` runs on one machine in one
  * hour, one sidecar build measured 87-95 µs per request in three runs and 156 in a fourth, and the
  * bare floor 84-98 in two and 127-147 in three. With one process per target, a run measured that
- * draw, not the code.
+ * draw, not the code. The cause is V8's allocation-site pretenuring (bench/results/analysis.md): the
+ * sidecar now turns it off (src/v8-flags.ts); the bare floor, as a plain @fastify/http-proxy app,
+ * does not, so it can still draw the slow mode.
  */
 const ROUNDS = 5;
 /** Before each measurement: reopens the connections; the first round also warms the JIT. */
