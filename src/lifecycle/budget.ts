@@ -82,11 +82,6 @@ export class SlotBudget {
     return this.counted;
   }
 
-  /** Requests this instance has sent with the slot, ever (across windows and tokens). */
-  get sentEver(): number {
-    return this.tickets;
-  }
-
   /**
    * Between the window's first answer to one of this instance's requests and the answer that gave
    * `observedCount`: how much the upstream's count rose, and how many of this instance's requests
