@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI_PATH, stopAllChildren } from './lib/children.js';
 import { closedLoop } from './lib/closed-loop.js';
-import { openLoop, type OpenLoopResult } from './lib/open-loop.js';
+import { openLoop } from './lib/open-loop.js';
 import { cpuMillisecondsOfTree } from './lib/process-stats.js';
 import { median, sum } from './lib/statistics.js';
 import { formatNumber, renderText } from './lib/table.js';
@@ -52,12 +52,14 @@ async function main(): Promise<void> {
       nodeArgs: values['b-node-args'].split(' ').filter(Boolean),
     }),
   ];
-  const measured = targets.map(() => [] as (OpenLoopResult & { cpuMs: number })[]);
-  const load = (target: Target, durationSeconds: number) =>
+  /** What one measured round of either load yields here. */
+  type Load = { sent: number; non2xx: number; errors: number; achievedRate: number };
+  const measured = targets.map(() => [] as (Load & { cpuMs: number })[]);
+  const load = async (target: Target, durationSeconds: number): Promise<Load> =>
     openLoop({ origin: target.url, path: LOAD_PATH, requestsPerSecond: rate, connections: CONNECTIONS, headers: LOAD_HEADERS, durationSeconds });
-  const saturate = async (target: Target, durationSeconds: number) => {
+  const saturate = async (target: Target, durationSeconds: number): Promise<Load> => {
     const result = await closedLoop({ url: `${target.url}${LOAD_PATH}`, connections: 200, headers: LOAD_HEADERS, durationSeconds });
-    return { sent: result.requests, non2xx: result.non2xx, errors: result.errors, achievedRate: result.requestsPerSecond } as OpenLoopResult;
+    return { sent: result.requests, non2xx: result.non2xx, errors: result.errors, achievedRate: result.requestsPerSecond };
   };
   for (let round = 1; round <= rounds; round++) {
     if (values.closed) {
