@@ -7,7 +7,7 @@ import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config/types.js';
 import { buildProfiles, openBackends, type Backends } from './compose.js';
 import type { IpcChannel } from './ipc/call.js';
-import type { TokenProfiles } from './lifecycle/profiles.js';
+import type { TokenProfiles } from './pool/profiles.js';
 import type { Logger } from './logging.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { PROFILE_HEADER, proxyPlugin } from './proxy/plugin.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/types.js';
 import { SidecarError } from '../errors.js';
-import type { TokenProfiles } from '../lifecycle/profiles.js';
-import type { SlotStatus } from '../lifecycle/slot.js';
+import type { TokenProfiles } from '../pool/profiles.js';
+import type { SlotStatus } from '../pool/slot.js';
 import { scrubText } from '../logging.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';

@@ -6,7 +6,7 @@ import type { Config } from '../config/types.js';
 import { SidecarError } from '../errors.js';
 import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';
 import { sendError } from '../http/send-error.js';
-import type { LeasePool } from '../lifecycle/lease.js';
+import type { LeasePool } from '../pool/lease.js';
 import { carryPool } from './token-interceptor.js';
 
 /** Picks the credential profile (and so the token) of one request; stripped before forwarding. */

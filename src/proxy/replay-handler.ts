@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import type { Lease, LeasePool } from '../lifecycle/lease.js';
-import { readRateLimit, readRetryAfter, type RateLimitReading } from './rate-limit.js';
+import type { Lease, LeasePool } from '../pool/lease.js';
+import { readRateLimit, readRetryAfter, type RateLimitReading } from '../pool/budget-headers.js';
 
 /** undici's handler callbacks in the form @fastify/reply-from's requests and undici's clients call them. */
 export type Handler = Dispatcher.DispatchHandler;

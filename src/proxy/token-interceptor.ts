@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { Lease, LeasePool } from '../lifecycle/lease.js';
+import type { Lease, LeasePool } from '../pool/lease.js';
 import { ReplayHandler, type Dispatch, type DispatchOptions, type Handler, type ResponseMeter } from './replay-handler.js';
 
 /**

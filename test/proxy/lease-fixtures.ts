@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 import { Agent } from 'undici';
-import type { Lease, LeasePool, LeaseSlot } from '../../src/lifecycle/lease.js';
+import type { Lease, LeasePool, LeaseSlot } from '../../src/pool/lease.js';
 import type { ReplayResult, ResponseMeter } from '../../src/proxy/replay-handler.js';
 import { Intercepted } from '../../src/proxy/intercepted.js';
 import { tokenInterceptor } from '../../src/proxy/token-interceptor.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readRateLimit } from '../../src/proxy/rate-limit.js';
+import { readRateLimit } from '../../src/pool/budget-headers.js';
 
 // Genesys's per-token counters (docs/genesys.md §5), read from undici's raw headers.
 

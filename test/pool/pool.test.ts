@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { settle } from '../helpers/fake-clock.js';
-import { fleet, gate, poolOf } from './rig.js';
+import { fleet, gate, poolOf } from '../lifecycle/rig.js';
 
 // TokenPool over real slots (cache → coordinated → memory store and local lock), one fake clock.
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classify429, limitKeyOf } from '../../src/lifecycle/budget-429.js';
-import { LOCAL_WINDOW_MS, pickSlot, SlotBudget } from '../../src/lifecycle/budget.js';
+import { classify429, limitKeyOf } from '../../src/pool/budget-429.js';
+import { LOCAL_WINDOW_MS, pickSlot, SlotBudget } from '../../src/pool/budget.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 /** Budgets fed the same counters, as Genesys would report them: allowed, count, reset seconds. */

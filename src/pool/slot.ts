@@ -3,7 +3,7 @@ import type { Clock } from '../token/clock.js';
 import { describeToken, type Token, type TokenMetadata } from '../token/token.js';
 import { SlotBudget } from './budget.js';
 import { classify429 } from './budget-429.js';
-import type { RefreshAheadCache } from './cached.js';
+import type { RefreshAheadCache } from '../lifecycle/cached.js';
 import type { Lease, LeaseSlot } from './lease.js';
 
 export type SlotState = 'starting' | 'valid' | 'refreshing' | 'failing';

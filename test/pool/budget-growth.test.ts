@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classify429 } from '../../src/lifecycle/budget-429.js';
-import { pickSlot, SlotBudget } from '../../src/lifecycle/budget.js';
-import { desiredPoolSize, fleetRate, limitLooksShared, nextPoolSize, RateMeter, SPARE_SLOTS, type LimitScope } from '../../src/lifecycle/budget-growth.js';
+import { classify429 } from '../../src/pool/budget-429.js';
+import { pickSlot, SlotBudget } from '../../src/pool/budget.js';
+import { desiredPoolSize, fleetRate, limitLooksShared, nextPoolSize, RateMeter, SPARE_SLOTS, type LimitScope } from '../../src/pool/budget-growth.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 describe('RateMeter', () => {

@@ -3,16 +3,16 @@ import { after, test } from 'node:test';
 import { CacheReport } from '../../src/lifecycle/cache-report.js';
 import { RefreshAheadCache } from '../../src/lifecycle/cached.js';
 import { CoordinatedTokenSource } from '../../src/lifecycle/coordinated.js';
-import { TokenPool, type TokenPoolOptions } from '../../src/lifecycle/pool.js';
-import { GROWTH_STOPPED_SHARED, PoolSizer } from '../../src/lifecycle/pool-sizer.js';
-import { PoolSlot } from '../../src/lifecycle/slot.js';
+import { TokenPool, type TokenPoolOptions } from '../../src/pool/pool.js';
+import { GROWTH_STOPPED_SHARED, PoolSizer } from '../../src/pool/pool-sizer.js';
+import { PoolSlot } from '../../src/pool/slot.js';
 import { SidecarError } from '../../src/errors.js';
 import { LocalRefreshLock } from '../../src/lock/local.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { MemoryTokenStore } from '../../src/store/memory.js';
 import { Registry } from 'prom-client';
 import { FakeClock, settle } from '../helpers/fake-clock.js';
-import { LOCK_TTL_MS, quietLog, ScriptedSource } from './rig.js';
+import { LOCK_TTL_MS, quietLog, ScriptedSource } from '../lifecycle/rig.js';
 
 // The auto pool's sizer and budget chooser on one FakeClock, over real slots (scripted endpoint →
 // coordinated → cache) sharing a real MemoryTokenStore, with an upstream modelled by hand: fixed
