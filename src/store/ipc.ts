@@ -36,10 +36,13 @@ export class IpcTokenStore implements TokenStore {
   getPoolSize(key: string): Promise<PoolSizeRecord | null> {
     return this.client.call('getPoolSize', key);
   }
-  async setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number): Promise<boolean> {
+  async setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number, stopped?: string): Promise<boolean> {
     // Checked here, not only by the primary: an error's class does not survive the IPC round trip.
     checkPoolSizeArguments(expectedEpoch, size);
-    return this.client.call('setPoolSize', key, expectedEpoch, size, updatedAt);
+    return this.client.call('setPoolSize', key, expectedEpoch, size, updatedAt, stopped ?? null);
+  }
+  addRateCounts(key: string, second: number, windowSeconds: number, deltas: readonly number[]): Promise<number[]> {
+    return this.client.call('addRateCounts', key, second, windowSeconds, deltas);
   }
   async subscribe(listener: StoreListener): Promise<() => Promise<void>> {
     const remove = this.client.addListener((event) => listener(event as StoreEvent));
@@ -61,6 +64,9 @@ export function storeOperations(store: TokenStore): BackendOperations {
     getRefreshToken: (key) => store.getRefreshToken(key as string),
     putRefreshToken: (key, refreshToken, generation) => store.putRefreshToken(key as string, refreshToken as string, generation as number),
     getPoolSize: (key) => store.getPoolSize(key as string),
-    setPoolSize: (key, epoch, size, updatedAt) => store.setPoolSize(key as string, epoch as number, size as number, updatedAt as number),
+    setPoolSize: (key, epoch, size, updatedAt, stopped) =>
+      store.setPoolSize(key as string, epoch as number, size as number, updatedAt as number, (stopped as string | null) ?? undefined),
+    addRateCounts: (key, second, windowSeconds, deltas) =>
+      store.addRateCounts(key as string, second as number, windowSeconds as number, deltas as number[]),
   };
 }

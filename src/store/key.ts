@@ -19,3 +19,11 @@ export function poolKey(prefix: string, id: PoolIdentity): string {
 function clientHash(id: PoolIdentity): string {
   return createHash('sha256').update(`${id.tokenUrl}\n${id.clientId}`).digest('hex').slice(0, 16);
 }
+
+/**
+ * The store key under which one profile's pool keeps the fleet's request counts per slot
+ * (RateCountStore): the pool key's hash tag, so one script reaches every slot's counts.
+ */
+export function rateKey(prefix: string, id: PoolIdentity): string {
+  return `${prefix}:{${clientHash(id)}:${id.profile}}:rate`;
+}

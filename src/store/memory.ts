@@ -10,7 +10,7 @@
  * All methods run synchronously inside; JavaScript's single thread makes each one atomic.
  */
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, type PoolSizeRecord, type PoolSizeStore, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
+import { checkPoolSizeArguments, RATE_COUNT_RETENTION_S, type PoolSizeRecord, type PoolSizeStore, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
 
 export interface MemoryTokenStoreOptions {
   /** Clock for expiry (default Date.now). */
@@ -31,6 +31,8 @@ export class MemoryTokenStore implements TokenStore, PoolSizeStore {
   private readonly refreshTokens = new Map<string, RefreshRecord>();
   private readonly listeners = new Set<StoreListener>();
   private readonly poolSizes = new Map<string, PoolSizeRecord>();
+  /** rateKey → per slot, epoch second → requests (RateCountStore). */
+  private readonly rateCounts = new Map<string, Array<Map<number, number>>>();
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -76,11 +78,27 @@ export class MemoryTokenStore implements TokenStore, PoolSizeStore {
     return this.poolSizes.get(key) ?? null;
   }
 
-  async setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number): Promise<boolean> {
+  async setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number, stopped?: string): Promise<boolean> {
     checkPoolSizeArguments(expectedEpoch, size);
     if ((this.poolSizes.get(key)?.epoch ?? 0) > expectedEpoch) return false;
-    this.poolSizes.set(key, { size, epoch: expectedEpoch + 1, updatedAt });
+    this.poolSizes.set(key, { size, epoch: expectedEpoch + 1, updatedAt, ...(stopped !== undefined && { stopped }) });
     return true;
+  }
+
+  async addRateCounts(key: string, second: number, windowSeconds: number, deltas: readonly number[]): Promise<number[]> {
+    let slots = this.rateCounts.get(key);
+    if (slots === undefined) this.rateCounts.set(key, (slots = []));
+    const from = second - windowSeconds;
+    return deltas.map((delta, slot) => {
+      const buckets = (slots[slot] ??= new Map<number, number>());
+      if (delta > 0) buckets.set(second, (buckets.get(second) ?? 0) + delta);
+      let total = 0;
+      for (const [at, count] of buckets) {
+        if (at >= from) total += count;
+        else if (at < second - RATE_COUNT_RETENTION_S) buckets.delete(at);
+      }
+      return total;
+    });
   }
 
   async subscribe(listener: StoreListener): Promise<() => Promise<void>> {

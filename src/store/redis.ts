@@ -21,7 +21,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, type PoolSizeRecord, type PoolSizeStore, type StoreListener, type TokenStore } from './store.js';
+import { checkPoolSizeArguments, RATE_COUNT_RETENTION_S, type PoolSizeRecord, type PoolSizeStore, type StoreListener, type TokenStore } from './store.js';
 import { AvailabilityMonitor, quorumOf, type StoreLogger } from './redis/availability.js';
 import {
   closeClient,
@@ -41,6 +41,7 @@ import {
   encodeToken,
   type RefreshRecord,
 } from './redis/record.js';
+import { defineRateCountScript, rateSlotKey } from './redis/rate-counts.js';
 import { defineTokenScripts, generationCounterKey, highestWrittenKey, refreshTokenKey } from './redis/scripts.js';
 
 export type { StoreLogger } from './redis/availability.js';
@@ -92,7 +93,7 @@ export class RedisTokenStore implements TokenStore, PoolSizeStore {
     if (options.urls.length === 0) throw new Error('RedisTokenStore needs at least one Redis URL');
     this.nodes = options.urls.map((url) => ({
       label: nodeLabel(url),
-      client: defineTokenScripts(createCommandClient(url)),
+      client: defineRateCountScript(defineTokenScripts(createCommandClient(url))),
       subscriber: createSubscriberClient(url),
     }));
     this.quorum = quorumOf(this.nodes.length);
@@ -215,11 +216,27 @@ export class RedisTokenStore implements TokenStore, PoolSizeStore {
    * `expectedEpoch`, so of setters that read the same epoch at most one lands on a quorum (any two
    * quorums share a node, and that node took only the first).
    */
-  async setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number): Promise<boolean> {
+  async setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number, stopped?: string): Promise<boolean> {
     checkPoolSizeArguments(expectedEpoch, size);
-    const record = encodePoolSize({ size, epoch: expectedEpoch + 1, updatedAt });
+    const record = encodePoolSize({ size, epoch: expectedEpoch + 1, updatedAt, ...(stopped !== undefined && { stopped }) });
     const answers = await this.askQuorum('setPoolSize', (client) => client.tokenSetPoolSize(key, expectedEpoch, record));
     return answers.filter(({ value }) => value === 1).length >= this.quorum;
+  }
+
+  /**
+   * One script call per node whatever the number of slots; a quorum must answer. Every node counts
+   * what reached it, so the highest answer is the one that missed the least.
+   */
+  async addRateCounts(key: string, second: number, windowSeconds: number, deltas: readonly number[]): Promise<number[]> {
+    const keys = deltas.map((_, slot) => rateSlotKey(key, slot));
+    const answers = await this.askQuorum('addRateCounts', (client) =>
+      client.tokenAddRateCounts(keys.length, ...keys, second, windowSeconds, RATE_COUNT_RETENTION_S, ...deltas),
+    );
+    return deltas.map((_, slot) => {
+      let highest = 0;
+      for (const { value } of answers) if (Number(value[slot]) > highest) highest = Number(value[slot]);
+      return highest;
+    });
   }
 
   subscribe(listener: StoreListener): Promise<() => Promise<void>> {

@@ -10,7 +10,7 @@ import type { Token } from '../token/token.js';
  * Every method may reject when the backing service is unreachable; callers fall back to their
  * in-memory lifecycle and report `available` = false.
  */
-export interface TokenStore extends PoolSizeStore {
+export interface TokenStore extends PoolSizeStore, RateCountStore {
   /** The stored token, or null when none (or it has expired; TTL follows the token's expiry). */
   get(key: string): Promise<Token | null>;
 
@@ -70,6 +70,11 @@ export interface PoolSizeRecord {
   readonly epoch: number;
   /** When the size last changed (epoch ms, by the setter's clock): a shrink waits for a quiet period after it. */
   readonly updatedAt: number;
+  /**
+   * Why growth stopped for the whole fleet, when it did (e.g. issuing a token revokes the older
+   * ones): every instance that reads it stops growing and keeps the size, which is then 1.
+   */
+  readonly stopped?: string;
 }
 
 /**
@@ -93,8 +98,30 @@ export interface PoolSizeStore {
    * landed. Not published: instances read the record when they consider growing or shrinking, and
    * at a modest interval, since a slot an instance does not use yet costs nothing.
    */
-  setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number): Promise<boolean>;
+  setPoolSize(key: string, expectedEpoch: number, size: number, updatedAt: number, stopped?: string): Promise<boolean>;
 }
+
+/**
+ * The fleet's count of requests per pool slot, per second, for budgets counted by the sidecars
+ * themselves (an upstream that sends no budget headers, as Genesys since 2021: docs/genesys.md §5).
+ * Each instance counts its own sends and hands them over in batches (a few calls a second whatever
+ * the request rate); every call also answers what the whole fleet sent, so a slot's budget is the
+ * fleet's, not one instance's.
+ */
+export interface RateCountStore {
+  /**
+   * Adds `deltas[i]` requests of slot i to the bucket of `second` (epoch seconds, the caller's clock)
+   * under `key` (rateKey()), and returns for every slot i < deltas.length the fleet's requests in
+   * the buckets from `second - windowSeconds` on (the current second and the `windowSeconds` whole
+   * ones before it: a span at least as long as the window, so the count is never low for a limit
+   * that is counted over a fixed or a sliding window). Buckets older than that are dropped by the
+   * store in time. Several nodes: the highest count any answering node holds.
+   */
+  addRateCounts(key: string, second: number, windowSeconds: number, deltas: readonly number[]): Promise<number[]>;
+}
+
+/** Buckets older than this many seconds are dropped (the longest window a count may span, and some). */
+export const RATE_COUNT_RETENTION_S = 300;
 
 /** Rejects what no pool can be: a size below 1 or a fraction, an epoch below 0. */
 export function checkPoolSizeArguments(expectedEpoch: number, size: number): void {

@@ -4,7 +4,7 @@
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { poolKey, tokenKey } from '../../src/store/key.js';
+import { poolKey, rateKey, tokenKey } from '../../src/store/key.js';
 import type { PoolSizeStore, StoreEvent, TokenStore } from '../../src/store/store.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 import type { Token } from '../../src/token/token.js';
@@ -213,6 +213,29 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       await assert.rejects(store.setPoolSize(pool, 0, 1.5, 1), RangeError);
       await assert.rejects(store.setPoolSize(pool, -1, 2, 1), RangeError);
       assert.equal(await store.getPoolSize(pool), null);
+    });
+
+    it('keeps why growth stopped with the pool size, for every instance to read', async () => {
+      assert.equal(await store.setPoolSize(pool, 0, 4, 1_000), true);
+      assert.equal(await store.setPoolSize(pool, 1, 1, 2_000, 'stopped: revokes'), true);
+      assert.deepEqual(await store.getPoolSize(pool), { size: 1, epoch: 2, updatedAt: 2_000, stopped: 'stopped: revokes' });
+    });
+
+    it('adds the fleet\'s request counts per slot and answers each slot\'s count over the window', async () => {
+      const rates = rateKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: pool });
+      const first = store;
+      const second = await fixture.open();
+      assert.deepEqual(await first.addRateCounts(rates, 1_000, 10, [3, 0, 1]), [3, 0, 1]);
+      // Another instance, a second later: its counts add to the first's.
+      assert.deepEqual(await second.addRateCounts(rates, 1_001, 10, [2, 5]), [5, 5]);
+      // Asking without adding reads the window; slot 2 is still counted.
+      assert.deepEqual(await first.addRateCounts(rates, 1_005, 10, [0, 0, 0]), [5, 5, 1]);
+      // The window spans the current second and the 10 before it: second 1000 leaves at 1011.
+      assert.deepEqual(await first.addRateCounts(rates, 1_010, 10, [0, 0, 0]), [5, 5, 1]);
+      assert.deepEqual(await first.addRateCounts(rates, 1_011, 10, [1, 0, 0]), [3, 5, 0]);
+      assert.deepEqual(await first.addRateCounts(rates, 1_012, 10, [0, 0, 0]), [1, 0, 0]);
+      const other = rateKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'other', profile: pool });
+      assert.deepEqual(await first.addRateCounts(other, 1_012, 10, [0]), [0]);
     });
 
     it('is given pool keys that name neither the client id nor the token URL', () => {

@@ -47,7 +47,8 @@ export function decodeRefreshToken(json: string | null): RefreshRecord | null {
 }
 
 export function encodePoolSize(record: PoolSizeRecord): string {
-  return JSON.stringify({ size: record.size, epoch: record.epoch, updatedAt: record.updatedAt });
+  const { size, epoch, updatedAt, stopped } = record;
+  return JSON.stringify(stopped === undefined ? { size, epoch, updatedAt } : { size, epoch, updatedAt, stopped });
 }
 
 export function decodePoolSize(json: string | null): PoolSizeRecord | null {
@@ -57,7 +58,8 @@ export function decodePoolSize(json: string | null): PoolSizeRecord | null {
     if (!isObject(parsed) || !Number.isSafeInteger(parsed.size) || !Number.isSafeInteger(parsed.epoch) || typeof parsed.updatedAt !== 'number') {
       return null;
     }
-    return { size: parsed.size as number, epoch: parsed.epoch as number, updatedAt: parsed.updatedAt };
+    const stopped = typeof parsed.stopped === 'string' ? { stopped: parsed.stopped } : {};
+    return { size: parsed.size as number, epoch: parsed.epoch as number, updatedAt: parsed.updatedAt, ...stopped };
   } catch {
     return null;
   }
