@@ -1,7 +1,7 @@
 import type { IpcBackendClient } from '../ipc/backend-client.js';
 import type { BackendOperations } from '../ipc/backend-host.js';
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, type PoolSizeRecord, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
+import { checkPoolSizeArguments, type PoolSizeRecord, type RateCounter, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
 
 /**
  * A worker's view of the in-memory store held by the primary process (WORKERS > 1 without Redis,
@@ -41,8 +41,8 @@ export class IpcTokenStore implements TokenStore {
     checkPoolSizeArguments(expectedEpoch, size);
     return this.client.call('setPoolSize', key, expectedEpoch, size, updatedAt, stopped ?? null);
   }
-  addRateCounts(key: string, second: number, windowSeconds: number, deltas: readonly number[]): Promise<number[]> {
-    return this.client.call('addRateCounts', key, second, windowSeconds, deltas);
+  addRateCounts(key: string, bucket: number, windowBuckets: number, ttlSeconds: number, counters: readonly RateCounter[]): Promise<number[]> {
+    return this.client.call('addRateCounts', key, bucket, windowBuckets, ttlSeconds, counters);
   }
   async subscribe(listener: StoreListener): Promise<() => Promise<void>> {
     const remove = this.client.addListener((event) => listener(event as StoreEvent));
@@ -66,7 +66,7 @@ export function storeOperations(store: TokenStore): BackendOperations {
     getPoolSize: (key) => store.getPoolSize(key as string),
     setPoolSize: (key, epoch, size, updatedAt, stopped) =>
       store.setPoolSize(key as string, epoch as number, size as number, updatedAt as number, (stopped as string | null) ?? undefined),
-    addRateCounts: (key, second, windowSeconds, deltas) =>
-      store.addRateCounts(key as string, second as number, windowSeconds as number, deltas as number[]),
+    addRateCounts: (key, bucket, windowBuckets, ttlSeconds, counters) =>
+      store.addRateCounts(key as string, bucket as number, windowBuckets as number, ttlSeconds as number, counters as RateCounter[]),
   };
 }

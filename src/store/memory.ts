@@ -10,7 +10,7 @@
  * All methods run synchronously inside; JavaScript's single thread makes each one atomic.
  */
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, RATE_COUNT_RETENTION_S, type PoolSizeRecord, type PoolSizeStore, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
+import { checkPoolSizeArguments, oldestKeptBucket, type PoolSizeRecord, type RateCounter, type PoolSizeStore, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
 
 export interface MemoryTokenStoreOptions {
   /** Clock for expiry (default Date.now). */
@@ -31,8 +31,8 @@ export class MemoryTokenStore implements TokenStore, PoolSizeStore {
   private readonly refreshTokens = new Map<string, RefreshRecord>();
   private readonly listeners = new Set<StoreListener>();
   private readonly poolSizes = new Map<string, PoolSizeRecord>();
-  /** rateKey → per slot, epoch second → requests (RateCountStore). */
-  private readonly rateCounts = new Map<string, Array<Map<number, number>>>();
+  /** rateKey → counter name → bucket → requests (RateCountStore). */
+  private readonly rateCounts = new Map<string, Map<string, { buckets: Map<number, number>; touchedAt: number }>>();
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -85,17 +85,25 @@ export class MemoryTokenStore implements TokenStore, PoolSizeStore {
     return true;
   }
 
-  async addRateCounts(key: string, second: number, windowSeconds: number, deltas: readonly number[]): Promise<number[]> {
-    let slots = this.rateCounts.get(key);
-    if (slots === undefined) this.rateCounts.set(key, (slots = []));
-    const from = second - windowSeconds;
-    return deltas.map((delta, slot) => {
-      const buckets = (slots[slot] ??= new Map<number, number>());
-      if (delta > 0) buckets.set(second, (buckets.get(second) ?? 0) + delta);
+  async addRateCounts(key: string, bucket: number, windowBuckets: number, ttlSeconds: number, counters: readonly RateCounter[]): Promise<number[]> {
+    let named = this.rateCounts.get(key);
+    if (named === undefined) this.rateCounts.set(key, (named = new Map()));
+    const now = this.now();
+    // Counters nobody added to for ttlSeconds are gone, as Redis's EXPIRE drops them.
+    for (const [name, counter] of named) if (now - counter.touchedAt > ttlSeconds * 1000) named.delete(name);
+    const from = bucket - windowBuckets;
+    const oldest = oldestKeptBucket(bucket, windowBuckets);
+    return counters.map(({ name, delta }) => {
+      let counter = named.get(name);
+      if (counter === undefined) named.set(name, (counter = { buckets: new Map(), touchedAt: now }));
+      if (delta > 0) {
+        counter.buckets.set(bucket, (counter.buckets.get(bucket) ?? 0) + delta);
+        counter.touchedAt = now;
+      }
       let total = 0;
-      for (const [at, count] of buckets) {
+      for (const [at, count] of counter.buckets) {
         if (at >= from) total += count;
-        else if (at < second - RATE_COUNT_RETENTION_S) buckets.delete(at);
+        else if (at < oldest) counter.buckets.delete(at);
       }
       return total;
     });

@@ -21,7 +21,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, RATE_COUNT_RETENTION_S, type PoolSizeRecord, type PoolSizeStore, type StoreListener, type TokenStore } from './store.js';
+import { checkPoolSizeArguments, oldestKeptBucket, type PoolSizeRecord, type RateCounter, type PoolSizeStore, type StoreListener, type TokenStore } from './store.js';
 import { AvailabilityMonitor, quorumOf, type StoreLogger } from './redis/availability.js';
 import {
   closeClient,
@@ -41,7 +41,7 @@ import {
   encodeToken,
   type RefreshRecord,
 } from './redis/record.js';
-import { defineRateCountScript, rateSlotKey } from './redis/rate-counts.js';
+import { defineRateCountScript, rateCounterKey } from './redis/rate-counts.js';
 import { defineTokenScripts, generationCounterKey, highestWrittenKey, refreshTokenKey } from './redis/scripts.js';
 
 export type { StoreLogger } from './redis/availability.js';
@@ -224,17 +224,19 @@ export class RedisTokenStore implements TokenStore, PoolSizeStore {
   }
 
   /**
-   * One script call per node whatever the number of slots; a quorum must answer. Every node counts
-   * what reached it, so the highest answer is the one that missed the least.
+   * One script call per node whatever the number of counters; a quorum must answer. Every node
+   * counts what reached it, so the highest answer is the one that missed the least.
    */
-  async addRateCounts(key: string, second: number, windowSeconds: number, deltas: readonly number[]): Promise<number[]> {
-    const keys = deltas.map((_, slot) => rateSlotKey(key, slot));
+  async addRateCounts(key: string, bucket: number, windowBuckets: number, ttlSeconds: number, counters: readonly RateCounter[]): Promise<number[]> {
+    const keys = counters.map(({ name }) => rateCounterKey(key, name));
+    const deltas = counters.map(({ delta }) => delta);
+    const oldest = oldestKeptBucket(bucket, windowBuckets);
     const answers = await this.askQuorum('addRateCounts', (client) =>
-      client.tokenAddRateCounts(keys.length, ...keys, second, windowSeconds, RATE_COUNT_RETENTION_S, ...deltas),
+      client.tokenAddRateCounts(keys.length, ...keys, bucket, bucket - windowBuckets, oldest, ttlSeconds, ...deltas),
     );
-    return deltas.map((_, slot) => {
+    return counters.map((_, i) => {
       let highest = 0;
-      for (const { value } of answers) if (Number(value[slot]) > highest) highest = Number(value[slot]);
+      for (const { value } of answers) if (Number(value[i]) > highest) highest = Number(value[i]);
       return highest;
     });
   }

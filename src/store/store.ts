@@ -110,18 +110,28 @@ export interface PoolSizeStore {
  */
 export interface RateCountStore {
   /**
-   * Adds `deltas[i]` requests of slot i to the bucket of `second` (epoch seconds, the caller's clock)
-   * under `key` (rateKey()), and returns for every slot i < deltas.length the fleet's requests in
-   * the buckets from `second - windowSeconds` on (the current second and the `windowSeconds` whole
-   * ones before it: a span at least as long as the window, so the count is never low for a limit
-   * that is counted over a fixed or a sliding window). Buckets older than that are dropped by the
-   * store in time. Several nodes: the highest count any answering node holds.
+   * Under `key` (rateKey()), adds each counter's delta to its bucket number `bucket` (the caller's
+   * clock divided by its bucket length), and answers, counter by counter, the fleet's requests in the
+   * buckets from `bucket - windowBuckets` on: the current bucket and the `windowBuckets` whole ones
+   * before it, a span at least as long as the window, so the count is never low for a limit counted
+   * over a fixed or a sliding window. A counter is named by the caller (a slot and its token's
+   * generation: each token has its own budget). Buckets more than 2 × windowBuckets + 2 old are
+   * dropped; a counter nobody adds to is gone after `ttlSeconds`. Several nodes: the highest count
+   * any answering node holds.
    */
-  addRateCounts(key: string, second: number, windowSeconds: number, deltas: readonly number[]): Promise<number[]>;
+  addRateCounts(key: string, bucket: number, windowBuckets: number, ttlSeconds: number, counters: readonly RateCounter[]): Promise<number[]>;
 }
 
-/** Buckets older than this many seconds are dropped (the longest window a count may span, and some). */
-export const RATE_COUNT_RETENTION_S = 300;
+/** One counter of RateCountStore.addRateCounts: its name under the pool's key and what to add. */
+export interface RateCounter {
+  readonly name: string;
+  readonly delta: number;
+}
+
+/** The oldest bucket a store keeps for a count over `windowBuckets` whole buckets up to `bucket`. */
+export function oldestKeptBucket(bucket: number, windowBuckets: number): number {
+  return bucket - 2 * windowBuckets - 2;
+}
 
 /** Rejects what no pool can be: a size below 1 or a fraction, an epoch below 0. */
 export function checkPoolSizeArguments(expectedEpoch: number, size: number): void {

@@ -225,17 +225,21 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       const rates = rateKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: pool });
       const first = store;
       const second = await fixture.open();
-      assert.deepEqual(await first.addRateCounts(rates, 1_000, 10, [3, 0, 1]), [3, 0, 1]);
-      // Another instance, a second later: its counts add to the first's.
-      assert.deepEqual(await second.addRateCounts(rates, 1_001, 10, [2, 5]), [5, 5]);
-      // Asking without adding reads the window; slot 2 is still counted.
-      assert.deepEqual(await first.addRateCounts(rates, 1_005, 10, [0, 0, 0]), [5, 5, 1]);
-      // The window spans the current second and the 10 before it: second 1000 leaves at 1011.
-      assert.deepEqual(await first.addRateCounts(rates, 1_010, 10, [0, 0, 0]), [5, 5, 1]);
-      assert.deepEqual(await first.addRateCounts(rates, 1_011, 10, [1, 0, 0]), [3, 5, 0]);
-      assert.deepEqual(await first.addRateCounts(rates, 1_012, 10, [0, 0, 0]), [1, 0, 0]);
+      const add = (instance: TokenStore, bucket: number, deltas: number[], names = ['0.1', '1.1', '2.1']) =>
+        instance.addRateCounts(rates, bucket, 10, 60, deltas.map((delta, i) => ({ name: names[i]!, delta })));
+      assert.deepEqual(await add(first, 1_000, [3, 0, 1]), [3, 0, 1]);
+      // Another instance, a bucket later: its counts add to the first's.
+      assert.deepEqual(await add(second, 1_001, [2, 5]), [5, 5]);
+      // Asking without adding reads the window; counter 2 is still counted.
+      assert.deepEqual(await add(first, 1_005, [0, 0, 0]), [5, 5, 1]);
+      // The window spans the current bucket and the 10 before it: bucket 1000 leaves at 1011.
+      assert.deepEqual(await add(first, 1_010, [0, 0, 0]), [5, 5, 1]);
+      assert.deepEqual(await add(first, 1_011, [1, 0, 0]), [3, 5, 0]);
+      assert.deepEqual(await add(first, 1_012, [0, 0, 0]), [1, 0, 0]);
+      // A new token of slot 0 (generation 2) starts from nothing.
+      assert.deepEqual(await add(first, 1_012, [4], ['0.2']), [4]);
       const other = rateKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'other', profile: pool });
-      assert.deepEqual(await first.addRateCounts(other, 1_012, 10, [0]), [0]);
+      assert.deepEqual(await first.addRateCounts(other, 1_012, 10, 60, [{ name: '0.1', delta: 0 }]), [0]);
     });
 
     it('is given pool keys that name neither the client id nor the token URL', () => {

@@ -1,33 +1,34 @@
 import type { Redis, Result } from 'ioredis';
 
 /**
- * The Redis side of RateCountStore (../store.ts): one hash per pool slot under the pool's rate key,
- * field = epoch second, value = requests the fleet sent with that slot's token in that second.
- * The slot keys share the pool key's hash tag (rateKey() in ../key.ts), so one script touches all
- * of a pool's slots on one Redis Cluster slot.
+ * The Redis side of RateCountStore (../store.ts): one hash per counter (a pool slot's token) under
+ * the pool's rate key, field = bucket number, value = requests the fleet sent in that bucket. The
+ * counters share the pool key's hash tag (rateKey() in ../key.ts), so one script reaches all of a
+ * pool's counters on one Redis Cluster slot.
  */
 
-/** The hash of slot `slot` under a pool's rate key. */
-export function rateSlotKey(rateKey: string, slot: number): string {
-  return `${rateKey}:${slot}`;
+/** The hash of one counter under a pool's rate key. */
+export function rateCounterKey(rateKey: string, name: string): string {
+  return `${rateKey}:${name}`;
 }
 
 /**
- * KEYS: the slots' hashes, slot 0 first. ARGV: the second, the window in seconds, the retention in
- * seconds, then one delta per key. Adds each delta to its slot's bucket of that second, sums the
- * buckets from `second - window` on (a clock a little ahead on another instance counts too), drops
- * buckets older than the retention, and answers the sums in key order. O(buckets kept) per slot.
+ * KEYS: the counters' hashes. ARGV: the bucket, the first bucket of the window, the oldest bucket
+ * kept, the TTL in seconds, then one delta per key. Adds each delta to its counter's bucket, sums
+ * the buckets from the window's first on (a clock a little ahead on another instance counts too),
+ * drops buckets older than the oldest kept, and answers the sums in key order.
  */
 const ADD_RATE_COUNTS = `
-local second = tonumber(ARGV[1])
-local from = second - tonumber(ARGV[2])
-local oldest = second - tonumber(ARGV[3])
+local bucket = ARGV[1]
+local from = tonumber(ARGV[2])
+local oldest = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
 local totals = {}
 for i, key in ipairs(KEYS) do
-  local delta = tonumber(ARGV[3 + i])
+  local delta = tonumber(ARGV[4 + i])
   if delta > 0 then
-    redis.call('HINCRBY', key, ARGV[1], delta)
-    redis.call('EXPIRE', key, tonumber(ARGV[3]))
+    redis.call('HINCRBY', key, bucket, delta)
+    redis.call('EXPIRE', key, ttl)
   end
   local total = 0
   local fields = redis.call('HGETALL', key)
