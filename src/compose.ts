@@ -17,7 +17,9 @@ import { RedlockRefreshLock } from './lock/redlock.js';
 import type { Logger } from './logging.js';
 import type { Metrics } from './metrics/metrics.js';
 import { IpcTokenStore, storeOperations } from './store/ipc.js';
-import { poolKey, tokenKey } from './store/key.js';
+import { poolKey, rateKey, tokenKey } from './store/key.js';
+import { FleetCounts } from './pool/fleet-counts.js';
+import { GENESYS_TOKEN_LIMIT_PER_MINUTE, TokenLimit } from './pool/token-limit.js';
 import { MemoryTokenStore } from './store/memory.js';
 import { RedisTokenStore } from './store/redis.js';
 import type { TokenStore } from './store/store.js';
@@ -32,6 +34,8 @@ export interface Backends {
   readonly store: TokenStore;
   readonly lock: RefreshLock;
   readonly kind: 'memory' | 'redis';
+  /** Other processes share the store (Redis, or a worker's primary): budgets are counted fleet-wide through it. */
+  readonly shared?: boolean;
 }
 
 /**
@@ -46,11 +50,12 @@ export function openBackends(config: Config, log: Logger, worker?: { channel: Ip
       store: new RedisTokenStore({ urls: config.redisUrls, channel: `${config.redisKeyPrefix}:events`, logger }),
       lock: new RedlockRefreshLock({ urls: config.redisUrls }),
       kind: 'redis',
+      shared: true,
     };
   }
   if (worker) {
     const client = new IpcBackendClient(worker.channel);
-    return { store: new IpcTokenStore(client), lock: new IpcRefreshLock(client), kind: 'memory' };
+    return { store: new IpcTokenStore(client), lock: new IpcRefreshLock(client), kind: 'memory', shared: true };
   }
   return { store: new MemoryTokenStore(), lock: new LocalRefreshLock(), kind: 'memory' };
 }
@@ -77,6 +82,19 @@ export interface LifecycleDeps {
   readonly log: Logger;
   readonly instanceId: string;
   readonly random?: () => number;
+  /** Other processes share the store: each pool counts its tokens' budgets fleet-wide through it (FleetCounts). */
+  readonly sharedStore?: boolean;
+}
+
+/**
+ * A profile's per-token limit at start (./pool/token-limit.ts): RATE_LIMIT_PER_TOKEN; else, for
+ * Genesys, 300/minute until the Limits API says otherwise (docs/genesys.md §5, §10); else unknown,
+ * to be learnt from a 429.
+ */
+export function initialTokenLimit(profile: ProfileConfig): TokenLimit {
+  if (profile.rateLimitPerToken !== undefined) return new TokenLimit(profile.rateLimitWindowMs, profile.rateLimitPerToken, 'setting');
+  if (profile.provider === 'genesys') return new TokenLimit(profile.rateLimitWindowMs, GENESYS_TOKEN_LIMIT_PER_MINUTE, 'genesys-default');
+  return new TokenLimit(profile.rateLimitWindowMs);
 }
 
 /**
@@ -89,8 +107,9 @@ export interface LifecycleDeps {
 export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfiles {
   const coordinated: CoordinatedTokenSource[] = [];
   const pools = config.profiles.map((profile) => {
+    const tokenLimit = initialTokenLimit(profile);
     const slots = Array.from({ length: profile.poolSize }, (_, index) => {
-      const { slot, shared } = buildSlot(config, profile, index, deps);
+      const { slot, shared } = buildSlot(config, profile, index, deps, tokenLimit);
       coordinated.push(shared);
       return slot;
     });
@@ -101,9 +120,12 @@ export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfile
       maxWaitMs: profile.rateLimitMaxWaitMs,
       onRateLimited: (action) => deps.metrics.rateLimited.inc({ ...labels, action }),
       onSize: (size) => deps.metrics.poolSize.set(labels, size),
+      tokenLimit,
+      userContext: profile.grant === 'refresh_token',
+      log: deps.log.child({ profile: profile.name }),
       slotFactory: profile.poolAuto
         ? (index) => {
-            const { slot, shared } = buildSlot(config, profile, index, deps);
+            const { slot, shared } = buildSlot(config, profile, index, deps, tokenLimit);
             coordinated.push(shared);
             shared.start().catch((err: Error) => deps.log.warn({ err: err.message, slot: index }, 'could not subscribe to token publications yet'));
             return slot;
@@ -114,12 +136,16 @@ export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfile
       const key = poolKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name });
       pool.sizer = new PoolSizer(pool, { store: deps.store, key, clock: deps.clock, log: deps.log.child({ profile: profile.name }), max: profile.poolMax });
     }
+    if (deps.sharedStore === true) {
+      const key = rateKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name });
+      pool.counts = new FleetCounts(pool, { store: deps.store, key, clock: deps.clock, log: deps.log.child({ profile: profile.name }) });
+    }
     return pool;
   });
   return new TokenProfiles(config.defaultProfile, pools, coordinated, deps.log);
 }
 
-function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: LifecycleDeps) {
+function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: LifecycleDeps, tokenLimit: TokenLimit) {
   const { store, lock, clock, metrics, log } = deps;
   const key = tokenKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name, slot: index });
   // One fetch may take the whole token timeout including retries; the lock outlives it by the
@@ -130,6 +156,6 @@ function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: 
   const report = new CacheReport(profile.name, index, metrics, log);
   const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: config.refreshAt, random: deps.random });
   const injection = { header: profile.injectHeader, prefix: profile.injectPrefix };
-  const slot = new PoolSlot(profile.name, index, cache, clock, metrics.rateLimitCells.cell(profile.name, index), injection, profile.rateLimitPerToken);
+  const slot = new PoolSlot(profile.name, index, cache, clock, metrics.rateLimitCells.cell(profile.name, index), injection, tokenLimit);
   return { slot, shared };
 }

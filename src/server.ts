@@ -65,7 +65,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
   metrics.redisUp.set(store.available ? 1 : 0);
   store.onAvailabilityChange((up: boolean) => metrics.redisUp.set(up ? 1 : 0));
 
-  const profiles = buildProfiles(config, { store, lock, clock, metrics, log, instanceId, random: deps.random });
+  const profiles = buildProfiles(config, { store, lock, clock, metrics, log, instanceId, random: deps.random, sharedStore: backends.shared === true });
 
   const upstreamPool = new Agent({
     connections: config.upstreamConnections,

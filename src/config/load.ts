@@ -125,6 +125,8 @@ function readProfiles(settings: SettingReader, io: Io, purpose: 'serve' | 'login
       poolSize: settings.value('poolSize'),
       poolMax: settings.value('poolMax'),
       ...(rateLimitPerToken !== undefined && { rateLimitPerToken }),
+      rateLimitWindowS: settings.value('rateLimitWindowS'),
+      provider: settings.value('provider'),
       rateLimitPolicy: settings.value('rateLimitPolicy'),
       rateLimitMaxWaitMs: settings.value('rateLimitMaxWaitMs'),
     },

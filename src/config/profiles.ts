@@ -2,8 +2,8 @@ import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeReadError, REPORTED, type Credential, type Io } from './io.js';
 import { clientCredential, providerFields, readKeyFile, readParsed, type KeyCredential, type ProviderFields } from './profile-provider.js';
-import type { Region } from './regions.js';
-import { SETTINGS, settingLabel, shownValue, type Parsed, type PoolSizeSetting, type RateLimitPolicy } from './settings.js';
+import { isGenesysTokenUrl, type Region } from './regions.js';
+import { SETTINGS, settingLabel, shownValue, type Parsed, type PoolSizeSetting, type ProviderSetting, type RateLimitPolicy } from './settings.js';
 import type { Grant, ProfileConfig } from './types.js';
 
 /**
@@ -42,6 +42,8 @@ export interface PoolSettings {
   readonly poolSize: PoolSizeSetting;
   readonly poolMax: number;
   readonly rateLimitPerToken?: number;
+  readonly rateLimitWindowS: number;
+  readonly provider: ProviderSetting;
   readonly rateLimitPolicy: RateLimitPolicy;
   readonly rateLimitMaxWaitMs: number;
 }
@@ -92,6 +94,7 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
   if (clientId === undefined || (clientSecret === undefined && privateKey === undefined)) return undefined;
   // With the refresh_token grant `auto` means one token, for the same reason.
   const poolAuto = pool.poolSize === 'auto' && grant !== 'refresh_token';
+  const tokenUrlOf = draft.tokenUrl ?? draft.region?.tokenUrl ?? inherited.tokenUrl ?? inherited.region.tokenUrl;
   return {
     name: draft.name,
     grant,
@@ -99,11 +102,13 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     ...(clientSecret !== undefined && { clientSecret }),
     ...(refreshToken !== undefined && { refreshToken }),
     upstreamUrl: draft.upstreamUrl ?? draft.region?.apiBase ?? inherited.upstreamUrl ?? inherited.region.apiBase,
-    tokenUrl: draft.tokenUrl ?? draft.region?.tokenUrl ?? inherited.tokenUrl ?? inherited.region.tokenUrl,
+    tokenUrl: tokenUrlOf,
     poolSize: pool.poolSize === 'auto' ? 1 : pool.poolSize,
     poolAuto,
     poolMax: pool.poolMax,
     ...(pool.rateLimitPerToken !== undefined && { rateLimitPerToken: pool.rateLimitPerToken }),
+    rateLimitWindowMs: pool.rateLimitWindowS * 1000,
+    provider: pool.provider === 'auto' ? (isGenesysTokenUrl(tokenUrlOf) ? 'genesys' : 'oauth2') : pool.provider,
     rateLimitPolicy: pool.rateLimitPolicy,
     rateLimitMaxWaitMs: pool.rateLimitMaxWaitMs,
     tokenAuth: provider.tokenAuth,
@@ -128,7 +133,7 @@ const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const FILE_KEYS = ['defaultProfile', 'profiles'];
 const PROFILE_KEYS = [
   'grant', 'clientId', 'clientSecret', 'clientSecretFile', 'refreshToken', 'refreshTokenFile',
-  'region', 'upstream', 'tokenUrl', 'poolSize', 'poolMax', 'rateLimitPerToken', 'rateLimitPolicy', 'rateLimitMaxWaitMs',
+  'region', 'upstream', 'tokenUrl', 'poolSize', 'poolMax', 'rateLimitPerToken', 'rateLimitWindowS', 'provider', 'rateLimitPolicy', 'rateLimitMaxWaitMs',
   'tokenAuth', 'privateKeyFile', 'keyId', 'certFile', 'scope', 'audience', 'resource', 'tokenParams', 'tokenDefaultLifetimeS',
   'injectHeader', 'injectPrefix',
 ];
@@ -262,6 +267,8 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     poolSize: parsed('poolSize', SETTINGS.poolSize.parse),
     poolMax: parsed('poolMax', SETTINGS.poolMax.parse),
     rateLimitPerToken: parsed('rateLimitPerToken', SETTINGS.rateLimitPerToken.parse),
+    rateLimitWindowS: parsed('rateLimitWindowS', SETTINGS.rateLimitWindowS.parse),
+    provider: parsed('provider', SETTINGS.provider.parse),
     rateLimitPolicy: parsed('rateLimitPolicy', SETTINGS.rateLimitPolicy.parse),
     rateLimitMaxWaitMs: parsed('rateLimitMaxWaitMs', SETTINGS.rateLimitMaxWaitMs.parse),
   };

@@ -58,3 +58,17 @@ const BY_NAME: ReadonlyMap<string, Region> = new Map(
 export function resolveRegion(input: string): Region | undefined {
   return BY_NAME.get(input.trim().toLowerCase());
 }
+
+/**
+ * Whether a token URL is a Genesys region's (`https://login.<region domain>/...`): such a profile
+ * talks to Genesys Cloud, whose per-token rate limit the sidecar knows (docs/genesys.md §5).
+ */
+export function isGenesysTokenUrl(tokenUrl: string): boolean {
+  let host: string;
+  try {
+    host = new URL(tokenUrl).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return REGIONS.some((region) => host === `login.${region.domain}`);
+}

@@ -20,6 +20,9 @@ import { resolveRegion, type Region } from './regions.js';
 /** A parser's answer: the value, or the rule the text broke, phrased to follow `SETTING: `. */
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly rule: string };
 
+/** Which API a profile talks to, as far as its rate limits go. */
+export type ProviderSetting = 'auto' | 'genesys' | 'oauth2';
+
 export type Section =
   | 'Credentials'
   | 'Region and upstream'
@@ -271,10 +274,22 @@ export const SETTINGS = {
   },
   rateLimitPerToken: {
     flag: '--rate-limit-per-token', env: 'RATE_LIMIT_PER_TOKEN', section: 'Token pool and rate limits',
-    defaultText: 'unset: unlimited',
-    meaning: 'requests/minute per token, counted locally, for upstreams that send no rate-limit headers ' +
-      '(Genesys sends inin-ratelimit-*, which win)',
+    defaultText: 'Genesys: 300 or org value',
+    meaning: 'requests/minute per token, counted by the sidecars themselves across the fleet (Genesys sends no budget headers ' +
+      'since 2021); budget headers win where an upstream sends them (IETF RateLimit/RateLimit-Policy, x-ratelimit-*, inin-ratelimit-*)',
     parse: integer(1),
+  },
+  rateLimitWindowS: {
+    flag: '--rate-limit-window-s', env: 'RATE_LIMIT_WINDOW_S', section: 'Token pool and rate limits', default: '60',
+    meaning: 'the window the per-token limit is counted over, in seconds (Genesys: a minute); counted as a sliding window ' +
+      'a little longer than this, so a limit counted over a fixed or a sliding window is never overrun',
+    parse: integer(1, 120),
+  },
+  provider: {
+    flag: '--provider', env: 'OAUTH_PROVIDER', section: 'Token pool and rate limits', default: 'auto',
+    meaning: 'genesys (the per-token limit is read from the Limits API, else 300/minute), oauth2 (any other API: ' +
+      'the limit is RATE_LIMIT_PER_TOKEN or learnt from 429s), or auto: genesys when the token URL is a Genesys region\'s login host',
+    parse: oneOf<ProviderSetting>(['auto', 'genesys', 'oauth2']),
   },
   rateLimitPolicy: {
     flag: '--rate-limit-policy', env: 'RATE_LIMIT_POLICY', section: 'Token pool and rate limits', default: 'pass',

@@ -79,6 +79,13 @@ export interface ProfileConfig {
    * rate-limit headers. Undefined: unlimited unless the headers say otherwise.
    */
   readonly rateLimitPerToken?: number;
+  /** RATE_LIMIT_WINDOW_S in ms: the window the per-token limit is counted over. */
+  readonly rateLimitWindowMs: number;
+  /**
+   * Which API the profile talks to, as far as rate limits go: `genesys` reads the per-token limit
+   * from the Limits API at start (else 300/minute, docs/genesys.md §5, §10); `oauth2` learns it.
+   */
+  readonly provider: 'genesys' | 'oauth2';
   /** What a request meets when every token is out of budget and the pool cannot grow. */
   readonly rateLimitPolicy: RateLimitPolicy;
   /** Longest a request is held under the `wait` policy. */

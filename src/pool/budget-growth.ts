@@ -106,8 +106,10 @@ export function desiredPoolSize(budgets: readonly SlotBudget[], size: number, no
   let windowMs = 0;
   let left = 0;
   let firstReliefAt = Number.POSITIVE_INFINITY;
+  let windows = false;
   for (let i = 0; i < size; i++) {
     const b = budgets[i]!;
+    if (b.fromUpstream) windows = true;
     if (b.limit > limit) limit = b.limit;
     if (b.windowMs > windowMs) windowMs = b.windowMs;
     const remaining = b.remaining(now);
@@ -121,6 +123,10 @@ export function desiredPoolSize(budgets: readonly SlotBudget[], size: number, no
   const rate = fleetRateNow ?? fleetRate(budgets, size, now, localRate);
 
   const steady = Math.ceil((rate * windowMs) / 1000 / limit) + SPARE_SLOTS;
+  // Rule 2 needs windows that end (the upstream's counters). A sliding count frees budget as it is
+  // spent, a window ago, so rule 1 alone is its steady state; a step in the load shows as every
+  // token out of budget, which the sizer answers from the last seconds' rate.
+  if (!windows) return steady;
   const untilRelief = firstReliefAt === Number.POSITIVE_INFINITY ? windowMs : firstReliefAt - now;
   const shortfall = (rate * untilRelief) / 1000 - left;
   const beforeDry = shortfall > 0 ? size + Math.ceil(shortfall / limit) : 0;

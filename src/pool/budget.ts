@@ -2,19 +2,25 @@
  * The rate budget of each pool slot's token, and the request-path choice made from it: which slot a
  * request goes to.
  *
- * Genesys caps each client-credentials token at 300 requests per minute and reports on every
- * response how much of that budget is used: `inin-ratelimit-allowed`, `inin-ratelimit-count` and
- * `inin-ratelimit-reset` (seconds to the window's end), docs/genesys.md §5. Those counters are the
- * upstream's own, so they include every instance's use of the token with no store command per
- * request. Where an upstream sends none, RATE_LIMIT_PER_TOKEN (requests/minute) gives the budget and
- * this instance's own count of a one-minute window stands in.
+ * Two ways to know how much of a token's budget is used:
+ * - **counted** (the default, and the only way with Genesys since 2021, which sends no budget
+ *   headers: docs/genesys.md §5): the profile's per-token limit (./token-limit.ts) against the
+ *   requests the fleet sent with the token over a sliding window. This instance counts its own
+ *   sends exactly (./sliding-count.ts); the other instances' come from the store in batches
+ *   (./fleet-counts.ts), a few store calls a second whatever the request rate.
+ * - **from the upstream's counters**, where an upstream sends budget headers (./budget-headers.ts):
+ *   requests allowed per window, counted so far (by every client of the token), seconds to the
+ *   window's end. They win over the count for as long as the token's answers carry them.
  *
  * Everything here is synchronous, takes time as an argument, and allocates nothing after a budget
  * is constructed: it runs once or twice per proxied request. Growth decisions (a pool that sizes
  * itself) are in ./budget-growth.ts; telling a budget 429 from any other in ./budget-429.ts.
  */
 
-/** The window of RATE_LIMIT_PER_TOKEN (requests per minute) when the upstream reports none. */
+import { SlidingCount } from './sliding-count.js';
+import { BUCKETS_PER_WINDOW, TokenLimit } from './token-limit.js';
+
+/** The window of a per-token limit when nothing says otherwise: Genesys's is a minute. */
 export const LOCAL_WINDOW_MS = 60_000;
 
 /**
@@ -42,8 +48,11 @@ const MAX_FLEET_FACTOR = 16;
  * fleet is draining is not overdrawn by the round trip.
  */
 export class SlotBudget {
-  /** Requests allowed per window; 0 = unknown (no counters yet and no RATE_LIMIT_PER_TOKEN). */
-  limit: number;
+  /** Requests allowed per window by the upstream's counters (fromUpstream); 0 before any. */
+  private headerLimit = 0;
+  /** Longest window length the upstream's counters showed (ms): at a window's start `reset` is the whole window. */
+  private headerWindowMs = 0;
+  /** The upstream's counters: the best estimate of the fleet's requests counted against the token in the window. */
   used = 0;
   /**
    * Requests this instance sent with the token in the current window. Against `used`, which counts
@@ -55,10 +64,25 @@ export class SlotBudget {
   resetAt = 0;
   /** Until when a 429 on the token's own budget keeps this slot out of the choice (epoch ms). */
   exhaustedUntil = 0;
-  /** Longest window length seen (ms): at the start of a window `reset` is the whole window. */
-  windowMs: number;
-  /** Whether the counters come from the upstream (once seen, local counting stops). */
+  /** Whether the counters come from the upstream (for the current token; counting stands in until then). */
   fromUpstream = false;
+  /** The profile's per-token limit, shared by its slots. */
+  readonly tokenLimit: TokenLimit;
+  /** This instance's sends with the current token over the limit's window. */
+  private readonly own: SlidingCount;
+  /** The other instances' sends with the token in the window, as of the last batch (fleet-counts.ts), and when. */
+  private others = 0;
+  private othersAt = 0;
+  /** Own sends not yet handed to the store. */
+  private pending = 0;
+  /** The current token's store generation: its counter's name (-1 before a token). */
+  generation = -1;
+  /** When this instance first sent with the current token in its current window (0: not yet): a learnt window starts there. */
+  firstSentAt = 0;
+  /** When the latest request sent with the current token that was not refused with 401 went out (0: none yet). */
+  lastAcceptedSentAt = 0;
+  /** Answers to the current token that were neither 401 nor 429: a fresh token that served this many is not refused. */
+  accepted = 0;
   /**
    * `inin-ratelimit-count` of the first response seen for the current token; -1 before it. A fresh
    * token that starts near the count of the others shares their limit (see limitLooksShared).
@@ -105,24 +129,93 @@ export class SlotBudget {
   private baseCount = 0;
   private baseTicket = 0;
 
-  /** `localLimitPerMinute`: RATE_LIMIT_PER_TOKEN, used until the upstream sends counters. */
-  constructor(private readonly localLimitPerMinute?: number) {
-    this.limit = localLimitPerMinute ?? 0;
-    this.windowMs = localLimitPerMinute === undefined ? 0 : LOCAL_WINDOW_MS;
+  /**
+   * `limit`: the profile's per-token limit (shared by its slots); a number is RATE_LIMIT_PER_TOKEN
+   * in requests per minute over a minute's window, for a budget of its own; none: unknown.
+   */
+  constructor(limit?: TokenLimit | number) {
+    this.tokenLimit = limit instanceof TokenLimit ? limit : new TokenLimit(LOCAL_WINDOW_MS, limit, limit === undefined ? 'unknown' : 'setting');
+    this.own = new SlidingCount(this.tokenLimit.bucketMs, BUCKETS_PER_WINDOW);
+    this.tokenLimit.onChange(() => this.own.resize(this.tokenLimit.bucketMs, BUCKETS_PER_WINDOW));
+  }
+
+  /** Requests allowed per window: the upstream's where it sends counters, else the profile's limit; 0 = unknown. */
+  get limit(): number {
+    return this.byHeaders ? this.headerLimit : this.tokenLimit.perWindow;
+  }
+
+  /**
+   * Whether the budget is the upstream counters' (for this token, or, for a fresh token of a pool
+   * whose other tokens have them and no limit is known otherwise, the limit they showed: adoptLimit).
+   */
+  private get byHeaders(): boolean {
+    return this.fromUpstream || (this.headerLimit > 0 && !this.tokenLimit.known);
+  }
+
+  /** The limit's window (ms): the upstream's where it sends counters, else the profile's; 0 = unknown. */
+  get windowMs(): number {
+    return this.byHeaders ? this.headerWindowMs : this.tokenLimit.windowMs;
   }
 
   /** Requests left in the window at `now`: 0 while exhausted, Infinity when no limit is known. */
   remaining(now: number): number {
     if (now < this.exhaustedUntil) return 0;
-    if (this.limit === 0) return Number.POSITIVE_INFINITY;
-    if (this.resetAt !== 0 && now >= this.resetAt) return this.limit;
-    return this.used >= this.limit ? 0 : this.limit - this.used;
+    if (this.byHeaders) {
+      if (this.resetAt !== 0 && now >= this.resetAt) return this.headerLimit;
+      return this.used >= this.headerLimit ? 0 : this.headerLimit - this.used;
+    }
+    const limit = this.tokenLimit.perWindow;
+    if (limit === 0) return Number.POSITIVE_INFINITY;
+    const used = this.fleetCounted(now);
+    return used >= limit ? 0 : limit - used;
+  }
+
+  /**
+   * The fleet's requests with the token over the window, by count: this instance's own, exactly,
+   * plus the others' as of the last batch and, for the time since, the others' average rate over the
+   * window (their sends not yet in the store).
+   */
+  fleetCounted(now: number): number {
+    const since = now - this.othersAt;
+    const windowMs = this.tokenLimit.windowMs;
+    const unseen = this.others === 0 || since <= 0 ? 0 : since >= windowMs ? this.others : (this.others * since) / windowMs;
+    return this.own.total(now) + this.others + unseen;
+  }
+
+  /** This instance's own sends with the token over the window. */
+  ownCounted(now: number): number {
+    return this.own.total(now);
   }
 
   /** When this slot has budget again: `now` if it has some, else the end of its exhaustion or window. */
   availableAt(now: number): number {
     if (this.remaining(now) > 0) return now;
-    return Math.max(this.exhaustedUntil, this.resetAt === 0 ? now + DEFAULT_EXHAUSTED_MS : this.resetAt);
+    // A sliding count frees budget as its oldest bucket leaves: soon, and bit by bit.
+    const later = this.byHeaders ? (this.resetAt === 0 ? now + DEFAULT_EXHAUSTED_MS : this.resetAt) : now + this.tokenLimit.bucketMs;
+    return Math.max(this.exhaustedUntil, later);
+  }
+
+  /** Own sends since the last call, for the store's batch (fleet-counts.ts). */
+  takePending(): number {
+    const taken = this.pending;
+    this.pending = 0;
+    return taken;
+  }
+
+  /** Sends taken for a batch that the store did not take: they go in the next one. */
+  returnPending(n: number): void {
+    this.pending += n;
+  }
+
+  /**
+   * The store's answer for the batch taken last: the fleet's count of the token over the window.
+   * What it holds beyond this instance's own sends (less those sent since the batch was taken) is
+   * the other instances'.
+   */
+  applyFleetCount(total: number, now: number): void {
+    const ownInStore = this.own.total(now) - this.pending;
+    this.others = total > ownInStore ? total - ownInStore : 0;
+    this.othersAt = now;
   }
 
   /**
@@ -130,12 +223,13 @@ export class SlotBudget {
    * with the counters of its answer.
    */
   noteSent(now: number): number {
+    this.own.add(now);
+    this.pending++;
+    if (this.firstSentAt === 0) this.firstSentAt = now;
     if (this.resetAt !== 0 && now >= this.resetAt) {
       this.startWindow(this.tickets);
       // Upstream windows end where the upstream says; the next response tells the new end.
       this.resetAt = this.fromUpstream ? 0 : now + LOCAL_WINDOW_MS;
-    } else if (this.resetAt === 0 && !this.fromUpstream && this.limit > 0) {
-      this.resetAt = now + LOCAL_WINDOW_MS;
     }
     this.used += this.fleetFactor;
     this.sent++;
@@ -168,9 +262,9 @@ export class SlotBudget {
       this.resetAt = resetAt;
     }
     this.count(count, ticket);
-    this.limit = allowed;
+    this.headerLimit = allowed;
     this.fromUpstream = true;
-    if (resetSeconds * 1000 > this.windowMs) this.windowMs = resetSeconds * 1000;
+    if (resetSeconds * 1000 > this.headerWindowMs) this.headerWindowMs = resetSeconds * 1000;
     if (this.firstCount < 0) this.firstCount = count;
   }
 
@@ -215,7 +309,7 @@ export class SlotBudget {
           ? this.resetAt
           : now + DEFAULT_EXHAUSTED_MS;
     if (until > this.exhaustedUntil) this.exhaustedUntil = until;
-    if (this.limit > 0 && this.used < this.limit) this.used = this.limit;
+    if (this.headerLimit > 0 && this.used < this.headerLimit) this.used = this.headerLimit;
   }
 
   /**
@@ -225,19 +319,28 @@ export class SlotBudget {
    * budget would draw every request until the first answer comes back. No-op once it knows a limit.
    */
   adoptLimit(from: SlotBudget): void {
-    if (this.limit !== 0 || from.limit === 0) return;
-    this.limit = from.limit;
-    this.windowMs = from.windowMs;
+    if (this.headerLimit !== 0 || from.headerLimit === 0) return;
+    this.headerLimit = from.headerLimit;
+    this.headerWindowMs = from.headerWindowMs;
   }
 
-  /** The slot got a new token: a per-token budget starts over (the limit and window length stay). */
-  resetForNewToken(): void {
+  /**
+   * The slot got a new token (of store generation `generation`): a per-token budget starts over (the
+   * limit and window length stay).
+   */
+  resetForNewToken(generation = -1): void {
     this.startWindow(this.tickets);
     this.resetAt = 0;
     this.exhaustedUntil = 0;
     this.fromUpstream = false;
     this.firstCount = -1;
-    if (this.localLimitPerMinute !== undefined) this.limit = this.localLimitPerMinute;
+    this.own.clear();
+    this.others = 0;
+    this.pending = 0;
+    this.firstSentAt = 0;
+    this.lastAcceptedSentAt = 0;
+    this.accepted = 0;
+    this.generation = generation;
   }
 }
 

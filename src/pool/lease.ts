@@ -32,8 +32,8 @@ export interface LeaseSlot {
    */
   onUnauthorized(sent: Token): Promise<Lease>;
   /**
-   * The upstream's own rate-limit counters for this slot's token, read from a response
-   * (`inin-ratelimit-allowed`, `inin-ratelimit-count`, `inin-ratelimit-reset`, docs/genesys.md §5):
+   * The upstream's own budget counters for this slot's token, where it sends them
+   * (./budget-headers.ts: IETF RateLimit, x-ratelimit-*, or Genesys's pre-2021 inin-ratelimit-*):
    * `allowed` requests per window, `count` used so far fleet-wide, the window ending in
    * `resetSeconds` (undefined when not sent). Called on the request path for every response that
    * carries them: synchronous, no I/O, no allocation.
@@ -45,13 +45,22 @@ export interface LeaseSlot {
    * known to cover the requests sent before it). Synchronous, no allocation.
    */
   noteSent(): number;
+  /** When the last noteSent happened (the lifecycle's clock): what the request's answer is reported with. */
+  readonly lastSentAt: number;
   /**
-   * The upstream answered 429 for this token's own budget (see classify429): the slot takes no
-   * request while another has room, until `retryAfterSeconds` or the end of its window.
+   * Every final answer to a request sent with this slot's token at `sentAt`: a token that still
+   * answers after another slot's token was issued is not revoked by it (see the pool's 401 rule).
+   * Synchronous, no allocation.
    */
-  markExhausted(retryAfterSeconds: number | undefined): void;
-  /** Whether a 429 with these counters (NaN when absent) is this token's own budget. */
-  isOwnBudget429(allowed: number, count: number): boolean;
+  noteAnswer(statusCode: number, sentAt: number): void;
+  /**
+   * The upstream answered 429 to this slot's token; `allowed`/`count` are its budget counters (NaN
+   * when it sent none). Returns whether it was this token's own budget, which another slot can
+   * relieve: the slot is then spent until `retryAfterSeconds` (or its window's end), and the lifecycle
+   * may learn a limit from it. false: another limit, which more tokens cannot fix (e.g. a fresh token
+   * refused at once: the limit is not per token); the 429 reaches the client.
+   */
+  rateLimited(allowed: number, count: number, retryAfterSeconds: number | undefined): boolean;
 }
 
 /** A lease whose request is already counted against its slot's budget (LeaseSlot.noteSent). */

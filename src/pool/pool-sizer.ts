@@ -38,6 +38,16 @@ const MAX_RATE_HORIZON_MS = 60_000;
 const DEFAULT_POLL_MS = 1_000;
 const DEFAULT_QUIET_MS = 120_000;
 export const GROWTH_STOPPED_SHARED = 'stopped: limit is per client, not per token';
+export const GROWTH_STOPPED_REVOKES = 'stopped: issuing a token revokes the older ones, so the pool keeps one token';
+/** How the store's pool-size record says why growth stopped. */
+const STOPPED_CODES = { shared: 'shared', revokes: 'revokes' } as const;
+/** The arrival rate's horizon when every token is out of budget: a step in the load shows at once. */
+const SHORT_RATE_HORIZON_MS = 2_000;
+/** A probe's fresh token that served this many requests (or a tenth of the limit) without a 429 shows the limit is per token. */
+const PROBE_ACCEPTED = 5;
+
+/** Why growth stopped for good, if it did. */
+export type GrowthStop = 'shared' | 'revokes';
 
 /**
  * Sizes an auto pool (TOKEN_POOL_SIZE=auto) fleet-wide. The request path calls `hit` on every
@@ -56,7 +66,9 @@ export const GROWTH_STOPPED_SHARED = 'stopped: limit is per client, not per toke
 export class PoolSizer {
   private readonly meter = new RateMeter();
   private nextCheckAt = 0;
-  private scope: LimitScope = 'unknown';
+  private scope: LimitScope | 'revokes' = 'unknown';
+  /** The cap was reached and said so; said again only after the pool was below it. */
+  private capLogged = false;
   /** The slot whose first counters will tell the limit's scope; -1 when none is being probed. */
   private probe = -1;
   private belowSince = 0;
@@ -87,12 +99,71 @@ export class PoolSizer {
   /** What /token says of growth: `ok`, `at max`, or why it stopped. */
   get growth(): string {
     if (this.scope === 'shared') return GROWTH_STOPPED_SHARED;
+    if (this.scope === 'revokes') return GROWTH_STOPPED_REVOKES;
     return this.pool.size >= this.options.max ? 'at max' : 'ok';
   }
 
   /** True while growth may still add a slot (not stopped, not at the cap). */
   get canGrow(): boolean {
-    return this.scope !== 'shared' && this.pool.size < this.options.max;
+    return this.scope !== 'shared' && this.scope !== 'revokes' && this.pool.size < this.options.max;
+  }
+
+  /** Issuing a token revokes the older ones: the pool keeps one token, fleet-wide. */
+  get revokes(): boolean {
+    return this.scope === 'revokes';
+  }
+
+  /** The rate limit is not per token (per client, user, organisation or resource): more tokens do not help. */
+  get stoppedShared(): boolean {
+    return this.scope === 'shared';
+  }
+
+  /**
+   * Growth stops for good (`revokes`: a new token revoked the older ones; `shared`: a fresh token was
+   * refused at once, so the limit is not per token): said once in the log, the pool goes back to one
+   * token here at once, and the store's pool-size record carries the reason so every instance does
+   * the same at its next poll.
+   */
+  stopGrowth(reason: GrowthStop, now: number): void {
+    if (this.scope === reason) return;
+    const before = this.pool.size;
+    this.scope = reason;
+    this.probe = -1;
+    this.options.log.warn(
+      { from: before, to: 1 },
+      reason === 'revokes'
+        ? 'token pool falls back to one token and stops growing: a 401 came on a token older than another slot\'s new one, so issuing a token revokes the older ones; requests are replayed on the newest token'
+        : 'token pool stops growing and goes back to one token: a fresh token was refused with 429 at once, so the rate limit is per client, user, organisation or resource, not per token; more tokens would not help',
+    );
+    this.adopt(1);
+    void this.publishStop(reason, now);
+  }
+
+  private async publishStop(reason: GrowthStop, now: number): Promise<void> {
+    const { store, key } = this.options;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const read = await store.getPoolSize(key);
+        if (read?.stopped === STOPPED_CODES[reason] && read.size === 1) return;
+        if (await store.setPoolSize(key, read?.epoch ?? 0, 1, now, STOPPED_CODES[reason])) {
+          this.record = { size: 1, epoch: (read?.epoch ?? 0) + 1, updatedAt: now, stopped: STOPPED_CODES[reason] };
+          return;
+        }
+      } catch (err) {
+        this.warnStore(err);
+        return;
+      }
+    }
+  }
+
+  /** A stop another instance recorded in the store. */
+  private adoptStop(code: string): void {
+    const reason: GrowthStop = code === STOPPED_CODES.revokes ? 'revokes' : 'shared';
+    if (this.scope === reason) return;
+    this.scope = reason;
+    this.probe = -1;
+    this.options.log.warn({ reason }, 'token pool keeps one token: another instance found that ' + (reason === 'revokes' ? 'issuing a token revokes the older ones' : 'the rate limit is not per token'));
+    this.adopt(1);
   }
 
   /** One request received. Synchronous and allocation-free except when it starts a store round trip. */
@@ -108,14 +179,20 @@ export class PoolSizer {
    */
   check(now: number, exhausted = false): void {
     this.nextCheckAt = now + CHECK_EVERY_MS;
+    if (this.scope === 'shared' || this.scope === 'revokes') return;
     const { pool } = this;
     const size = pool.size;
     if (this.probe >= 0) this.judgeProbe(now);
-    const local = this.meter.perSecond(now, this.windowMs());
+    // Every token out of budget: a step in the load; the last seconds' rate says how big, where the
+    // window's would take a window to show it.
+    const windowLocal = this.meter.perSecond(now, this.windowMs());
+    const local = exhausted ? Math.max(windowLocal, this.meter.perSecond(now, SHORT_RATE_HORIZON_MS)) : windowLocal;
     const rate = this.fleetDemand(now, local);
     const demanded = desiredPoolSize(pool.budgets, size, now, local, rate);
     const bump = exhausted && demanded <= size;
     const desired = bump ? size + 1 : demanded;
+    if (desired > size && size >= this.options.max) this.noteCap(rate, desired);
+    else if (size < this.options.max) this.capLogged = false;
     if (desired > size) {
       this.belowSince = 0;
       // One probe at a time until the scope is known: a shared limit then costs few tokens.
@@ -138,6 +215,16 @@ export class PoolSizer {
       this.noteJudgement(rate, local, desired, false);
       void this.setSize(Math.max(1, desired), false);
     }
+  }
+
+  /** Said once each time the pool reaches its cap while the demand asks for more. */
+  private noteCap(rate: number, desired: number): void {
+    if (this.capLogged) return;
+    this.capLogged = true;
+    this.options.log.warn(
+      { size: this.pool.size, max: this.options.max, desired, ratePerSecond: Math.round(rate) },
+      'token pool is at its cap (TOKEN_POOL_MAX) and the demand asks for more: requests over the budget follow RATE_LIMIT_POLICY',
+    );
   }
 
   private noteJudgement(rate: number, local: number, desired: number, exhausted: boolean): void {
@@ -164,7 +251,8 @@ export class PoolSizer {
     this.busy = true;
     try {
       this.record = await this.options.store.getPoolSize(this.options.key);
-      if (this.record !== null) this.adopt(this.record.size);
+      if (this.record?.stopped !== undefined) this.adoptStop(this.record.stopped);
+      else if (this.record !== null && this.scope !== 'revokes' && this.scope !== 'shared') this.adopt(this.record.size);
       this.storeWarned = false;
     } catch (err) {
       this.warnStore(err);
@@ -198,7 +286,13 @@ export class PoolSizer {
     let own = 0;
     for (let i = 0; i < size; i++) {
       const b = budgets[i]!;
-      if (!b.fromUpstream || b.resetAt <= now) continue;
+      if (!b.fromUpstream) {
+        // Counted (no budget headers): the fleet's count and this instance's own over the same window.
+        counted += b.fleetCounted(now);
+        own += b.ownCounted(now);
+        continue;
+      }
+      if (b.resetAt <= now) continue;
       counted += b.riseSinceFirstAnswer;
       own += b.ownSinceFirstAnswer;
     }
@@ -277,7 +371,17 @@ export class PoolSizer {
   private judgeProbe(now: number): void {
     const { pool } = this;
     const budget = pool.budgets[this.probe];
-    if (budget === undefined || budget.firstCount < 0) return;
+    if (budget === undefined) return;
+    if (!budget.fromUpstream) {
+      // No counters to compare: a fresh token that served requests without a 429 shows the limit is
+      // per token (one refused at once stops growth through the pool's rateLimited instead).
+      if (budget.accepted >= Math.max(PROBE_ACCEPTED, budget.limit / 10)) {
+        this.probe = -1;
+        this.scope = 'per_token';
+      }
+      return;
+    }
+    if (budget.firstCount < 0) return;
     const scope = limitLooksShared(pool.budgets, pool.size, this.probe, now);
     if (scope === 'unknown') {
       // The others were too little used to compare with: this probe says nothing; the next one may.

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { RateLimitPolicy } from '../config/settings.js';
 import { SidecarError } from '../errors.js';
 import type { RateLimitedAction } from '../metrics/metrics.js';
@@ -5,8 +6,11 @@ import { systemClock, type Clock, type TimerHandle } from '../token/clock.js';
 import type { Token } from '../token/token.js';
 import { pickSlot, type SlotBudget } from './budget.js';
 import type { Lease, LeasePool, LeaseSlot, SentLease } from './lease.js';
+import type { FleetCounts } from './fleet-counts.js';
 import type { PoolSizer, SizablePool } from './pool-sizer.js';
-import type { PoolSlot, SlotStatus } from './slot.js';
+import type { PoolSlot, SlotOwner, SlotStatus } from './slot.js';
+import { TokenLimit } from './token-limit.js';
+import { LOCAL_WINDOW_MS } from './budget.js';
 
 export interface TokenPoolOptions {
   readonly clock?: Clock;
@@ -20,7 +24,24 @@ export interface TokenPoolOptions {
   readonly onRateLimited?: (action: RateLimitedAction) => void;
   /** token_sidecar_pool_size: slots in rotation, after every change. */
   readonly onSize?: (size: number) => void;
+  /** The profile's per-token limit, shared with its slots' budgets. */
+  readonly tokenLimit?: TokenLimit;
+  /** A user-context profile (refresh_token grant): its one token is one user's budget. */
+  readonly userContext?: boolean;
+  readonly log?: Logger;
 }
+
+/**
+ * How long after another slot's token was fetched a 401 on an older token still counts as that
+ * fetch revoking it: requests sent while the new token was on its way were still answered.
+ */
+const REVOCATION_SLACK_MS = 5_000;
+/** At most one log line this often about requests that met no budget (with the figures since the last). */
+const RATE_LIMIT_LOG_EVERY_MS = 10_000;
+/** POST /token/refresh on a large pool: at most this many token requests at once. */
+const REFRESH_CONCURRENCY = 4;
+/** A 429 on a token that the fleet sent at most this many requests with (or a tenth of the limit) is a fresh token refused at once. */
+const FRESH_TOKEN_REQUESTS = 3;
 
 /** How often held requests look again for a slot with budget (one timer for all of them). */
 const HOLD_POLL_MS = 25;
@@ -40,7 +61,7 @@ interface Held {
  * puts more slots in rotation (built lazily by `slotFactory`) or fewer.
  * Single-threaded: the choice's state needs no guarding.
  */
-export class TokenPool implements LeasePool, SizablePool {
+export class TokenPool implements LeasePool, SizablePool, SlotOwner {
   private readonly slots: PoolSlot[];
   private readonly slotBudgets: SlotBudget[];
   private turn = 0;
@@ -50,8 +71,15 @@ export class TokenPool implements LeasePool, SizablePool {
   outOfBudget = false;
   /** Set by the composition root for TOKEN_POOL_SIZE=auto. */
   sizer: PoolSizer | undefined;
+  /** Set by the composition root when other processes share the store: the fleet's counts of each token. */
+  counts: FleetCounts | undefined;
   private held: Held[] = [];
   private holdTimer: TimerHandle | undefined;
+  readonly tokenLimit: TokenLimit;
+  /** Requests that met no budget since the last log line about them, and when that line was. */
+  private unbudgeted = { passed: 0, refused429: 0, since: 0, loggedAt: 0 };
+  /** When a request last met a pool out of budget that could not grow (for /token's note). */
+  private lastOverBudgetAt = 0;
 
   constructor(
     readonly profile: string,
@@ -62,6 +90,8 @@ export class TokenPool implements LeasePool, SizablePool {
     this.slotBudgets = this.slots.map((slot) => slot.budget);
     this.size = this.slots.length;
     this.clock = options.clock ?? systemClock;
+    this.tokenLimit = options.tokenLimit ?? this.slotBudgets[0]?.tokenLimit ?? new TokenLimit(LOCAL_WINDOW_MS);
+    for (const slot of this.slots) slot.owner = this;
   }
 
   get budgets(): readonly SlotBudget[] {
@@ -164,15 +194,118 @@ export class TokenPool implements LeasePool, SizablePool {
 
   private async pass(): Promise<SentLease> {
     this.options.onRateLimited?.('passed');
+    this.noteUnbudgeted('passed');
     const lease = this.choose(this.clock.now()) ?? (await this.leaseWaiting());
     return { lease, ticket: lease.slot.noteSent() };
   }
 
   leaseForReplay(from: LeaseSlot): Lease | undefined {
     const lease = this.choose(this.clock.now());
-    if (lease === undefined || this.outOfBudget || lease.slot === from) return undefined;
+    if (lease === undefined || this.outOfBudget || lease.slot === from) {
+      this.noteUnbudgeted('refused429');
+      return undefined;
+    }
     this.options.onRateLimited?.('replayed');
     return lease;
+  }
+
+  /**
+   * A 401 to `sent`, from `slot` (SlotOwner). In an auto pool, a 401 on a token older than another
+   * slot's token, with no answer to a request sent since that one was fetched, means fetching it
+   * revoked this one (an endpoint that revokes older tokens on issue): a pool would then cost 401s
+   * at every growth and refresh, so it falls back to one token for the whole fleet and stops growing
+   * (PoolSizer.stopGrowth), and the request is replayed on slot 0's token, refreshed only if another
+   * slot's is newer. Otherwise guarantee 4 for the slot alone.
+   */
+  unauthorized(slot: PoolSlot, sent: Token): Promise<Lease> {
+    const sizer = this.sizer;
+    if (sizer === undefined) return slot.refreshAfter401(sent);
+    if (!sizer.revokes && this.revokedByNewer(slot, sent)) sizer.stopGrowth('revokes', this.clock.now());
+    return sizer.revokes ? this.leaseOnNewest(sent) : slot.refreshAfter401(sent);
+  }
+
+  private revokedByNewer(slot: PoolSlot, sent: Token): boolean {
+    if (slot.heldToken !== sent) return false; // already replaced: the slot's own refresh covers it
+    const answeredAfter = slot.budget.lastAcceptedSentAt - REVOCATION_SLACK_MS;
+    for (const other of this.slots) {
+      const token = other === slot ? undefined : other.heldToken;
+      if (token !== undefined && token.issuedAt > sent.issuedAt && token.issuedAt >= answeredAfter) return true;
+    }
+    return false;
+  }
+
+  /** After a fall back to one token: slot 0's token if it is the newest any slot holds, else a newer one for slot 0. */
+  private leaseOnNewest(sent: Token): Promise<Lease> {
+    const first = this.slots[0]!;
+    const held = first.heldToken;
+    let newest = held;
+    for (const slot of this.slots) {
+      const token = slot.heldToken;
+      if (token !== undefined && (newest === undefined || token.issuedAt > newest.issuedAt)) newest = token;
+    }
+    if (held !== undefined && held === newest && held !== sent) {
+      const lease = first.lease();
+      if (lease !== undefined && lease.token === held) return Promise.resolve(lease);
+    }
+    return first.refreshAfter401(held ?? sent);
+  }
+
+  /**
+   * A 429 without budget counters on `slot` (SlotOwner). A fresh token refused at once (the fleet
+   * sent it a few requests at most) while others serve: the limit is not per token, so more tokens
+   * cannot help; growth stops and the 429 reaches the client. Otherwise the token's own budget: the
+   * slot is spent until Retry-After, and where no limit was known the fleet's count at this moment
+   * (less a margin) becomes the learnt limit, the window ending at Retry-After.
+   */
+  rateLimited(slot: PoolSlot, retryAfterSeconds: number | undefined): boolean {
+    const now = this.clock.now();
+    const sizer = this.sizer;
+    if (sizer !== undefined && sizer.stoppedShared) return false;
+    const budget = slot.budget;
+    const count = budget.fleetCounted(now);
+    const limit = this.tokenLimit;
+    const fresh = this.size > 1 && budget.accepted < FRESH_TOKEN_REQUESTS && count <= Math.max(FRESH_TOKEN_REQUESTS, limit.perWindow / 10);
+    if (fresh && sizer !== undefined) {
+      sizer.stopGrowth('shared', now);
+      return false;
+    }
+    if (!limit.known && count > 0) {
+      const windowMs = retryAfterSeconds !== undefined && budget.firstSentAt > 0 ? now - budget.firstSentAt + retryAfterSeconds * 1000 : undefined;
+      limit.learn(count, windowMs);
+      this.options.log?.warn({ perWindow: limit.perWindow, windowSeconds: limit.windowMs / 1000 }, 'rate limit per token learnt from an upstream 429 (no limit was set or known): the pool now counts against it');
+    }
+    slot.markExhausted(retryAfterSeconds);
+    return true;
+  }
+
+  /**
+   * Counts a request that met no budget (`passed` over budget to the upstream, or an upstream 429
+   * that reached the client) and says so in the log at most every RATE_LIMIT_LOG_EVERY_MS, with
+   * the figures since the last line.
+   */
+  private noteUnbudgeted(kind: 'passed' | 'refused429'): void {
+    const now = this.clock.now();
+    const u = this.unbudgeted;
+    this.lastOverBudgetAt = now;
+    if (u.passed + u.refused429 === 0) u.since = now;
+    u[kind]++;
+    if (now - u.loggedAt < RATE_LIMIT_LOG_EVERY_MS) return;
+    this.options.log?.warn(
+      {
+        passedOverBudget: u.passed,
+        upstream429sToClients: u.refused429,
+        seconds: Math.round((now - u.since) / 1000),
+        poolSize: this.size,
+        perTokenLimit: this.tokenLimit.describe(),
+        growth: this.sizer?.growth ?? null,
+      },
+      this.options.userContext
+        ? "requests over one user's rate budget reach the upstream, whose 429s reach the clients: one user's budget is the limit here; add users (profiles) to go faster"
+        : 'requests over the rate budget of every token reach the upstream, whose 429s reach the clients',
+    );
+    u.loggedAt = now;
+    u.passed = 0;
+    u.refused429 = 0;
   }
 
   /** Puts slots 0 to size-1 in rotation: builds and starts new ones, stops those leaving (their tokens expire). */
@@ -185,6 +318,7 @@ export class TokenPool implements LeasePool, SizablePool {
       // fleet's traffic one request of this instance stands for.
       slot.budget.adoptLimit(this.slotBudgets[0]!);
       slot.budget.fleetFactor = this.slotBudgets[0]!.fleetFactor;
+      slot.owner = this;
       this.slots.push(slot);
       this.slotBudgets.push(slot.budget);
     }
@@ -207,6 +341,7 @@ export class TokenPool implements LeasePool, SizablePool {
     for (let i = 0; i < this.size; i++) this.slots[i]!.start();
     this.sizer?.start();
     void this.sizer?.poll();
+    this.counts?.start();
   }
 
   stop(): void {
@@ -216,22 +351,48 @@ export class TokenPool implements LeasePool, SizablePool {
     for (const waiter of this.held) this.pass().then(waiter.resolve, waiter.reject);
     this.held = [];
     this.sizer?.stop();
+    this.counts?.stop();
     for (const slot of this.slots) slot.stop();
   }
 
-  /** Admin: every slot in rotation to a newer token, fleet-wide. Rejects with the first failure. */
+  /**
+   * Admin: every slot in rotation to a newer token, fleet-wide, at most REFRESH_CONCURRENCY token
+   * requests at once (a large pool does not hit the token endpoint with all of them together).
+   * Rejects with the first failure.
+   */
   async forceRefresh(): Promise<Token[]> {
-    return Promise.all(this.slots.slice(0, this.size).map((slot) => slot.forceRefresh()));
+    const slots = this.slots.slice(0, this.size);
+    const tokens: Token[] = new Array(slots.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < slots.length) {
+        const i = next++;
+        tokens[i] = await slots[i]!.forceRefresh();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(REFRESH_CONCURRENCY, slots.length) }, worker));
+    return tokens;
   }
 
   status(): SlotStatus[] {
     return this.slots.slice(0, this.size).map((slot) => slot.status());
   }
 
-  /** What /token says of the pool. */
-  poolStatus(): { size: number; max: number | null; auto: boolean; growth: string | null } {
+  /** What /token says of the pool, its per-token limit and where that came from. */
+  poolStatus(): PoolStatus {
     const sizer = this.sizer;
-    return { size: this.size, max: sizer ? sizer.max : null, auto: sizer !== undefined, growth: sizer ? sizer.growth : null };
+    const now = this.clock.now();
+    const overBudgetLately = this.lastOverBudgetAt > 0 && now - this.lastOverBudgetAt < this.tokenLimit.windowMs;
+    return {
+      size: this.size,
+      max: sizer ? sizer.max : null,
+      auto: sizer !== undefined,
+      growth: sizer ? sizer.growth : null,
+      rateLimit: this.tokenLimit.describe(),
+      ...(overBudgetLately && {
+        overBudget: this.options.userContext ? "one user's budget: add users" : sizer?.canGrow ? 'growing' : 'every token is out of budget',
+      }),
+    };
   }
 
   private soonestBudgetAt(now: number): number {
@@ -242,4 +403,17 @@ export class TokenPool implements LeasePool, SizablePool {
     }
     return at === Number.POSITIVE_INFINITY ? now + 1_000 : at;
   }
+}
+
+/** /token's `pool` object. */
+export interface PoolStatus {
+  size: number;
+  max: number | null;
+  auto: boolean;
+  /** `ok`, `at max`, or why growth stopped. */
+  growth: string | null;
+  /** The per-token limit in force and where it came from. */
+  rateLimit: ReturnType<TokenLimit['describe']>;
+  /** Present while requests meet no budget (within the last window). */
+  overBudget?: string;
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../token/clock.js';
 import { describeToken, type Token, type TokenMetadata } from '../token/token.js';
 import { SlotBudget } from './budget.js';
 import { classify429 } from './budget-429.js';
+import type { TokenLimit } from './token-limit.js';
 import type { RefreshAheadCache } from '../lifecycle/cached.js';
 import type { Lease, LeaseSlot } from './lease.js';
 
@@ -16,6 +17,8 @@ export interface SlotStatus {
   source: 'store' | 'local' | null;
   lastError: string | null;
   nextRetryAt: string | null;
+  /** Requests left in the token's rate budget now, by the fleet's count or the upstream's counters; null when no limit is known. */
+  budgetLeft: number | null;
 }
 
 /** Where a profile's token goes upstream: its INJECT_HEADER (lower-case) and INJECT_PREFIX. */
@@ -35,6 +38,16 @@ export function injectionFor(token: Token, injection: Injection): { header: stri
 }
 
 /**
+ * The pool a slot belongs to, for the answers whose meaning depends on the other slots: a 401 (did
+ * another slot's newer token revoke this one?) and a 429 without budget headers (this token's own
+ * budget, a limit that is not per token, or a limit to learn).
+ */
+export interface SlotOwner {
+  unauthorized(slot: PoolSlot, sent: Token): Promise<Lease>;
+  rateLimited(slot: PoolSlot, retryAfterSeconds: number | undefined): boolean;
+}
+
+/**
  * One pool slot: a refresh-ahead cache, the lease on its current token, and that token's rate
  * budget (./budget.ts). The lease is built once per token (`leaseFor`) and shared by every request
  * while that token lasts; single-threaded, so the last lease and the budget need no guarding. A new
@@ -44,6 +57,10 @@ export class PoolSlot implements LeaseSlot {
   private lastLease: Lease | undefined;
   /** The current token's rate budget: what the pool's chooser routes by. */
   readonly budget: SlotBudget;
+  /** Set by the pool that holds the slot. */
+  owner: SlotOwner | undefined;
+  /** When the last request with this slot's token went out (this instance's clock). */
+  lastSentAt = 0;
 
   constructor(
     readonly profile: string,
@@ -53,10 +70,10 @@ export class PoolSlot implements LeaseSlot {
     /** This slot's token_sidecar_rate_limit_remaining series, read by the gauge at scrape time. */
     private readonly rateLimitRemaining: GaugeCell,
     private readonly injection: Injection = BEARER_AUTHORIZATION,
-    /** RATE_LIMIT_PER_TOKEN: the budget counted locally while the upstream sends no counters. */
-    localLimitPerMinute?: number,
+    /** The profile's per-token limit (shared by its slots), or RATE_LIMIT_PER_TOKEN for a budget of its own. */
+    limit?: TokenLimit | number,
   ) {
-    this.budget = new SlotBudget(localLimitPerMinute);
+    this.budget = new SlotBudget(limit);
   }
 
   /** The hot path: a lease on the valid token, or undefined. Synchronous, no I/O. */
@@ -71,7 +88,37 @@ export class PoolSlot implements LeaseSlot {
   }
 
   onUnauthorized(sent: Token): Promise<Lease> {
+    return this.owner !== undefined ? this.owner.unauthorized(this, sent) : this.refreshAfter401(sent);
+  }
+
+  /** Guarantee 4 for this slot alone: `sent` invalidated if still current, one refresh fleet-wide, a lease on the newer token. */
+  refreshAfter401(sent: Token): Promise<Lease> {
     return this.cache.onUnauthorized(sent).then((token) => this.leaseFor(token));
+  }
+
+  /** The token held now, valid or not (undefined before the first). */
+  get heldToken(): Token | undefined {
+    return this.cache.state.held ?? undefined;
+  }
+
+  noteAnswer(statusCode: number, sentAt: number): void {
+    const budget = this.budget;
+    if (statusCode === 401) return;
+    if (sentAt > budget.lastAcceptedSentAt) budget.lastAcceptedSentAt = sentAt;
+    if (statusCode !== 429) budget.accepted++;
+  }
+
+  rateLimited(allowed: number, count: number, retryAfterSeconds: number | undefined): boolean {
+    const now = this.clock.now();
+    if (this.budget.fromUpstream || !Number.isNaN(allowed)) {
+      // The upstream's counters say whose budget it was.
+      if (classify429(allowed, count, undefined, this.budget, now) !== 'token_budget') return false;
+      this.markExhausted(retryAfterSeconds);
+      return true;
+    }
+    if (this.owner !== undefined) return this.owner.rateLimited(this, retryAfterSeconds);
+    this.markExhausted(retryAfterSeconds);
+    return true;
   }
 
   observeRateLimit(allowed: number, count: number, resetSeconds: number | undefined, ticket?: number): void {
@@ -82,9 +129,10 @@ export class PoolSlot implements LeaseSlot {
 
   noteSent(): number {
     const now = this.clock.now();
+    this.lastSentAt = now;
     const ticket = this.budget.noteSent(now);
     // Counted locally (RATE_LIMIT_PER_TOKEN, no upstream counters): the gauge shows the local budget.
-    if (!this.budget.fromUpstream && this.budget.limit > 0) this.rateLimitRemaining.value = this.budget.remaining(now);
+    if (!this.budget.fromUpstream && this.budget.limit > 0 && (ticket & 15) === 0) this.rateLimitRemaining.value = this.budget.remaining(now);
     return ticket;
   }
 
@@ -93,8 +141,10 @@ export class PoolSlot implements LeaseSlot {
     this.rateLimitRemaining.value = 0;
   }
 
-  isOwnBudget429(allowed: number, count: number): boolean {
-    return classify429(allowed, count, undefined, this.budget, this.clock.now()) === 'token_budget';
+  /** Budget left now (what /token shows per slot): null when no limit is known. */
+  budgetLeft(): number | null {
+    const left = this.budget.remaining(this.clock.now());
+    return left === Number.POSITIVE_INFINITY ? null : Math.floor(left);
   }
 
   /** True while the slot holds a token that may be sent. */
@@ -125,12 +175,13 @@ export class PoolSlot implements LeaseSlot {
       source: held ? (held.local ? 'local' : 'store') : null,
       lastError,
       nextRetryAt: nextRetryAt > now ? new Date(nextRetryAt).toISOString() : null,
+      budgetLeft: this.budgetLeft(),
     };
   }
 
   private leaseFor(token: Token): Lease {
     if (this.lastLease?.token !== token) {
-      if (this.lastLease !== undefined) this.budget.resetForNewToken();
+      this.budget.resetForNewToken(token.generation);
       this.lastLease = { token, ...injectionFor(token, this.injection), slot: this };
     }
     return this.lastLease;

@@ -66,6 +66,8 @@ const MAX_HELD_BYTES = 64 * 1024;
 export class ReplayHandler implements Handler {
   private lease: Lease;
   private ticket: number;
+  /** When the attempt in flight was counted against its slot (the lifecycle's clock). */
+  private sentAt: number;
   private reason: ReplayReason | undefined;
   /** For a 429 replay: the lease on the slot with budget, chosen when the 429 was held. */
   private replayLease: Lease | undefined;
@@ -81,6 +83,7 @@ export class ReplayHandler implements Handler {
   constructor(private readonly request: ReplayRequest) {
     this.lease = request.lease;
     this.ticket = request.ticket;
+    this.sentAt = request.lease.slot.lastSentAt;
   }
 
   onConnect(abort: (err?: Error) => void, context?: unknown): void {
@@ -100,6 +103,7 @@ export class ReplayHandler implements Handler {
     meter.response(statusCode, (performance.now() - this.startedAt) / 1000);
     const limit = readRateLimit(statusCode, rawHeaders);
     if (limit) this.lease.slot.observeRateLimit(limit.allowed, limit.count, limit.resetSeconds, this.ticket);
+    this.lease.slot.noteAnswer(statusCode, this.sentAt);
 
     if (this.replayed) {
       if (this.reason === 'unauthorized') meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
@@ -159,12 +163,10 @@ export class ReplayHandler implements Handler {
     return this.replayLease === undefined ? undefined : 'rate_limited';
   }
 
-  /** A 429 of the sent token's own budget marks its slot exhausted; returns whether it was one. */
+  /** Tells the slot of a 429; returns whether it was the sent token's own budget (the slot is then spent). */
   private noteOwnBudget429(limit: RateLimitReading | undefined, rawHeaders: Buffer[]): boolean {
-    const slot = this.lease.slot;
-    if (!slot.isOwnBudget429(limit?.allowed ?? NaN, limit?.count ?? NaN)) return false;
-    slot.markExhausted(readRetryAfter(rawHeaders));
-    return true;
+    const counted = limit !== undefined && limit.allowed > 0;
+    return this.lease.slot.rateLimited(counted ? limit.allowed : NaN, counted ? limit.count : NaN, readRetryAfter(rawHeaders));
   }
 
   /** The lease the replay goes out with (a 401: one on a token newer than the rejected one; a 429: another slot's). */
@@ -181,6 +183,7 @@ export class ReplayHandler implements Handler {
         if (this.finished) return;
         this.lease = lease;
         this.ticket = lease.slot.noteSent();
+        this.sentAt = lease.slot.lastSentAt;
         this.startedAt = performance.now();
         const { opts, dispatch } = this.request;
         dispatch({ ...opts, headers: { ...(opts.headers as Record<string, string>), [lease.header]: lease.value } }, this);

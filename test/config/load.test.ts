@@ -41,7 +41,7 @@ describe('loadConfig defaults', () => {
         name: 'default', grant: 'client_credentials', clientId: 'client-1', clientSecret: SECRET,
         tokenUrl: 'https://login.mypurecloud.com/oauth/token', upstreamUrl: 'https://api.mypurecloud.com', poolSize: 1,
         tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ',
-        poolAuto: true, poolMax: 64, rateLimitPolicy: 'pass', rateLimitMaxWaitMs: 5000,
+        poolAuto: true, poolMax: 64, rateLimitWindowMs: 60000, provider: 'genesys', rateLimitPolicy: 'pass', rateLimitMaxWaitMs: 5000,
       }],
       defaultProfile: 'default',
       redisUrls: [],

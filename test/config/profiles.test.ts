@@ -41,14 +41,14 @@ function problemsOf(path: string, env: Env = {}): string[] {
 /** What every profile holds when neither it nor the flat settings name a provider setting. */
 const PROVIDER_DEFAULTS = { tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ' } as const;
 const PROFILE_KEYS = 'grant, clientId, clientSecret, clientSecretFile, refreshToken, refreshTokenFile, region, upstream, tokenUrl, poolSize, ' +
-  'poolMax, rateLimitPerToken, rateLimitPolicy, rateLimitMaxWaitMs, tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix';
+  'poolMax, rateLimitPerToken, rateLimitWindowS, provider, rateLimitPolicy, rateLimitMaxWaitMs, tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix';
 
 function byName(config: Config): Record<string, ProfileConfig> {
   return Object.fromEntries(config.profiles.map((profile) => [profile.name, profile]));
 }
 
 /** The pool fields of a profile left to the defaults: auto from one token, up to 64, pass. */
-const AUTO_POOL = { poolSize: 1, poolAuto: true, poolMax: 64, rateLimitPolicy: 'pass', rateLimitMaxWaitMs: 5000 } as const;
+const AUTO_POOL = { poolSize: 1, poolAuto: true, poolMax: 64, rateLimitWindowMs: 60000, provider: 'genesys', rateLimitPolicy: 'pass', rateLimitMaxWaitMs: 5000 } as const;
 
 const TWO_PROFILES_YAML = `
 defaultProfile: us
@@ -93,7 +93,7 @@ describe('profiles file', () => {
     assert.equal(config.defaultProfile, 'us');
     assert.deepEqual(byName(config).us, {
       name: 'us', grant: 'refresh_token', clientId: 'us-client', clientSecret: 'us-secret', refreshToken: 'us-refresh',
-      upstreamUrl: 'http://127.0.0.1:4010/api', tokenUrl: 'http://127.0.0.1:4010/oauth/token', ...AUTO_POOL, poolAuto: false, ...PROVIDER_DEFAULTS,
+      upstreamUrl: 'http://127.0.0.1:4010/api', tokenUrl: 'http://127.0.0.1:4010/oauth/token', ...AUTO_POOL, poolAuto: false, provider: 'oauth2', ...PROVIDER_DEFAULTS,
     });
     assert.equal(byName(config).eu?.poolSize, 4);
   });

@@ -119,14 +119,16 @@ describe('SlotBudget', () => {
     assert.deepEqual([budget.limit, budget.fromUpstream], [0, false]);
   });
 
-  it('with RATE_LIMIT_PER_TOKEN and no headers, counts locally in one-minute windows', async () => {
-    const clock = new FakeClock();
+  it('with RATE_LIMIT_PER_TOKEN and no headers, counts over a sliding minute at least as long as the window', async () => {
+    const clock = new FakeClock(1_700_000_000_000);
     const budget = new SlotBudget(3);
     assert.equal(budget.remaining(clock.now()), 3);
     for (let i = 0; i < 3; i++) budget.noteSent(clock.now());
     assert.equal(budget.remaining(clock.now()), 0);
-    assert.equal(budget.availableAt(clock.now()), clock.now() + LOCAL_WINDOW_MS);
+    assert.equal(budget.availableAt(clock.now()), clock.now() + 1_000, 'a sliding count frees budget as its oldest second leaves');
     await clock.advance(LOCAL_WINDOW_MS);
+    assert.equal(budget.remaining(clock.now()), 0, 'a minute later the requests are still in the span (window + the bucket under way)');
+    await clock.advance(1_000);
     assert.equal(budget.remaining(clock.now()), 3);
     budget.noteSent(clock.now());
     assert.equal(budget.remaining(clock.now()), 2);

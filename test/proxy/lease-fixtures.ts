@@ -36,9 +36,14 @@ export class HandSlot implements LeaseSlot {
     return ++this.sent;
   }
 
-  markExhausted(): void {}
+  readonly lastSentAt = 0;
+  /** Status codes reported with noteAnswer, in order. */
+  readonly answers: number[] = [];
+  noteAnswer(statusCode: number): void {
+    this.answers.push(statusCode);
+  }
 
-  isOwnBudget429(): boolean {
+  rateLimited(): boolean {
     return false;
   }
 

@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import type { RateCounter, RateCountStore } from '../store/store.js';
+import type { Clock, TimerHandle } from '../token/clock.js';
+import type { SlotBudget } from './budget.js';
+import { BUCKETS_PER_WINDOW } from './token-limit.js';
+
+/** How often this instance hands its sends to the store and reads the fleet's: 4 store calls a second per profile. */
+export const FLEET_COUNT_INTERVAL_MS = 250;
+
+/** What the batcher asks of the pool whose budgets it shares. */
+export interface CountedPool {
+  readonly size: number;
+  readonly budgets: readonly SlotBudget[];
+}
+
+/**
+ * Shares the count of each slot's token across the fleet, for budgets counted by the sidecars
+ * (./budget.ts): every FLEET_COUNT_INTERVAL_MS, one store call (RateCountStore.addRateCounts) hands
+ * over this instance's sends per slot since the last call and brings back the fleet's count of each
+ * token over the window. So the store sees a few calls a second per instance at any request rate,
+ * never one per request; in between, each budget adds its own sends exactly and estimates the
+ * others' from their average rate.
+ *
+ * A counter is named by slot and token generation, so a refreshed token starts with a budget of its
+ * own. When the store cannot be reached the sends are kept for the next call (the count stays
+ * this instance's own meanwhile), and it is said once.
+ *
+ * Single-threaded; at most one store call at a time.
+ */
+export class FleetCounts {
+  private timer: TimerHandle | undefined;
+  private busy = false;
+  private warned = false;
+  private stopped = true;
+
+  constructor(
+    private readonly pool: CountedPool,
+    private readonly options: { readonly store: RateCountStore; readonly key: string; readonly clock: Clock; readonly log: Logger; readonly intervalMs?: number },
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.options.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One batch: this instance's sends out, the fleet's counts in. */
+  async exchange(): Promise<void> {
+    if (this.busy) return;
+    const { budgets, size } = this.pool;
+    const counters: RateCounter[] = [];
+    const slots: number[] = [];
+    const generations: number[] = [];
+    for (let i = 0; i < size; i++) {
+      const budget = budgets[i]!;
+      if (budget.generation < 0) continue;
+      counters.push({ name: `${i}.${budget.generation}`, delta: budget.takePending() });
+      slots.push(i);
+      generations.push(budget.generation);
+    }
+    if (counters.length === 0) return;
+    const { store, key, clock } = this.options;
+    const limit = budgets[slots[0]!]!.tokenLimit;
+    const bucketMs = limit.bucketMs;
+    this.busy = true;
+    try {
+      const totals = await store.addRateCounts(key, Math.floor(clock.now() / bucketMs), BUCKETS_PER_WINDOW, Math.ceil((3 * limit.windowMs) / 1000) + 5, counters);
+      const now = clock.now();
+      slots.forEach((slot, j) => {
+        const budget = budgets[slot]!;
+        if (budget.generation === generations[j]) budget.applyFleetCount(totals[j] ?? 0, now);
+      });
+      this.warned = false;
+    } catch (err) {
+      // Not lost: the next batch hands them over.
+      slots.forEach((slot, j) => {
+        const budget = budgets[slot]!;
+        if (budget.generation === generations[j]) budget.returnPending(counters[j]!.delta);
+      });
+      if (!this.warned) {
+        this.warned = true;
+        this.options.log.warn({ err: (err as Error)?.message }, "could not share this instance's request counts through the store; counting its own until the store answers");
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.options.clock.setTimeout(() => {
+      void this.exchange().finally(() => this.schedule());
+    }, this.options.intervalMs ?? FLEET_COUNT_INTERVAL_MS);
+    this.timer.unref?.();
+  }
+}
