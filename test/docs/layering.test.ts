@@ -22,6 +22,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   proxy: ['config', 'errors', 'http', 'lifecycle', 'logging', 'metrics'],
   login: ['config', 'errors', 'http', 'logging', 'store', 'token'],
   lifecycle: ['config', 'errors', 'lock', 'logging', 'metrics', 'store', 'token'],
+  pool: [],
   store: ['config', 'ipc', 'logging', 'redis', 'token'],
   lock: ['ipc', 'logging', 'redis'],
   token: ['config', 'errors'],
