@@ -75,7 +75,8 @@ export class ApiRateLimit {
   admit(token: AccessToken, reply: FastifyReply, now: number, correlationId: string): boolean {
     const { perTokenLimit: limit, perTokenWindowMs: windowMs } = this.settings;
     const scope = this.scopeOf(token);
-    const window = this.windowOf(token, scope);
+    // A token's scope never changes, so the window it counts in is looked up once and kept on it.
+    const window = (token.usage ??= this.windowOf(token, scope));
     const count = window.hit(now);
     const resetSeconds = window.secondsUntilReset(now);
     token.apiRequests++;
@@ -101,7 +102,7 @@ export class ApiRateLimit {
   }
 
   private windowOf(token: AccessToken, scope: RateLimitMode): RateWindow {
-    if (scope === 'per-token') return (token.usage ??= this.newWindow());
+    if (scope === 'per-token') return this.newWindow();
     const key =
       scope === 'per-client' ? `client\u0000${token.clientId}` : scope === 'per-org' ? 'org' : `user\u0000${token.clientId}\u0000${token.userId}`;
     let window = this.sharedWindows.get(key);

@@ -16,7 +16,10 @@ export interface AccessToken {
   /** The user a user-context token acts for (users.ts); undefined for client credentials. */
   readonly userId?: string;
   readonly expiresAt: number;
-  /** This token's own request window for --per-token-limit; created on its first API request it counts. */
+  /**
+   * The window this token's API requests are counted in (rate-limits.ts): its own in per-token
+   * mode, else the one it shares with its client, organisation or user; set on its first counted request.
+   */
   usage: RateWindow | null;
   /** 1 for the first token issued, 2 for the next...: how /__stats names a token without showing it. */
   readonly serial: number;
