@@ -68,7 +68,7 @@ test('a body above REPLAY_BODY_LIMIT streams and is not replayed', async () => {
 
 test('an upstream 429 reaches the client unchanged with Retry-After, and is counted', async () => {
   // A fixed pool of one token and the default policy (pass): nowhere else to send the request.
-  const rig = await startRig({ mock: { perTokenLimit: 2, perTokenWindowMs: 60_000, budgetHeaders: 'inin' }, profile: { poolSize: 1, poolAuto: false } });
+  const rig = await startRig({ mock: { perTokenLimit: 2, perTokenWindowMs: 60_000 }, profile: { poolSize: 1, poolAuto: false } });
   const statuses: number[] = [];
   let last: { headers: Record<string, unknown>; body: unknown } | undefined;
   for (let i = 0; i < 3; i++) {
