@@ -48,6 +48,9 @@ export async function runDemo(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     tokenLifetimeSeconds: options.tokenLifetimeSeconds,
     revokeOnIssue: false,
     rateLimitMode: 'per-token',
+    // The old Genesys budget headers, which Genesys no longer sends (docs/genesys.md §5): the pool
+    // still sizes itself from them until it counts its own sends; then this line goes.
+    budgetHeaders: 'inin',
     ...DEMO_RATE_LIMIT,
   });
   const progress = progressOn(process.stdout);

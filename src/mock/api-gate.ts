@@ -1,7 +1,7 @@
 /**
  * What every /api/v2 route goes through before its handler, as Genesys does it: a correlation id on
- * every answer, bearer-token authentication, and the rate limit with its `inin-ratelimit-*` headers
- * (rate-limits.ts; docs/genesys.md §5, §6, §7). Also the rehearsal knobs --api-latency and --fail-api-*, and the
+ * every answer, bearer-token authentication, and the rate limit with whatever budget headers it was
+ * asked to send (rate-limits.ts; docs/genesys.md §5, §6, §7). Also the rehearsal knobs --api-latency and --fail-api-*, and the
  * API counters of /__stats.
  *
  * This is the load-test hot path: one map lookup per request, no logging, no allocation beyond the

@@ -5,8 +5,8 @@
  *
  * Routes: POST /oauth/token (token-endpoint.ts); GET/POST /oauth/authorize, the login page of the
  * authorization-code grant (authorize.ts); /api/v2/users/me, /api/v2/tokens/me and a 404 for
- * other /api/v2 paths (api-routes.ts); ALL /api/v2/echo/* (echo-route.ts); GET /__stats and
- * POST /__reset (here, unauthenticated).
+ * other /api/v2 paths (api-routes.ts); the Limits API (limits-api.ts); ALL /api/v2/echo/*
+ * (echo-route.ts); GET /__stats and POST /__reset (here, unauthenticated).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installApiGate } from './api-gate.js';
@@ -14,6 +14,7 @@ import { AuthorizationCodes } from './authorization-codes.js';
 import { registerAuthorizeEndpoint } from './authorize.js';
 import { registerApiRoutes } from './api-routes.js';
 import { registerEchoRoute } from './echo-route.js';
+import { registerLimitsApi } from './limits-api.js';
 import { FailureInjector } from './failure-injector.js';
 import { mockDefaults, type MockOptions } from './options.js';
 import { ApiRateLimit } from './rate-limits.js';
@@ -65,6 +66,8 @@ export function buildMockUpstream(overrides: Partial<MockOptions> = {}, deps: Mo
     mode: options.rateLimitMode,
     limit: options.perTokenLimit,
     windowMs: options.perTokenWindowMs,
+    windowKind: options.windowKind,
+    budgetHeaders: options.budgetHeaders,
     rateLimited: { ...rateLimit.rateLimited },
     byToken: [...tokens.valid(now)]
       .filter((token) => token.apiRequests > 0)
@@ -99,6 +102,7 @@ export function buildMockUpstream(overrides: Partial<MockOptions> = {}, deps: Mo
     api.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     installApiGate(api, { options, clock, tokens, counters, failures: apiFailures, rateLimit });
     registerApiRoutes(api, { tokens, counters, usersById });
+    registerLimitsApi(api, { options, counters });
     registerEchoRoute(api);
   });
 

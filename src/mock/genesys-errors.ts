@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import type { GenesysLimit } from './genesys-limits.js';
 
 /** Response header Genesys sets on every API answer; its value is repeated as `contextId`. */
 export const CORRELATION_HEADER = 'ININ-Correlation-Id';
@@ -18,6 +19,8 @@ export interface ErrorBody {
   contextId: string;
   details: [];
   errors: [];
+  /** The limit a 429 hit; only with --limit-in-429 (rate-limits.ts), as Genesys is not known to fill it. */
+  limit?: GenesysLimit;
 }
 
 function errorBody(status: number, code: string, message: string, contextId: string): ErrorBody {
@@ -43,6 +46,19 @@ export function userContextRequired(contextId: string): ErrorBody {
     400,
     'bad.request',
     'This request requires a user context. Client credentials cannot be used for requests to this resource.',
+    contextId,
+  );
+}
+
+/**
+ * 403 for a caller without a permission the resource needs (docs/genesys.md §6). The message lists
+ * the permissions, as Genesys's does.
+ */
+export function missingPermissions(permissions: readonly string[], contextId: string): ErrorBody {
+  return errorBody(
+    403,
+    'missing.permissions',
+    `Unable to perform the requested action. You are missing the following permission(s): [${permissions.join(', ')}]`,
     contextId,
   );
 }

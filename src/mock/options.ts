@@ -1,3 +1,7 @@
+import { BUDGET_HEADER_KINDS, type BudgetHeaderKind } from './budget-headers.js';
+import { DEFAULT_LIMITS_NAMESPACE } from './genesys-limits.js';
+import { RATE_LIMIT_MODES, type RateLimitMode } from './rate-limits.js';
+import type { WindowKind } from './rate-window.js';
 import { DEFAULT_USERS_SPEC, parseUsers, type MockUser } from './users.js';
 
 /**
@@ -31,8 +35,26 @@ export interface MockOptions {
   /** API requests each access token may make per window (docs/genesys.md §5: 300/min; 0 = unlimited). */
   perTokenLimit: number;
   perTokenWindowMs: number;
-  /** Whom that limit counts: each token, or all tokens of a client together (docs/genesys.md §10). */
-  rateLimitMode: 'per-token' | 'per-client';
+  /**
+   * Whom that limit counts (rate-limits.ts; docs/genesys.md §5, §10): each token, all tokens of a
+   * client, all tokens of the organisation, or each user per client (client-credentials tokens then
+   * per token).
+   */
+  rateLimitMode: RateLimitMode;
+  /** Whether that window is fixed (opens at the first request) or sliding; Genesys does not say (docs/genesys.md §5). */
+  windowKind: WindowKind;
+  /** Which budget headers API answers carry; Genesys sends none since 2021 (docs/genesys.md §5). */
+  budgetHeaders: BudgetHeaderKind;
+  /** A 429 of that limit names it in its body (`limit: {key, namespace, value}`); unconfirmed for Genesys (docs/genesys.md §5). */
+  limitIn429: boolean;
+
+  // ---- The Limits API (docs/genesys.md §10) ----
+  /** The namespace GET /api/v2/organizations/limits/namespaces/{namespace} serves the rate limits under. */
+  limitsNamespace: string;
+  /** The per-minute value it reports for them; null = the per-token limit scaled to a minute, or 300 without one. */
+  limitsApiValue: number | null;
+  /** It answers 403 `missing.permissions` instead, as for a client without the permission older SDK docs name. */
+  limitsApiForbidden: boolean;
   /** Every Nth token request fails with `failTokenStatus` (0 = never). */
   failTokenEvery: number;
   failTokenStatus: number;
@@ -72,6 +94,12 @@ export const mockDefaults: Readonly<MockOptions> = Object.freeze({
   perTokenLimit: 0, // off so tests are never throttled unless they ask; Genesys enforces 300
   perTokenWindowMs: 60_000,
   rateLimitMode: 'per-token', // what the limit's key name says (docs/genesys.md §5)
+  windowKind: 'fixed',
+  budgetHeaders: 'none', // docs/genesys.md §5: Genesys removed its inin-ratelimit-* headers in 2021
+  limitIn429: false, // docs/genesys.md §5: whether 429 bodies fill `limit` is unconfirmed
+  limitsNamespace: DEFAULT_LIMITS_NAMESPACE,
+  limitsApiValue: null,
+  limitsApiForbidden: false,
   failTokenEvery: 0,
   failTokenStatus: 503,
   failTokenWindow: null,
@@ -138,10 +166,20 @@ const timeWindow: ValueParser = (raw) => {
     : { rule: 'a window "startMs-endMs" after mock start, with start < end' };
 };
 
-const rateLimitMode: ValueParser = (raw) => {
-  const mode = raw.trim().toLowerCase();
-  return mode === 'per-token' || mode === 'per-client' ? { value: mode } : { rule: 'per-token or per-client' };
-};
+const positiveCount = numberAtLeast(0, true, true, 'a whole number, 1 or more');
+
+/** One of a fixed list of words, case-insensitive. */
+function oneOf(words: readonly string[]): ValueParser {
+  const rule = `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+  return (raw) => {
+    const word = raw.trim().toLowerCase();
+    return words.includes(word) ? { value: word } : { rule };
+  };
+}
+
+const rateLimitMode = oneOf(RATE_LIMIT_MODES);
+const windowKind = oneOf(['fixed', 'sliding'] satisfies WindowKind[]);
+const budgetHeaders = oneOf(BUDGET_HEADER_KINDS);
 
 const BOOLEAN_WORDS: Record<string, boolean> = { true: true, on: true, yes: true, '1': true, false: false, off: false, no: false, '0': false };
 
@@ -189,7 +227,13 @@ const KNOBS: readonly Knob[] = [
   { flag: 'token-rate-window', arg: 'ms', key: 'tokenRateWindowMs', parse: positiveMs, help: 'length of that window' },
   { flag: 'per-token-limit', arg: 'n', key: 'perTokenLimit', parse: count, help: 'API requests per token per window before 429 (Genesys: 300; 0 = unlimited)' },
   { flag: 'per-token-window', arg: 'ms', key: 'perTokenWindowMs', parse: positiveMs, help: 'length of that window (50 per 10000 keeps Genesys\'s 300/minute ratio)' },
-  { flag: 'rate-limit-mode', arg: 'mode', key: 'rateLimitMode', parse: rateLimitMode, help: 'per-token: each token has that limit; per-client: all tokens of a client share it' },
+  { flag: 'rate-limit-mode', arg: 'mode', key: 'rateLimitMode', parse: rateLimitMode, help: 'per-token: each token has that limit; per-client: all tokens of a client share it; per-org: all tokens share it; per-user: each user\'s tokens share it per client (client-credentials tokens: per token)' },
+  { flag: 'window-kind', arg: 'kind', key: 'windowKind', parse: windowKind, help: 'fixed: the window opens at the first request; sliding: the last window-length before each request' },
+  { flag: 'budget-headers', arg: 'kind', key: 'budgetHeaders', parse: budgetHeaders, help: 'budget headers on API answers: none (Genesys today), inin (Genesys before 2021), ietf (RateLimit, RateLimit-Policy), x-ratelimit (GitHub style)' },
+  { flag: 'limit-in-429', key: 'limitIn429', parse: boolean, isSwitch: true, help: 'a 429 of that limit names it in its body: limit {key, namespace, value} (unconfirmed for Genesys)' },
+  { flag: 'limits-namespace', arg: 'name', key: 'limitsNamespace', parse: text, help: 'namespace the Limits API serves the rate limits under (GET /api/v2/organizations/limits/namespaces/{name})' },
+  { flag: 'limits-api-value', arg: 'n', key: 'limitsApiValue', parse: positiveCount, shownDefault: 'the per-token limit per minute, or 300', help: 'per-minute value the Limits API reports for the rate limits' },
+  { flag: 'limits-api-forbidden', key: 'limitsApiForbidden', parse: boolean, isSwitch: true, help: 'the Limits API answers 403 missing.permissions' },
   { flag: 'fail-token-every', arg: 'n', key: 'failTokenEvery', parse: count, help: 'every Nth token request fails (0 = never)' },
   { flag: 'fail-token-status', arg: 'status', key: 'failTokenStatus', parse: errorStatus, help: 'status of injected token failures' },
   { flag: 'fail-token-window', arg: 'startMs-endMs', key: 'failTokenWindow', parse: timeWindow, help: 'token endpoint fails during this span after start' },
@@ -287,7 +331,8 @@ export function mockHelp(): string {
     'Usage: token-sidecar mock [options]',
     '',
     'Runs a Genesys-compatible rehearsal upstream: POST /oauth/token, the login page GET/POST',
-    '/oauth/authorize, /api/v2/* (users/me, tokens/me, echo/*), counters at GET /__stats, POST /__reset.',
+    '/oauth/authorize, /api/v2/* (users/me, tokens/me, organizations/limits/namespaces/{name}, echo/*),',
+    'counters at GET /__stats, POST /__reset.',
     'A flag wins over its env variable.',
     '',
     ...rows.map(([usage, env, help]) => `  ${usage.padEnd(usageWidth)}  ${env.padEnd(envWidth)}  ${help}`),

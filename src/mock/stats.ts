@@ -3,7 +3,9 @@
  * sidecar did to the upstream (how many token requests, how many 401s and 429s it let through).
  */
 
+import type { BudgetHeaderKind } from './budget-headers.js';
 import type { RateLimitedCounts, RateLimitMode } from './rate-limits.js';
+import type { WindowKind } from './rate-window.js';
 
 /** The grants the token endpoint serves, named as their `grant_type` values. */
 export type Grant = 'client_credentials' | 'refresh_token' | 'authorization_code';
@@ -37,6 +39,8 @@ export interface MockStats {
   api: { total: number; byStatus: Record<string, number> };
   /** The API rate limit (--per-token-limit, --rate-limit-mode) and what it did. */
   rateLimit: RateLimitStats;
+  /** Requests to the Limits API (GET /api/v2/organizations/limits/namespaces/...) that passed the gate, whatever they were answered. */
+  limitsApiRequests: number;
   /** When the mock was built, ISO 8601, from the injected clock. Failure windows count from here. */
   startedAt: string;
 }
@@ -46,7 +50,13 @@ export interface RateLimitStats {
   /** Requests per window; 0 = no limit (then nothing below is counted). */
   limit: number;
   windowMs: number;
-  /** 429s the limit answered, by mode (injected 429s are not counted here). */
+  windowKind: WindowKind;
+  /** The budget headers API answers carry (--budget-headers). */
+  budgetHeaders: BudgetHeaderKind;
+  /**
+   * 429s the limit answered, by the limit that answered them: the mode's, except that in per-user
+   * mode client-credentials tokens are refused per token (injected 429s are not counted here).
+   */
   rateLimited: RateLimitedCounts;
   /**
    * Per valid token that made API requests under the limit: its issue serial (1 = first token
@@ -66,6 +76,7 @@ export class MockCounters {
   tokensRevoked = 0;
   apiTotal = 0;
   apiByStatus: Record<string, number> = {};
+  limitsApiRequests = 0;
 
   countTokenResponse(status: number, grant: Grant | undefined): void {
     this.tokenRequests.total++;
@@ -90,6 +101,7 @@ export class MockCounters {
     this.tokensRevoked = 0;
     this.apiTotal = 0;
     this.apiByStatus = {};
+    this.limitsApiRequests = 0;
   }
 
   snapshot(activeTokens: number, startedAt: number, rateLimit: RateLimitStats): MockStats {
@@ -103,6 +115,7 @@ export class MockCounters {
       activeTokens,
       api: { total: this.apiTotal, byStatus: { ...this.apiByStatus } },
       rateLimit,
+      limitsApiRequests: this.limitsApiRequests,
       startedAt: new Date(startedAt).toISOString(),
     };
   }

@@ -3,7 +3,7 @@
  * refresh-token rotation, and a bounded table so long load runs do not grow memory without limit.
  */
 import { randomBytes } from 'node:crypto';
-import type { FixedWindowCounter } from './rate-window.js';
+import type { RateWindow } from './rate-window.js';
 import type { Grant, MockCounters } from './stats.js';
 import { SEED_USER } from './users.js';
 
@@ -16,8 +16,11 @@ export interface AccessToken {
   /** The user a user-context token acts for (users.ts); undefined for client credentials. */
   readonly userId?: string;
   readonly expiresAt: number;
-  /** This token's request window for --per-token-limit; created on its first API request. */
-  usage: FixedWindowCounter | null;
+  /**
+   * The window this token's API requests are counted in (rate-limits.ts): its own in per-token
+   * mode, else the one it shares with its client, organisation or user; set on its first counted request.
+   */
+  usage: RateWindow | null;
   /** 1 for the first token issued, 2 for the next...: how /__stats names a token without showing it. */
   readonly serial: number;
   /** API requests made with this token while a rate limit is on, and how many of them got a 429. */

@@ -85,7 +85,7 @@ function peakPerWindow(sent: number[]): number {
 }
 
 async function scenario(mode: 'per-token' | 'per-client', nodes: RedisNode[]) {
-  const mock = await startMock(['--per-token-limit', String(LIMIT), '--per-token-window', String(WINDOW_MS), '--rate-limit-mode', mode]);
+  const mock = await startMock(['--per-token-limit', String(LIMIT), '--per-token-window', String(WINDOW_MS), '--rate-limit-mode', mode, '--budget-headers', 'inin']);
   after(() => mock.proc.stop('SIGKILL'));
   const sidecars = await Promise.all(
     [0, 1].map(async () => {

@@ -109,15 +109,15 @@ test('an unknown /api/v2 path with a valid token gets a 404 not.found ErrorBody'
   assert.equal(body.contextId, response.headers.get('inin-correlation-id'));
 });
 
-test('without a per-token limit no inin-ratelimit headers are sent', async (t) => {
-  const { base } = await startMock(t);
+test('without a per-token limit no budget headers are sent, even when asked for', async (t) => {
+  const { base } = await startMock(t, { budgetHeaders: 'inin' });
   const response = await callApi(base, '/api/v2/tokens/me', await clientCredentialsToken(base));
   assert.equal(response.headers.get('inin-ratelimit-allowed'), null);
 });
 
-test('with a per-token limit every answer carries inin-ratelimit allowed, count and reset seconds', async (t) => {
+test('with a per-token limit and --budget-headers inin every answer carries inin-ratelimit allowed, count and reset seconds', async (t) => {
   const clock = mockClock();
-  const { base } = await startMock(t, { perTokenLimit: 300 }, clock);
+  const { base } = await startMock(t, { perTokenLimit: 300, budgetHeaders: 'inin' }, clock);
   const token = await clientCredentialsToken(base);
   await callApi(base, '/api/v2/tokens/me', token);
   await clock.advance(15_500);
@@ -161,7 +161,7 @@ test('the per-token limit counts each token separately and reopens after its win
 
 test('per-client mode: every token of the client shares one window, so a new token starts with the others\' count', async (t) => {
   const clock = mockClock();
-  const { base } = await startMock(t, { perTokenLimit: 3, perTokenWindowMs: 10_000, rateLimitMode: 'per-client' }, clock);
+  const { base } = await startMock(t, { perTokenLimit: 3, perTokenWindowMs: 10_000, rateLimitMode: 'per-client', budgetHeaders: 'inin' }, clock);
   const first = await clientCredentialsToken(base);
   await callApi(base, '/api/v2/tokens/me', first);
   await callApi(base, '/api/v2/tokens/me', first);
@@ -183,7 +183,7 @@ test('per-client mode: every token of the client shares one window, so a new tok
 
 test('per-token mode keeps Genesys\'s ratio on a short window: 50 per 10 s, then the next window opens', async (t) => {
   const clock = mockClock();
-  const { base } = await startMock(t, { perTokenLimit: 50, perTokenWindowMs: 10_000 }, clock);
+  const { base } = await startMock(t, { perTokenLimit: 50, perTokenWindowMs: 10_000, budgetHeaders: 'inin' }, clock);
   const token = await clientCredentialsToken(base);
   const statuses: number[] = [];
   for (let i = 0; i < 51; i++) statuses.push((await callApi(base, '/api/v2/tokens/me', token)).status);
@@ -194,7 +194,7 @@ test('per-token mode keeps Genesys\'s ratio on a short window: 50 per 10 s, then
 });
 
 test('the rate-limit headers come on every answer behind the gate, errors included', async (t) => {
-  const { base } = await startMock(t, { perTokenLimit: 300 });
+  const { base } = await startMock(t, { perTokenLimit: 300, budgetHeaders: 'inin' });
   const token = await clientCredentialsToken(base);
   for (const path of ['/api/v2/users/me', '/api/v2/nowhere', '/api/v2/echo/x?status=503']) {
     const response = await callApi(base, path, token);

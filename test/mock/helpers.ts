@@ -1,5 +1,6 @@
 // Shared setup for the mock upstream's tests: a real server on port 0, a clock tests move by hand,
 // and a token-endpoint client.
+import { createHash, randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { buildMockUpstream, type MockUpstream } from '../../src/mock/app.js';
@@ -60,4 +61,28 @@ export function callApi(base: string, path: string, token?: string, init: Reques
   const headers = new Headers(init.headers);
   if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
   return fetch(`${base}${path}`, { ...init, headers });
+}
+
+/**
+ * A user-context token of `username` (one of the mock's --users), through the login page and the
+ * code exchange of the confidential client, as a browser and a back end would get it.
+ */
+export async function loggedInUserToken(base: string, username: string, password = `${username}-password`): Promise<TokenAnswer> {
+  const redirectUri = 'http://127.0.0.1:8085/callback';
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const login = await fetch(`${base}/oauth/authorize`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      response_type: 'code', client_id: 'demo-client', redirect_uri: redirectUri, state: 's',
+      code_challenge: challenge, code_challenge_method: 'S256', username, password, decision: 'approve',
+    }).toString(),
+  });
+  const code = new URL(login.headers.get('location') ?? 'http://invalid/').searchParams.get('code');
+  if (login.status !== 302 || code === null) throw new Error(`login of ${username} failed: ${login.status}`);
+  const response = await postToken(base, { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier });
+  if (response.status !== 200) throw new Error(`code exchange failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as TokenAnswer;
 }

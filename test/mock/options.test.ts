@@ -13,6 +13,49 @@ test('no flags and no env give the documented defaults on 127.0.0.1:9000', () =>
   assert.equal(options.rotateRefreshTokens, true);
 });
 
+test('by default the mock behaves like Genesys today: no budget headers, a fixed window, 429 bodies without a limit, a readable Limits API', () => {
+  const { options } = parseMockArgs([], {});
+  assert.equal(options.budgetHeaders, 'none');
+  assert.equal(options.windowKind, 'fixed');
+  assert.equal(options.limitIn429, false);
+  assert.equal(options.limitsNamespace, 'platform.api');
+  assert.equal(options.limitsApiValue, null);
+  assert.equal(options.limitsApiForbidden, false);
+});
+
+test('the budget-header, window, 429-body and Limits API knobs are read from flags and MOCK_* env variables', () => {
+  const fromFlags = parseMockArgs(
+    [
+      '--budget-headers', 'IETF', '--window-kind=sliding', '--rate-limit-mode', 'per-user', '--limit-in-429',
+      '--limits-namespace', 'auth.api', '--limits-api-value', '600', '--limits-api-forbidden',
+    ],
+    {},
+  ).options;
+  const fromEnv = parseMockArgs([], {
+    MOCK_BUDGET_HEADERS: 'ietf',
+    MOCK_WINDOW_KIND: 'sliding',
+    MOCK_RATE_LIMIT_MODE: 'per-user',
+    MOCK_LIMIT_IN_429: 'true',
+    MOCK_LIMITS_NAMESPACE: 'auth.api',
+    MOCK_LIMITS_API_VALUE: '600',
+    MOCK_LIMITS_API_FORBIDDEN: 'yes',
+  }).options;
+  const expected = {
+    ...mockDefaults,
+    budgetHeaders: 'ietf',
+    windowKind: 'sliding',
+    rateLimitMode: 'per-user',
+    limitIn429: true,
+    limitsNamespace: 'auth.api',
+    limitsApiValue: 600,
+    limitsApiForbidden: true,
+  };
+  assert.deepEqual(fromFlags, expected);
+  assert.deepEqual(fromEnv, expected);
+  for (const kind of ['none', 'inin', 'ietf', 'x-ratelimit']) assert.equal(parseMockArgs(['--budget-headers', kind], {}).options.budgetHeaders, kind);
+  assert.equal(parseMockArgs(['--rate-limit-mode', 'per-org'], {}).options.rateLimitMode, 'per-org');
+});
+
 test('every value knob is read from its flag, in both --flag value and --flag=value forms', () => {
   const { options, host, port } = parseMockArgs(
     [
@@ -70,7 +113,9 @@ test('every invalid setting is reported at once, naming the flag or env variable
     () =>
       parseMockArgs(['--token-lifetime', 'x', '--fail-api-status', '200', '--fail-token-window', '5-1', '--bogus'], {
         MOCK_PER_TOKEN_LIMIT: '-1',
-        MOCK_RATE_LIMIT_MODE: 'per-user',
+        MOCK_RATE_LIMIT_MODE: 'per-account',
+        MOCK_BUDGET_HEADERS: 'github',
+        MOCK_LIMITS_API_VALUE: '0',
       }),
     (error: unknown) => {
       assert.ok(error instanceof MockUsageError);
@@ -78,7 +123,9 @@ test('every invalid setting is reported at once, naming the flag or env variable
         '--bogus: unknown option (see --help)',
         '--token-lifetime: must be a positive number of seconds, got "x"',
         'MOCK_PER_TOKEN_LIMIT: must be a whole number, 0 or more (0 = off), got "-1"',
-        'MOCK_RATE_LIMIT_MODE: must be per-token or per-client, got "per-user"',
+        'MOCK_RATE_LIMIT_MODE: must be per-token, per-client, per-org or per-user, got "per-account"',
+        'MOCK_BUDGET_HEADERS: must be none, inin, ietf or x-ratelimit, got "github"',
+        'MOCK_LIMITS_API_VALUE: must be a whole number, 1 or more, got "0"',
         '--fail-token-window: must be a window "startMs-endMs" after mock start, with start < end, got "5-1"',
         '--fail-api-status: must be an HTTP error status from 400 to 599, got "200"',
       ]);
@@ -98,7 +145,11 @@ test('a positional argument is rejected', () => {
 
 test('help lists every flag with its env name and default', () => {
   const help = mockHelp();
-  for (const expected of ['--token-lifetime <seconds>', 'MOCK_TOKEN_LIFETIME', '(default: 86400)', '--[no-]revoke-on-issue', '--fail-api-window', 'MOCK_PORT', '(default: 9000)']) {
+  for (const expected of [
+    '--token-lifetime <seconds>', 'MOCK_TOKEN_LIFETIME', '(default: 86400)', '--[no-]revoke-on-issue', '--fail-api-window', 'MOCK_PORT', '(default: 9000)',
+    '--budget-headers <kind>', 'MOCK_BUDGET_HEADERS', '(default: none)', '--window-kind <kind>', '(default: fixed)', '--[no-]limit-in-429',
+    '--limits-api-value <n>', '(default: the per-token limit per minute, or 300)', '--[no-]limits-api-forbidden', '(default: platform.api)',
+  ]) {
     assert.ok(help.includes(expected), `help mentions ${expected}`);
   }
 });

@@ -17,7 +17,16 @@ test('GET /__stats needs no token and starts from zero', async (t) => {
     tokensRevoked: 0,
     activeTokens: 0,
     api: { total: 0, byStatus: {} },
-    rateLimit: { mode: 'per-token', limit: 0, windowMs: 60_000, rateLimited: { 'per-token': 0, 'per-client': 0 }, byToken: [] },
+    rateLimit: {
+      mode: 'per-token',
+      limit: 0,
+      windowMs: 60_000,
+      windowKind: 'fixed',
+      budgetHeaders: 'none',
+      rateLimited: { 'per-token': 0, 'per-client': 0, 'per-org': 0, 'per-user': 0 },
+      byToken: [],
+    },
+    limitsApiRequests: 0,
     startedAt: '2026-01-01T00:00:00.000Z',
   } satisfies MockStats);
 });
@@ -85,7 +94,9 @@ test('rate-limited answers are counted by mode and per token, named by issue ser
     mode: 'per-token',
     limit: 2,
     windowMs: 10_000,
-    rateLimited: { 'per-token': 1, 'per-client': 0 },
+    windowKind: 'fixed',
+    budgetHeaders: 'none',
+    rateLimited: { 'per-token': 1, 'per-client': 0, 'per-org': 0, 'per-user': 0 },
     byToken: [
       { token: 1, requests: 3, rateLimited: 1 },
       { token: 2, requests: 1, rateLimited: 0 },
@@ -96,15 +107,15 @@ test('rate-limited answers are counted by mode and per token, named by issue ser
 });
 
 test('POST /__reset zeroes the rate-limit counts but the windows keep counting', async (t) => {
-  const { base, stats, reset } = await startMock(t, { perTokenLimit: 1, rateLimitMode: 'per-client' }, mockClock());
+  const { base, stats, reset } = await startMock(t, { perTokenLimit: 1, rateLimitMode: 'per-client', budgetHeaders: 'inin' }, mockClock());
   const token = await clientCredentialsToken(base);
   await callApi(base, '/api/v2/tokens/me', token);
   await callApi(base, '/api/v2/tokens/me', token);
   reset();
-  assert.deepEqual(stats().rateLimit.rateLimited, { 'per-token': 0, 'per-client': 0 });
+  assert.deepEqual(stats().rateLimit.rateLimited, { 'per-token': 0, 'per-client': 0, 'per-org': 0, 'per-user': 0 });
   assert.deepEqual(stats().rateLimit.byToken, []);
   const response = await callApi(base, '/api/v2/tokens/me', token);
   assert.equal(response.status, 429);
   assert.equal(response.headers.get('inin-ratelimit-count'), '3');
-  assert.deepEqual(stats().rateLimit.rateLimited, { 'per-token': 0, 'per-client': 1 });
+  assert.deepEqual(stats().rateLimit.rateLimited, { 'per-token': 0, 'per-client': 1, 'per-org': 0, 'per-user': 0 });
 });

@@ -30,7 +30,7 @@ async function scrape(adminUrl: string): Promise<{ text: string; samples: Sample
 }
 
 before(async () => {
-  const mock = await startMock(['--per-token-limit', String(PER_TOKEN_LIMIT), '--per-token-window', '60000']);
+  const mock = await startMock(['--per-token-limit', String(PER_TOKEN_LIMIT), '--per-token-window', '60000', '--budget-headers', 'inin']);
   // An auto pool capped at one slot: the figures below are one token's (uncapped, it would grow under the limit).
   const sidecar = await startSidecar(mock.url, { TOKEN_POOL_MAX: '1' });
   after(async () => {
@@ -168,7 +168,7 @@ test('the pool series of the default profile are exposed from the first scrape: 
 });
 
 test("with WORKERS=2 the primary's /metrics merges workers' gauges (expiry, redis_up, rate limit) without summing them, and passes promtool", async () => {
-  const mock = await startMock(['--per-token-limit', String(PER_TOKEN_LIMIT), '--per-token-window', '60000']);
+  const mock = await startMock(['--per-token-limit', String(PER_TOKEN_LIMIT), '--per-token-window', '60000', '--budget-headers', 'inin']);
   const sidecar = await startSidecar(mock.url, { WORKERS: '2' });
   try {
     // Round-robin over the workers: both serve requests, so both hold the token and set the gauges.

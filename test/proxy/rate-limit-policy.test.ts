@@ -15,7 +15,7 @@ async function get(url: string, headers: Record<string, string> = {}) {
 
 test('a 429 of the sent token\'s own budget is replayed once on a slot with budget, and counted', async () => {
   const LIMIT = 5;
-  const rig = await startRig({ mock: { perTokenLimit: LIMIT, perTokenWindowMs: 60_000 }, profile: { poolSize: 2, poolAuto: false } });
+  const rig = await startRig({ mock: { perTokenLimit: LIMIT, perTokenWindowMs: 60_000, budgetHeaders: 'inin' }, profile: { poolSize: 2, poolAuto: false } });
   const pool = rig.sidecar.profiles.pool(undefined)!;
   await waitUntil(() => pool.status().every((slot) => slot.state === 'valid'));
   // Another user of slot 0's token spends its whole budget behind the sidecar's back.
@@ -31,7 +31,7 @@ test('a 429 of the sent token\'s own budget is replayed once on a slot with budg
 
 test('reject: with every token out of budget the sidecar answers 429 itself, with Retry-After and its own code, without calling the upstream', async () => {
   const rig = await startRig({
-    mock: { perTokenLimit: 2, perTokenWindowMs: 60_000 },
+    mock: { perTokenLimit: 2, perTokenWindowMs: 60_000, budgetHeaders: 'inin' },
     profile: { poolSize: 1, poolAuto: false, rateLimitPolicy: 'reject' },
   });
   const statuses: number[] = [];
@@ -52,7 +52,7 @@ test('wait: a request that finds every token out of budget is held until the win
   const clock = new FakeClock(Date.now());
   const rig = await startRig({
     clock,
-    mock: { perTokenLimit: 2, perTokenWindowMs: 1_000 },
+    mock: { perTokenLimit: 2, perTokenWindowMs: 1_000, budgetHeaders: 'inin' },
     profile: { poolSize: 1, poolAuto: false, rateLimitPolicy: 'wait', rateLimitMaxWaitMs: 5_000 },
   });
   const statuses: number[] = [];
@@ -73,7 +73,7 @@ test('wait: a request that finds every token out of budget is held until the win
 
 test('wait: past RATE_LIMIT_MAX_WAIT_MS the request is passed, and the upstream\'s 429 reaches the client unchanged', async () => {
   const rig = await startRig({
-    mock: { perTokenLimit: 2, perTokenWindowMs: 60_000 },
+    mock: { perTokenLimit: 2, perTokenWindowMs: 60_000, budgetHeaders: 'inin' },
     profile: { poolSize: 1, poolAuto: false, rateLimitPolicy: 'wait', rateLimitMaxWaitMs: 200 },
   });
   const statuses: number[] = [];
@@ -85,7 +85,7 @@ test('wait: past RATE_LIMIT_MAX_WAIT_MS the request is passed, and the upstream\
 });
 
 test('pass (the default): the request goes out at once and the upstream\'s 429 reaches the client with its Retry-After', async () => {
-  const rig = await startRig({ mock: { perTokenLimit: 2, perTokenWindowMs: 60_000 }, profile: { poolSize: 1, poolAuto: false } });
+  const rig = await startRig({ mock: { perTokenLimit: 2, perTokenWindowMs: 60_000, budgetHeaders: 'inin' }, profile: { poolSize: 1, poolAuto: false } });
   const statuses: number[] = [];
   let last: Awaited<ReturnType<typeof get>> | undefined;
   for (let i = 0; i < 3; i++) statuses.push((last = await get(`${rig.proxyUrl}/api/v2/tokens/me`)).status);
