@@ -35,6 +35,11 @@ export class RateMeter {
     this.lastHitAt = now;
   }
 
+  /** How long the current stretch of traffic has run (0 before any). */
+  activeFor(now: number): number {
+    return Number.isNaN(this.activeSince) ? 0 : now - this.activeSince;
+  }
+
   perSecond(now: number, horizonMs = 2_000): number {
     this.roll(now);
     if (Number.isNaN(this.activeSince)) return 0;

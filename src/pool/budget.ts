@@ -20,6 +20,24 @@
 import { SlidingCount } from './sliding-count.js';
 import { BUCKETS_PER_WINDOW, TokenLimit } from './token-limit.js';
 
+/**
+ * A token the whole fleet sent at most this many requests with (3, or a tenth of the limit) is
+ * fresh: a 429 on it says the limit it met is not its own.
+ */
+export function freshTokenRequests(perWindow: number): number {
+  return Math.max(3, perWindow / 10);
+}
+
+/**
+ * Slow start of a counted token: until it has had SLOW_START_ANSWERS answers that were not 429s,
+ * this instance keeps at most SLOW_START_BURST + 2 × those answers of its requests unanswered. Every
+ * instance draws on a fresh token (it has the most budget) before any hears of the others' sends,
+ * and a limit that is not per token refuses it at once; with a slow start neither costs more than a
+ * few requests, and a refused fresh token is told from one the fleet used up.
+ */
+export const SLOW_START_BURST = 3;
+const SLOW_START_ANSWERS = 5;
+
 /** The window of a per-token limit when nothing says otherwise: Genesys's is a minute. */
 export const LOCAL_WINDOW_MS = 60_000;
 
@@ -73,8 +91,9 @@ export class SlotBudget {
   /** The other instances' sends with the token in the window, as of the last batch (fleet-counts.ts), and when. */
   private others = 0;
   private othersAt = 0;
-  /** Own sends not yet handed to the store. */
+  /** Own sends not yet handed to the store, and those handed over in the last batch. */
   private pending = 0;
+  private lastTaken = 0;
   /** The current token's store generation: its counter's name (-1 before a token). */
   generation = -1;
   /** When this instance first sent with the current token in its current window (0: not yet): a learnt window starts there. */
@@ -83,6 +102,16 @@ export class SlotBudget {
   lastAcceptedSentAt = 0;
   /** Answers to the current token that were neither 401 nor 429: a fresh token that served this many is not refused. */
   accepted = 0;
+  /** This instance's requests with the current token, and the final answers they got. */
+  sentWithToken = 0;
+  answered = 0;
+  /**
+   * When a 429 came on this token while this instance had sent it only a few requests (0: none):
+   * a fresh token refused at once, unless the next batch shows the other instances had used it up.
+   * `refusedFresh` is set when the batch confirms it.
+   */
+  suspectFreshAt = 0;
+  refusedFresh = false;
   /**
    * `inin-ratelimit-count` of the first response seen for the current token; -1 before it. A fresh
    * token that starts near the count of the others shares their limit (see limitLooksShared).
@@ -141,7 +170,7 @@ export class SlotBudget {
 
   /** Requests allowed per window: the upstream's where it sends counters, else the profile's limit; 0 = unknown. */
   get limit(): number {
-    return this.byHeaders ? this.headerLimit : this.tokenLimit.perWindow;
+    return this.byHeaders ? this.headerLimit : this.tokenLimit.usable;
   }
 
   /**
@@ -157,14 +186,23 @@ export class SlotBudget {
     return this.byHeaders ? this.headerWindowMs : this.tokenLimit.windowMs;
   }
 
-  /** Requests left in the window at `now`: 0 while exhausted, Infinity when no limit is known. */
-  remaining(now: number): number {
+  /**
+   * Requests left in the window at `now`: 0 while exhausted, Infinity when no limit is known. With
+   * `slowStart` (the default) a counted fresh token offers no more than its slow start allows.
+   */
+  remaining(now: number, slowStart = true): number {
     if (now < this.exhaustedUntil) return 0;
+    if (slowStart && this.accepted < SLOW_START_ANSWERS && !this.byHeaders && this.tokenLimit.known) {
+      const open = SLOW_START_BURST + 2 * this.accepted - (this.sentWithToken - this.answered);
+      if (open <= 0) return 0;
+      const left = this.remaining(now, false);
+      return left < open ? left : open;
+    }
     if (this.byHeaders) {
       if (this.resetAt !== 0 && now >= this.resetAt) return this.headerLimit;
       return this.used >= this.headerLimit ? 0 : this.headerLimit - this.used;
     }
-    const limit = this.tokenLimit.perWindow;
+    const limit = this.tokenLimit.usable;
     if (limit === 0) return Number.POSITIVE_INFINITY;
     const used = this.fleetCounted(now);
     return used >= limit ? 0 : limit - used;
@@ -172,19 +210,25 @@ export class SlotBudget {
 
   /**
    * The fleet's requests with the token over the window, by count: this instance's own, exactly,
-   * plus the others' as of the last batch and, for the time since, the others' average rate over the
-   * window (their sends not yet in the store).
+   * plus the others' as of the last batch and, for the time since, as many per own send as the
+   * fleet sends per request of this instance (`fleetFactor`, measured by the batches): load
+   * balanced over the instances, a burst here is a burst there, and a fresh token is drawn on by
+   * every instance before any of them hears of the others.
    */
   fleetCounted(now: number): number {
-    const since = now - this.othersAt;
-    const windowMs = this.tokenLimit.windowMs;
-    const unseen = this.others === 0 || since <= 0 ? 0 : since >= windowMs ? this.others : (this.others * since) / windowMs;
-    return this.own.total(now) + this.others + unseen;
+    // The others' sends not in the store yet: as many per own send as the fleet ratio says, over
+    // this instance's sends of the last two batches (the others batch on their own beat).
+    return this.own.total(now) + this.others + (this.pending + this.lastTaken) * (this.fleetFactor - 1);
   }
 
   /** This instance's own sends with the token over the window. */
   ownCounted(now: number): number {
     return this.own.total(now);
+  }
+
+  /** The fleet's sends with the token over the window as far as the store has told (no estimate of the others' latest). */
+  storeCounted(now: number): number {
+    return this.own.total(now) + this.others;
   }
 
   /** When this slot has budget again: `now` if it has some, else the end of its exhaustion or window. */
@@ -199,7 +243,13 @@ export class SlotBudget {
   takePending(): number {
     const taken = this.pending;
     this.pending = 0;
+    this.lastTaken = taken;
     return taken;
+  }
+
+  /** Own sends not yet handed to the store. */
+  get pendingCount(): number {
+    return this.pending;
   }
 
   /** Sends taken for a batch that the store did not take: they go in the next one. */
@@ -215,6 +265,12 @@ export class SlotBudget {
   applyFleetCount(total: number, now: number): void {
     const ownInStore = this.own.total(now) - this.pending;
     this.others = total > ownInStore ? total - ownInStore : 0;
+    if (this.suspectFreshAt !== 0 && now > this.suspectFreshAt) {
+      // Refused at its first answers while the whole fleet had sent it no more than slow starts
+      // allow: the limit it met is not its own.
+      this.refusedFresh = total <= Math.max(freshTokenRequests(this.tokenLimit.perWindow), SLOW_START_BURST * Math.ceil(this.fleetFactor) + 1);
+      this.suspectFreshAt = 0;
+    }
     this.othersAt = now;
   }
 
@@ -225,6 +281,7 @@ export class SlotBudget {
   noteSent(now: number): number {
     this.own.add(now);
     this.pending++;
+    this.sentWithToken++;
     if (this.firstSentAt === 0) this.firstSentAt = now;
     if (this.resetAt !== 0 && now >= this.resetAt) {
       this.startWindow(this.tickets);
@@ -337,9 +394,14 @@ export class SlotBudget {
     this.own.clear();
     this.others = 0;
     this.pending = 0;
+    this.lastTaken = 0;
     this.firstSentAt = 0;
     this.lastAcceptedSentAt = 0;
     this.accepted = 0;
+    this.sentWithToken = 0;
+    this.answered = 0;
+    this.suspectFreshAt = 0;
+    this.refusedFresh = false;
     this.generation = generation;
   }
 }

@@ -4,6 +4,11 @@ import type { Clock, TimerHandle } from '../token/clock.js';
 import type { SlotBudget } from './budget.js';
 import { BUCKETS_PER_WINDOW } from './token-limit.js';
 
+/** Own requests in the window below which the fleet's ratio to them is left as it was (too few to measure). */
+const MIN_OWN_FOR_FACTOR = 20;
+/** Bounds that ratio (sixteen instances sharing a load evenly). */
+const MAX_FLEET_FACTOR = 16;
+
 /** How often this instance hands its sends to the store and reads the fleet's: 4 store calls a second per profile. */
 export const FLEET_COUNT_INTERVAL_MS = 250;
 
@@ -71,10 +76,21 @@ export class FleetCounts {
     try {
       const totals = await store.addRateCounts(key, Math.floor(clock.now() / bucketMs), BUCKETS_PER_WINDOW, Math.ceil((3 * limit.windowMs) / 1000) + 5, counters);
       const now = clock.now();
+      let fleet = 0;
+      let own = 0;
       slots.forEach((slot, j) => {
         const budget = budgets[slot]!;
-        if (budget.generation === generations[j]) budget.applyFleetCount(totals[j] ?? 0, now);
+        if (budget.generation !== generations[j]) return;
+        budget.applyFleetCount(totals[j] ?? 0, now);
+        fleet += totals[j] ?? 0;
+        own += budget.ownCounted(now) - budget.pendingCount;
       });
+      // How many requests the fleet sends per request of this instance, over the window: what each
+      // budget scales its sends by until the next batch.
+      if (own >= MIN_OWN_FOR_FACTOR) {
+        const factor = Math.min(MAX_FLEET_FACTOR, Math.max(1, fleet / own));
+        for (let i = 0; i < budgets.length; i++) budgets[i]!.fleetFactor = factor;
+      }
       this.warned = false;
     } catch (err) {
       // Not lost: the next batch hands them over.

@@ -95,7 +95,14 @@ export interface LeasePool {
   leaseOverBudget(): Promise<SentLease>;
   /**
    * For a 429 of the token `sent` on `from`'s own budget: a lease on another slot that has budget
-   * now, or undefined (then the 429 reaches the client). Counts the replay.
+   * now, or undefined: then, while `canWaitForBudget`, the replay waits through `leaseOverBudget`,
+   * else the 429 reaches the client. Counts the replay.
    */
   leaseForReplay(from: LeaseSlot): Lease | undefined;
+  /**
+   * Whether a replay that meets no budget is held while the pool grows (an auto pool below its cap,
+   * growth not stopped). Otherwise its 429 reaches the client: under RATE_LIMIT_POLICY=wait a request
+   * waits once, before it is sent, not again after.
+   */
+  readonly canWaitForBudget: boolean;
 }

@@ -182,12 +182,19 @@ export class PoolSizer {
     if (this.scope === 'shared' || this.scope === 'revokes') return;
     const { pool } = this;
     const size = pool.size;
+    for (let i = 0; i < size; i++) {
+      if (pool.budgets[i]!.refusedFresh) {
+        // A fresh token refused at once, the fleet's count confirms it: the limit is not per token.
+        this.stopGrowth('shared', now);
+        return;
+      }
+    }
     if (this.probe >= 0) this.judgeProbe(now);
     // Every token out of budget: a step in the load; the last seconds' rate says how big, where the
     // window's would take a window to show it.
     const windowLocal = this.meter.perSecond(now, this.windowMs());
     const local = exhausted ? Math.max(windowLocal, this.meter.perSecond(now, SHORT_RATE_HORIZON_MS)) : windowLocal;
-    const rate = this.fleetDemand(now, local);
+    const rate = this.fleetDemand(now, local, exhausted);
     const demanded = desiredPoolSize(pool.budgets, size, now, local, rate);
     const bump = exhausted && demanded <= size;
     const desired = bump ? size + 1 : demanded;
@@ -280,16 +287,21 @@ export class PoolSizer {
    * answered while the others' are counted (ratios of 4 to 9 for two instances were seen), and the
    * start of a window holds the others' requests sent before its own first. O(slots).
    */
-  private fleetDemand(now: number, local: number): number {
+  private fleetDemand(now: number, local: number, exhausted: boolean): number {
     const { budgets, size } = this.pool;
     let counted = 0;
     let own = 0;
+    let windowFleet = 0;
+    let countedSlots = 0;
     for (let i = 0; i < size; i++) {
       const b = budgets[i]!;
       if (!b.fromUpstream) {
-        // Counted (no budget headers): the fleet's count and this instance's own over the same window.
-        counted += b.fleetCounted(now);
+        // Counted (no budget headers): the fleet's count as the store told it, and this instance's own.
+        const fleet = b.storeCounted(now);
+        counted += fleet;
         own += b.ownCounted(now);
+        windowFleet += fleet;
+        countedSlots++;
         continue;
       }
       if (b.resetAt <= now) continue;
@@ -297,6 +309,15 @@ export class PoolSizer {
       own += b.ownSinceFirstAnswer;
     }
     if (own >= MIN_OWN_FOR_RATIO) this.ratio = counted > own ? counted / own : 1;
+    if (countedSlots === size && size > 0) {
+      // Every budget counted: the store's counts are the fleet's requests over the window itself,
+      // read over the time the load has run when that is shorter. A step shows through `local`
+      // (the last seconds' rate when every token is out of budget) times the fleet's ratio.
+      const windowMs = budgets[0]!.tokenLimit.windowMs;
+      const span = Math.min(windowMs, Math.max(1_000, this.meter.activeFor(now)));
+      const fleetRate = (windowFleet * 1000) / span;
+      return exhausted ? Math.max(fleetRate, local * this.ratio) : fleetRate;
+    }
     return local * this.ratio;
   }
 

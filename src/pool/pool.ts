@@ -10,7 +10,7 @@ import type { FleetCounts } from './fleet-counts.js';
 import type { PoolSizer, SizablePool } from './pool-sizer.js';
 import type { PoolSlot, SlotOwner, SlotStatus } from './slot.js';
 import { TokenLimit } from './token-limit.js';
-import { LOCAL_WINDOW_MS } from './budget.js';
+import { freshTokenRequests, LOCAL_WINDOW_MS } from './budget.js';
 
 export interface TokenPoolOptions {
   readonly clock?: Clock;
@@ -40,8 +40,7 @@ const REVOCATION_SLACK_MS = 5_000;
 const RATE_LIMIT_LOG_EVERY_MS = 10_000;
 /** POST /token/refresh on a large pool: at most this many token requests at once. */
 const REFRESH_CONCURRENCY = 4;
-/** A 429 on a token that the fleet sent at most this many requests with (or a tenth of the limit) is a fresh token refused at once. */
-const FRESH_TOKEN_REQUESTS = 3;
+
 
 /** How often held requests look again for a slot with budget (one timer for all of them). */
 const HOLD_POLL_MS = 25;
@@ -148,7 +147,7 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
   leaseOverBudget(): Promise<SentLease> {
     const { policy = 'pass', maxWaitMs = 5_000, onRateLimited } = this.options;
     const now = this.clock.now();
-    this.sizer?.check(now, true);
+    this.sizer?.check(now, this.outOfBudgetOutsideSlowStart(now));
     const growing = this.sizer !== undefined && this.sizer.canGrow;
     if (!growing && policy === 'reject') {
       onRateLimited?.('rejected');
@@ -202,11 +201,15 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
   leaseForReplay(from: LeaseSlot): Lease | undefined {
     const lease = this.choose(this.clock.now());
     if (lease === undefined || this.outOfBudget || lease.slot === from) {
-      this.noteUnbudgeted('refused429');
+      if (!this.canWaitForBudget) this.noteUnbudgeted('refused429');
       return undefined;
     }
     this.options.onRateLimited?.('replayed');
     return lease;
+  }
+
+  get canWaitForBudget(): boolean {
+    return this.sizer !== undefined && this.sizer.canGrow;
   }
 
   /**
@@ -264,10 +267,14 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
     const budget = slot.budget;
     const count = budget.fleetCounted(now);
     const limit = this.tokenLimit;
-    const fresh = this.size > 1 && budget.accepted < FRESH_TOKEN_REQUESTS && count <= Math.max(FRESH_TOKEN_REQUESTS, limit.perWindow / 10);
-    if (fresh && sizer !== undefined) {
-      sizer.stopGrowth('shared', now);
-      return false;
+    if (this.size > 1 && sizer !== undefined && budget.accepted === 0 && budget.ownCounted(now) <= freshTokenRequests(limit.perWindow)) {
+      if (this.counts === undefined) {
+        // This instance is the fleet: its count is the token's.
+        sizer.stopGrowth('shared', now);
+        return false;
+      }
+      // Other instances may have used the token up before this one heard of it: the next batch tells.
+      if (budget.suspectFreshAt === 0) budget.suspectFreshAt = now;
     }
     if (!limit.known && count > 0) {
       const windowMs = retryAfterSeconds !== undefined && budget.firstSentAt > 0 ? now - budget.firstSentAt + retryAfterSeconds * 1000 : undefined;
@@ -393,6 +400,12 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
         overBudget: this.options.userContext ? "one user's budget: add users" : sizer?.canGrow ? 'growing' : 'every token is out of budget',
       }),
     };
+  }
+
+  /** Every slot in rotation out of budget even without the slow start of fresh tokens: the demand is above the pool. */
+  private outOfBudgetOutsideSlowStart(now: number): boolean {
+    for (let i = 0; i < this.size; i++) if (this.slotBudgets[i]!.remaining(now, false) > 0) return false;
+    return true;
   }
 
   private soonestBudgetAt(now: number): number {

@@ -103,6 +103,7 @@ export class PoolSlot implements LeaseSlot {
 
   noteAnswer(statusCode: number, sentAt: number): void {
     const budget = this.budget;
+    budget.answered++;
     if (statusCode === 401) return;
     if (sentAt > budget.lastAcceptedSentAt) budget.lastAcceptedSentAt = sentAt;
     if (statusCode !== 429) budget.accepted++;

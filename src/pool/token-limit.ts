@@ -59,6 +59,14 @@ export class TokenLimit {
     return this.perWindow > 0;
   }
 
+  /**
+   * What the pool budgets against: the limit less a fiftieth, for the jitter between when a request
+   * is counted here and when it reaches the upstream's window (a limit under 50 is taken whole).
+   */
+  get usable(): number {
+    return this.perWindow - Math.floor(this.perWindow / 50);
+  }
+
   set(perMinute: number, source: LimitSource, note?: string): void {
     this.perWindow = Math.max(1, Math.floor((perMinute * this.windowMs) / 60_000));
     this.source = source;

@@ -159,8 +159,10 @@ export class ReplayHandler implements Handler {
   private replayReason(statusCode: number, limit: RateLimitReading | undefined, rawHeaders: Buffer[]): ReplayReason | undefined {
     if (statusCode === 401) return 'unauthorized';
     if (statusCode !== 429 || !this.noteOwnBudget429(limit, rawHeaders) || !this.request.replayable) return undefined;
-    this.replayLease = this.request.pool.leaseForReplay(this.lease.slot);
-    return this.replayLease === undefined ? undefined : 'rate_limited';
+    const { pool } = this.request;
+    this.replayLease = pool.leaseForReplay(this.lease.slot);
+    // No slot has budget now: wait for one where the pool holds requests (it is growing, or policy wait).
+    return this.replayLease !== undefined || pool.canWaitForBudget ? 'rate_limited' : undefined;
   }
 
   /** Tells the slot of a 429; returns whether it was the sent token's own budget (the slot is then spent). */
@@ -169,29 +171,34 @@ export class ReplayHandler implements Handler {
     return this.lease.slot.rateLimited(counted ? limit.allowed : NaN, counted ? limit.count : NaN, readRetryAfter(rawHeaders));
   }
 
-  /** The lease the replay goes out with (a 401: one on a token newer than the rejected one; a 429: another slot's). */
-  private nextLease(): Promise<Lease> {
-    if (this.reason === 'rate_limited') return Promise.resolve(this.replayLease!);
-    return this.lease.slot.onUnauthorized(this.lease.token);
+  /**
+   * The lease the replay goes out with (a 401: one on a token newer than the rejected one; a 429:
+   * another slot's, now or once one has budget), and its ticket when the pool counted it already.
+   */
+  private nextLease(): Promise<{ lease: Lease; ticket?: number }> {
+    if (this.reason === 'rate_limited') {
+      return this.replayLease !== undefined ? Promise.resolve({ lease: this.replayLease }) : this.request.pool.leaseOverBudget();
+    }
+    return this.lease.slot.onUnauthorized(this.lease.token).then((lease) => ({ lease }));
   }
 
   private replay(held: NonNullable<ReplayHandler['held']>, trailers: string[] | null): void {
     this.replayed = true;
     this.nextLease().then(
-      (lease) => {
+      ({ lease, ticket }) => {
         this.held = undefined;
         if (this.finished) return;
         this.lease = lease;
-        this.ticket = lease.slot.noteSent();
+        this.ticket = ticket ?? lease.slot.noteSent();
         this.sentAt = lease.slot.lastSentAt;
         this.startedAt = performance.now();
         const { opts, dispatch } = this.request;
         dispatch({ ...opts, headers: { ...(opts.headers as Record<string, string>), [lease.header]: lease.value } }, this);
       },
       () => {
-        // No newer token: the client gets the upstream's own 401, unchanged (a 429 always has a lease).
+        // No newer token (or no budget under RATE_LIMIT_POLICY=reject): the client gets the upstream's own answer, unchanged.
         this.held = undefined;
-        this.request.meter.replay('no_token');
+        if (this.reason === 'unauthorized') this.request.meter.replay('no_token');
         if (this.finished) return;
         const { handler } = this.request;
         handler.onHeaders?.(held.statusCode, held.rawHeaders, () => {}, held.statusText);

@@ -23,7 +23,6 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   login: ['config', 'errors', 'http', 'logging', 'store', 'token'],
   pool: ['config', 'errors', 'lifecycle', 'logging', 'metrics', 'store', 'token'],
   lifecycle: ['config', 'errors', 'lock', 'logging', 'metrics', 'store', 'token'],
-  pool: [],
   store: ['config', 'ipc', 'logging', 'redis', 'token'],
   lock: ['ipc', 'logging', 'redis'],
   token: ['config', 'errors'],

@@ -79,6 +79,8 @@ export class HandPool implements LeasePool {
     return undefined;
   }
 
+  readonly canWaitForBudget = false;
+
   get ready(): boolean {
     return this.current !== undefined;
   }
