@@ -19,6 +19,7 @@ import type { Metrics } from './metrics/metrics.js';
 import { IpcTokenStore, storeOperations } from './store/ipc.js';
 import { poolKey, rateKey, tokenKey } from './store/key.js';
 import { FleetCounts } from './pool/fleet-counts.js';
+import { APP_USER_RATE_KEY, CLIENT_CREDENTIALS_RATE_KEY, readLimitFromLimitsApi, type LimitsApiResult } from './pool/limits-api.js';
 import { GENESYS_TOKEN_LIMIT_PER_MINUTE, TokenLimit } from './pool/token-limit.js';
 import { MemoryTokenStore } from './store/memory.js';
 import { RedisTokenStore } from './store/redis.js';
@@ -121,6 +122,7 @@ export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfile
       onRateLimited: (action) => deps.metrics.rateLimited.inc({ ...labels, action }),
       onSize: (size) => deps.metrics.poolSize.set(labels, size),
       tokenLimit,
+      readLimit: limitsApiReader(profile),
       userContext: profile.grant === 'refresh_token',
       log: deps.log.child({ profile: profile.name }),
       slotFactory: profile.poolAuto
@@ -144,6 +146,19 @@ export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfile
   });
   return new TokenProfiles(config.defaultProfile, pools, coordinated, deps.log);
 }
+
+/**
+ * For a Genesys profile whose per-token limit is not set: reads it from the Limits API (the budget
+ * per token of a client-credentials token, or per user of a user token: docs/genesys.md §5, §10).
+ */
+function limitsApiReader(profile: ProfileConfig): ((accessToken: string) => Promise<LimitsApiResult>) | undefined {
+  if (profile.provider !== 'genesys' || profile.rateLimitPerToken !== undefined) return undefined;
+  const key = profile.grant === 'refresh_token' ? APP_USER_RATE_KEY : CLIENT_CREDENTIALS_RATE_KEY;
+  return (accessToken) => readLimitFromLimitsApi({ apiBaseUrl: profile.upstreamUrl, accessToken, timeoutMs: LIMITS_API_TIMEOUT_MS, key });
+}
+
+/** The Limits API is asked once at start; the default stands if it has not answered by then. */
+const LIMITS_API_TIMEOUT_MS = 5_000;
 
 function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: LifecycleDeps, tokenLimit: TokenLimit) {
   const { store, lock, clock, metrics, log } = deps;

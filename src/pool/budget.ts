@@ -98,8 +98,6 @@ export class SlotBudget {
   generation = -1;
   /** When this instance first sent with the current token in its current window (0: not yet): a learnt window starts there. */
   firstSentAt = 0;
-  /** When the latest request sent with the current token that was not refused with 401 went out (0: none yet). */
-  lastAcceptedSentAt = 0;
   /** Answers to the current token that were neither 401 nor 429: a fresh token that served this many is not refused. */
   accepted = 0;
   /** This instance's requests with the current token, and the final answers they got. */
@@ -396,7 +394,6 @@ export class SlotBudget {
     this.pending = 0;
     this.lastTaken = 0;
     this.firstSentAt = 0;
-    this.lastAcceptedSentAt = 0;
     this.accepted = 0;
     this.sentWithToken = 0;
     this.answered = 0;

@@ -45,14 +45,11 @@ export interface LeaseSlot {
    * known to cover the requests sent before it). Synchronous, no allocation.
    */
   noteSent(): number;
-  /** When the last noteSent happened (the lifecycle's clock): what the request's answer is reported with. */
-  readonly lastSentAt: number;
   /**
-   * Every final answer to a request sent with this slot's token at `sentAt`: a token that still
-   * answers after another slot's token was issued is not revoked by it (see the pool's 401 rule).
-   * Synchronous, no allocation.
+   * Every final answer to a request sent with this slot's token: how many a fresh token has had (its
+   * slow start, and whether it was refused at once). Synchronous, no allocation.
    */
-  noteAnswer(statusCode: number, sentAt: number): void;
+  noteAnswer(statusCode: number): void;
   /**
    * The upstream answered 429 to this slot's token; `allowed`/`count` are its budget counters (NaN
    * when it sent none). Returns whether it was this token's own budget, which another slot can

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { PoolSizeRecord, PoolSizeStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
 import type { SlotBudget } from './budget.js';
+import { FLEET_COUNT_INTERVAL_MS } from './fleet-counts.js';
 import { desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
 
 /** What the sizer asks of the pool it sizes. */
@@ -313,8 +314,10 @@ export class PoolSizer {
       // Every budget counted: the store's counts are the fleet's requests over the window itself,
       // read over the time the load has run when that is shorter. A step shows through `local`
       // (the last seconds' rate when every token is out of budget) times the fleet's ratio.
-      const windowMs = budgets[0]!.tokenLimit.windowMs;
-      const span = Math.min(windowMs, Math.max(1_000, this.meter.activeFor(now)));
+      // The counts span the window plus, on average, half a bucket (the one under way) and, for the
+      // store's, half a batch (a batch's sends are filed under the bucket it was handed over in).
+      const limit = budgets[0]!.tokenLimit;
+      const span = Math.min(limit.windowMs, Math.max(1_000, this.meter.activeFor(now))) + limit.bucketMs / 2 + (own < counted ? FLEET_COUNT_INTERVAL_MS / 2 : 0);
       const fleetRate = (windowFleet * 1000) / span;
       return exhausted ? Math.max(fleetRate, local * this.ratio) : fleetRate;
     }

@@ -3,10 +3,11 @@ import type { RateLimitPolicy } from '../config/settings.js';
 import { SidecarError } from '../errors.js';
 import type { RateLimitedAction } from '../metrics/metrics.js';
 import { systemClock, type Clock, type TimerHandle } from '../token/clock.js';
-import type { Token } from '../token/token.js';
+import { isFresh, type Token } from '../token/token.js';
 import { pickSlot, type SlotBudget } from './budget.js';
 import type { Lease, LeasePool, LeaseSlot, SentLease } from './lease.js';
 import type { FleetCounts } from './fleet-counts.js';
+import type { LimitsApiResult } from './limits-api.js';
 import type { PoolSizer, SizablePool } from './pool-sizer.js';
 import type { PoolSlot, SlotOwner, SlotStatus } from './slot.js';
 import { TokenLimit } from './token-limit.js';
@@ -29,13 +30,13 @@ export interface TokenPoolOptions {
   /** A user-context profile (refresh_token grant): its one token is one user's budget. */
   readonly userContext?: boolean;
   readonly log?: Logger;
+  /**
+   * Reads the organisation's per-token limit with a token of the pool (Genesys's Limits API,
+   * ./limits-api.ts): asked once, with slot 0's first token; its value replaces the default.
+   */
+  readonly readLimit?: (accessToken: string) => Promise<LimitsApiResult>;
 }
 
-/**
- * How long after another slot's token was fetched a 401 on an older token still counts as that
- * fetch revoking it: requests sent while the new token was on its way were still answered.
- */
-const REVOCATION_SLACK_MS = 5_000;
 /** At most one log line this often about requests that met no budget (with the figures since the last). */
 const RATE_LIMIT_LOG_EVERY_MS = 10_000;
 /** POST /token/refresh on a large pool: at most this many token requests at once. */
@@ -213,38 +214,31 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
   }
 
   /**
-   * A 401 to `sent`, from `slot` (SlotOwner). In an auto pool, a 401 on a token older than another
-   * slot's token, with no answer to a request sent since that one was fetched, means fetching it
-   * revoked this one (an endpoint that revokes older tokens on issue): a pool would then cost 401s
-   * at every growth and refresh, so it falls back to one token for the whole fleet and stops growing
-   * (PoolSizer.stopGrowth), and the request is replayed on slot 0's token, refreshed only if another
-   * slot's is newer. Otherwise guarantee 4 for the slot alone.
+   * A 401 to `sent`, from `slot` (SlotOwner). In an auto pool of more than one token, a 401 on a
+   * token that is still its slot's current one and not expired is taken for what it nearly always
+   * is there: another slot's new token revoked it (an endpoint that revokes older tokens on issue).
+   * Whether it was is not worth waiting to learn: an instance may not have heard of the newer token
+   * yet, and refreshing this slot would revoke that one in turn, a cascade of 401s across the fleet.
+   * So the pool falls back to one token for the whole fleet and stops growing (PoolSizer.stopGrowth;
+   * at worst, a 401 of another cause costs the run its extra tokens, said in the log and /token),
+   * and the request is replayed on slot 0's token, refreshed only if it is not the newest one held.
+   * Otherwise (one token, a fixed pool, or a token already replaced) guarantee 4 for the slot alone.
    */
   unauthorized(slot: PoolSlot, sent: Token): Promise<Lease> {
     const sizer = this.sizer;
     if (sizer === undefined) return slot.refreshAfter401(sent);
-    if (!sizer.revokes && this.revokedByNewer(slot, sent)) sizer.stopGrowth('revokes', this.clock.now());
+    if (!sizer.revokes && this.size > 1 && slot.heldToken === sent && isFresh(sent, this.clock.now())) sizer.stopGrowth('revokes', this.clock.now());
     return sizer.revokes ? this.leaseOnNewest(sent) : slot.refreshAfter401(sent);
-  }
-
-  private revokedByNewer(slot: PoolSlot, sent: Token): boolean {
-    if (slot.heldToken !== sent) return false; // already replaced: the slot's own refresh covers it
-    const answeredAfter = slot.budget.lastAcceptedSentAt - REVOCATION_SLACK_MS;
-    for (const other of this.slots) {
-      const token = other === slot ? undefined : other.heldToken;
-      if (token !== undefined && token.issuedAt > sent.issuedAt && token.issuedAt >= answeredAfter) return true;
-    }
-    return false;
   }
 
   /** After a fall back to one token: slot 0's token if it is the newest any slot holds, else a newer one for slot 0. */
   private leaseOnNewest(sent: Token): Promise<Lease> {
     const first = this.slots[0]!;
     const held = first.heldToken;
-    let newest = held;
+    let newest = held === sent ? undefined : held;
     for (const slot of this.slots) {
       const token = slot.heldToken;
-      if (token !== undefined && (newest === undefined || token.issuedAt > newest.issuedAt)) newest = token;
+      if (token !== undefined && token !== sent && (newest === undefined || token.issuedAt > newest.issuedAt)) newest = token;
     }
     if (held !== undefined && held === newest && held !== sent) {
       const lease = first.lease();
@@ -349,6 +343,7 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
     this.sizer?.start();
     void this.sizer?.poll();
     this.counts?.start();
+    if (this.options.readLimit !== undefined) void this.readLimitOnce(this.options.readLimit);
   }
 
   stop(): void {
@@ -400,6 +395,25 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
         overBudget: this.options.userContext ? "one user's budget: add users" : sizer?.canGrow ? 'growing' : 'every token is out of budget',
       }),
     };
+  }
+
+  /** The Limits API's value for the per-token limit, or why there is none (kept in /token's `rateLimit.note`). */
+  private async readLimitOnce(read: (accessToken: string) => Promise<LimitsApiResult>): Promise<void> {
+    let lease: Lease;
+    try {
+      lease = await this.slots[0]!.leaseWaiting();
+    } catch {
+      return; // no token: the default stands, and the readiness check says why
+    }
+    const result = await read(lease.token.accessToken);
+    const log = this.options.log;
+    if ('perMinute' in result) {
+      this.tokenLimit.set(result.perMinute, 'limits-api');
+      log?.info({ perMinute: result.perMinute }, 'per-token rate limit read from the Limits API');
+    } else {
+      this.tokenLimit.note = `Limits API: ${result.reason}; the documented default stands`;
+      log?.info({ reason: result.reason, perMinute: this.tokenLimit.perMinute }, 'could not read the per-token rate limit from the Limits API; the documented default stands');
+    }
   }
 
   /** Every slot in rotation out of budget even without the slow start of fresh tokens: the demand is above the pool. */

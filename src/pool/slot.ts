@@ -59,8 +59,6 @@ export class PoolSlot implements LeaseSlot {
   readonly budget: SlotBudget;
   /** Set by the pool that holds the slot. */
   owner: SlotOwner | undefined;
-  /** When the last request with this slot's token went out (this instance's clock). */
-  lastSentAt = 0;
 
   constructor(
     readonly profile: string,
@@ -101,12 +99,10 @@ export class PoolSlot implements LeaseSlot {
     return this.cache.state.held ?? undefined;
   }
 
-  noteAnswer(statusCode: number, sentAt: number): void {
+  noteAnswer(statusCode: number): void {
     const budget = this.budget;
     budget.answered++;
-    if (statusCode === 401) return;
-    if (sentAt > budget.lastAcceptedSentAt) budget.lastAcceptedSentAt = sentAt;
-    if (statusCode !== 429) budget.accepted++;
+    if (statusCode !== 401 && statusCode !== 429) budget.accepted++;
   }
 
   rateLimited(allowed: number, count: number, retryAfterSeconds: number | undefined): boolean {
@@ -130,7 +126,6 @@ export class PoolSlot implements LeaseSlot {
 
   noteSent(): number {
     const now = this.clock.now();
-    this.lastSentAt = now;
     const ticket = this.budget.noteSent(now);
     // Counted locally (RATE_LIMIT_PER_TOKEN, no upstream counters): the gauge shows the local budget.
     if (!this.budget.fromUpstream && this.budget.limit > 0 && (ticket & 15) === 0) this.rateLimitRemaining.value = this.budget.remaining(now);

@@ -66,8 +66,6 @@ const MAX_HELD_BYTES = 64 * 1024;
 export class ReplayHandler implements Handler {
   private lease: Lease;
   private ticket: number;
-  /** When the attempt in flight was counted against its slot (the lifecycle's clock). */
-  private sentAt: number;
   private reason: ReplayReason | undefined;
   /** For a 429 replay: the lease on the slot with budget, chosen when the 429 was held. */
   private replayLease: Lease | undefined;
@@ -83,7 +81,6 @@ export class ReplayHandler implements Handler {
   constructor(private readonly request: ReplayRequest) {
     this.lease = request.lease;
     this.ticket = request.ticket;
-    this.sentAt = request.lease.slot.lastSentAt;
   }
 
   onConnect(abort: (err?: Error) => void, context?: unknown): void {
@@ -103,7 +100,7 @@ export class ReplayHandler implements Handler {
     meter.response(statusCode, (performance.now() - this.startedAt) / 1000);
     const limit = readRateLimit(statusCode, rawHeaders);
     if (limit) this.lease.slot.observeRateLimit(limit.allowed, limit.count, limit.resetSeconds, this.ticket);
-    this.lease.slot.noteAnswer(statusCode, this.sentAt);
+    this.lease.slot.noteAnswer(statusCode);
 
     if (this.replayed) {
       if (this.reason === 'unauthorized') meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
@@ -190,7 +187,6 @@ export class ReplayHandler implements Handler {
         if (this.finished) return;
         this.lease = lease;
         this.ticket = ticket ?? lease.slot.noteSent();
-        this.sentAt = lease.slot.lastSentAt;
         this.startedAt = performance.now();
         const { opts, dispatch } = this.request;
         dispatch({ ...opts, headers: { ...(opts.headers as Record<string, string>), [lease.header]: lease.value } }, this);

@@ -36,7 +36,6 @@ export class HandSlot implements LeaseSlot {
     return ++this.sent;
   }
 
-  readonly lastSentAt = 0;
   /** Status codes reported with noteAnswer, in order. */
   readonly answers: number[] = [];
   noteAnswer(statusCode: number): void {

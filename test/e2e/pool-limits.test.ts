@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
+import { startMock, startSidecar } from '../helpers/processes.js';
+import { openLoop, poolSize, ramp, type Target } from '../helpers/pool-load.js';
+import { waitFor } from '../../src/harness/wait-for.js';
+
+// The auto pool where more tokens do not help, or hurt: an endpoint that revokes older tokens on
+// issue, a limit per OAuth client instead of per token, and a limit nobody told the sidecar. The
+// mock sends no budget headers (Genesys today, docs/genesys.md §5): what the pool knows it learns
+// from 401s and 429s. Figures are printed for the record.
+const LIMIT = 50;
+const WINDOW_MS = 10_000;
+const COUNTED = { RATE_LIMIT_PER_TOKEN: '300', RATE_LIMIT_WINDOW_S: String(WINDOW_MS / 1000), UPSTREAM_CONNECTIONS: '64' };
+
+after(() => stopAllRedisNodes());
+
+interface TokenAnswer {
+  profiles: { pool: { size: number; growth: string; rateLimit: { perMinute: number | null; perWindow: number | null; windowSeconds: number; source: string; note?: string } } }[];
+}
+
+async function tokenStatus(adminUrl: string): Promise<TokenAnswer['profiles'][0]['pool']> {
+  return ((await (await fetch(`${adminUrl}/token`)).json()) as TokenAnswer).profiles[0]!.pool;
+}
+
+async function scenario(mockArgs: string[], count: number, env: Record<string, string>, rate: (ms: number) => number, durationMs: number) {
+  const mock = await startMock(['--per-token-limit', String(LIMIT), '--per-token-window', String(WINDOW_MS), ...mockArgs]);
+  after(() => mock.proc.stop('SIGKILL'));
+  const started = performance.now();
+  const sidecars: Target[] = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const sidecar = await startSidecar(mock.url, env);
+      after(() => sidecar.proc.stop('SIGKILL'));
+      return sidecar;
+    }),
+  );
+  const before = await mock.stats();
+  const load = await openLoop(sidecars, rate, durationMs, async () => (await mock.stats()).tokenRequests.total);
+  const afterRun = await mock.stats();
+  return {
+    requests: load.sent.length,
+    clientStatuses: load.statuses,
+    clientBySecond: load.bySecond,
+    upstreamRequests: afterRun.api.total - before.api.total,
+    upstream401: (afterRun.api.byStatus['401'] ?? 0) - (before.api.byStatus['401'] ?? 0),
+    upstream429: (afterRun.api.byStatus['429'] ?? 0) - (before.api.byStatus['429'] ?? 0),
+    tokenRequests: afterRun.tokenRequests.total,
+    /** Since the first sidecar was started: what the one-token ideal is counted over. */
+    elapsedMs: performance.now() - started,
+    finalPoolSizes: await Promise.all(sidecars.map((s) => poolSize(s.adminUrl))),
+    pool: await tokenStatus(sidecars[0]!.adminUrl),
+    timeline: load.timeline.map(({ atS, poolSizes, tokenRequests }) => `${atS}s:${poolSizes.join('/')}:${tokenRequests}`).join(' '),
+  };
+}
+
+/** Tokens of 4 s refreshed at 0.6 of their life: one token request every 2.4 s is the one-token ideal. */
+const SHORT_TOKENS = ['--revoke-on-issue', '--token-lifetime', '4'];
+const idealTokenRequests = (elapsedMs: number) => 1 + Math.floor(elapsedMs / 2_400);
+
+for (const fleet of [1, 3]) {
+  test(`revoke-on-issue with a per-token limit, ${fleet} sidecar(s): the pool falls back to one token, no client sees a 401, token requests within 3 of the one-token ideal`, async (t) => {
+    const nodes = fleet > 1 ? await startRedisNodes(3) : [];
+    const env = { ...COUNTED, REFRESH_AT: '0.6', ...(nodes.length > 0 && { REDIS_URL: nodes.map((n) => n.url).join(',') }) };
+    // More than one token's budget, so the pool wants to grow: growing is what revokes.
+    const figures = await scenario(SHORT_TOKENS, fleet, env, ramp(30, 500), 8_000);
+    t.diagnostic(JSON.stringify(figures));
+    assert.equal(figures.clientStatuses['401'] ?? 0, 0, `client statuses ${JSON.stringify(figures.clientStatuses)}`);
+    assert.equal(figures.clientStatuses.error ?? 0, 0, 'no request failed outright');
+    assert.deepEqual(figures.finalPoolSizes, figures.finalPoolSizes.map(() => 1), 'every instance keeps one token');
+    assert.match(figures.pool.growth, /revokes the older ones/);
+    const ideal = idealTokenRequests(figures.elapsedMs);
+    assert.ok(figures.tokenRequests <= ideal + 3, `${figures.tokenRequests} token requests, one-token ideal ${ideal}`);
+  });
+}
+
+test('a limit per OAuth client, no budget headers: growth stops within 3 extra tokens and the pool goes back to one', async (t) => {
+  const [node] = await startRedisNodes(1);
+  const figures = await scenario(['--rate-limit-mode', 'per-client'], 2, { ...COUNTED, REDIS_URL: node!.url }, ramp(100, 500), 8_000);
+  t.diagnostic(JSON.stringify(figures));
+  assert.equal(figures.pool.growth, 'stopped: limit is per client, not per token');
+  assert.ok(figures.tokenRequests - 1 <= 3, `${figures.tokenRequests} token requests`);
+  for (const size of figures.finalPoolSizes) assert.equal(size, 1);
+  // The client-wide limit allows LIMIT per window; the rest are the upstream's 429s, unchanged (policy pass).
+  assert.ok((figures.clientStatuses['200'] ?? 0) >= LIMIT - 5, `client statuses ${JSON.stringify(figures.clientStatuses)}`);
+  assert.equal((figures.clientStatuses['200'] ?? 0) + (figures.clientStatuses['429'] ?? 0), figures.requests);
+});
+
+test('an unknown limit (no setting, no headers, not Genesys): learnt from the first 429, then under 1% upstream 429s', async (t) => {
+  const rate = 100;
+  const figures = await scenario([], 1, { UPSTREAM_CONNECTIONS: '64' }, ramp(rate, 500), 2 * WINDOW_MS + 4_000);
+  t.diagnostic(JSON.stringify(figures));
+  assert.equal(figures.pool.rateLimit.source, 'learned');
+  assert.ok(figures.pool.rateLimit.perWindow! <= LIMIT, `learnt ${figures.pool.rateLimit.perWindow} per window`);
+  assert.equal(figures.clientStatuses['401'] ?? 0, 0);
+  // After the first window: the 429s of the seconds from then on, against the requests of those seconds.
+  const later = figures.clientBySecond.slice(WINDOW_MS / 1000 + 1);
+  const requestsLater = later.reduce((sum, s) => sum + Object.values(s ?? {}).reduce((a, b) => a + b, 0), 0);
+  const limitedLater = later.reduce((sum, s) => sum + (s?.['429'] ?? 0), 0);
+  assert.ok(requestsLater > rate * 5, `${requestsLater} requests after the first window`);
+  assert.ok(limitedLater < requestsLater * 0.01, `${limitedLater} 429s at the clients of ${requestsLater} after the first window`);
+});
+
+test('Genesys: the per-token limit comes from the Limits API where the client may read it, else the documented 300/minute', async () => {
+  const readable = await startMock(['--limits-api-value', '600']);
+  const forbidden = await startMock(['--limits-api-forbidden']);
+  after(() => Promise.all([readable.proc.stop('SIGKILL'), forbidden.proc.stop('SIGKILL')]));
+  const [a, b] = await Promise.all([startSidecar(readable.url, { OAUTH_PROVIDER: 'genesys' }), startSidecar(forbidden.url, { OAUTH_PROVIDER: 'genesys' })]);
+  after(() => Promise.all([a.proc.stop('SIGKILL'), b.proc.stop('SIGKILL')]));
+  await waitFor(async () => (await tokenStatus(a.adminUrl)).rateLimit.source === 'limits-api', { timeoutMs: 10_000 });
+  assert.deepEqual((await tokenStatus(a.adminUrl)).rateLimit, { perMinute: 600, perWindow: 600, windowSeconds: 60, source: 'limits-api' });
+  await waitFor(async () => (await tokenStatus(b.adminUrl)).rateLimit.note !== undefined, { timeoutMs: 10_000 });
+  const fallback = (await tokenStatus(b.adminUrl)).rateLimit;
+  assert.equal(fallback.source, 'genesys-default');
+  assert.equal(fallback.perMinute, 300);
+  assert.match(fallback.note!, /^Limits API: .*403/);
+});
