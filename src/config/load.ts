@@ -13,8 +13,10 @@ import {
   type ReadFile,
 } from './profiles.js';
 import {
+  GRANT_OPTION_NAMES,
   SETTINGS,
   settingLabel as label,
+  type GrantOptions,
   shownValue,
   type DefaultedSetting,
   type SettingDefinition,
@@ -110,6 +112,7 @@ function readProfiles(settings: SettingReader, io: Io, purpose: 'serve' | 'login
   const rateLimitPerToken = settings.value('rateLimitPerToken');
   const inherited: ProfileDefaults = {
     grant: settings.value('grant'),
+    grantOptions: flatGrantOptions(settings),
     region: settings.value('region'),
     upstreamUrl: settings.value('upstream'),
     tokenUrl: settings.value('tokenUrl'),
@@ -146,6 +149,14 @@ function readProfiles(settings: SettingReader, io: Io, purpose: 'serve' | 'login
   const fallback = drafts.some((draft) => draft.name === FLAT_PROFILE) ? FLAT_PROFILE : drafts[0]?.name;
   const defaultProfile = requested ?? fallback;
   return { profiles, ...(defaultProfile !== undefined && { defaultProfile }) };
+}
+
+/** The flat values of the settings that belong to a grant. */
+function flatGrantOptions(settings: SettingReader): GrantOptions {
+  return Object.fromEntries(GRANT_OPTION_NAMES.flatMap((name) => {
+    const value = settings.value(name);
+    return value === undefined ? [] : [[name, value]];
+  })) as GrantOptions;
 }
 
 const SETTING_BY_FLAG: ReadonlyMap<string, SettingName> = new Map(
@@ -280,6 +291,7 @@ function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'):
       refreshToken: `${label('refreshToken')} or ${label('refreshTokenFile')}`,
       poolSize: label('poolSize'),
       privateKey: label('privateKeyFile'),
+      grantOption: label,
     },
     clientId: settings.value('clientId'),
     clientSecret: settings.secret('clientSecret', 'clientSecretFile'),
@@ -293,6 +305,9 @@ function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'):
     }, io),
     // The flat provider settings reach every profile as inherited values (readProfiles).
     provider: {},
+    // The flat grant options do too; the flat profile also counts them as its own, so that one its
+    // grant does not use is a problem.
+    grantOptions: flatGrantOptions(settings),
   };
 }
 

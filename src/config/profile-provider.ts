@@ -78,28 +78,31 @@ export function providerFields(fields: Record<string, unknown>, { where, parsed 
 }
 
 /**
- * The secret for client_secret_basic/_post, or the key for private_key_jwt: the one the method needs
- * is required, the other is a problem (it would be silently ignored, most likely a forgotten
- * OAUTH_TOKEN_AUTH).
+ * The secret for client_secret_basic/_post, and the key for private_key_jwt or for a grant that signs
+ * with it (`keyGrant`): what is needed is required, and a credential nothing uses is a problem (it
+ * would be silently ignored: most likely a forgotten OAUTH_TOKEN_AUTH or OAUTH_GRANT).
  */
 export function clientCredential(
   draft: ProfileDraft,
   tokenAuth: TokenAuthMethod,
+  keyGrant: string | undefined,
   io: Io,
 ): { clientSecret?: string; privateKey?: SigningKey } {
   const { labels } = draft;
+  const privateKey = typeof draft.privateKey === 'object' ? { privateKey: draft.privateKey } : {};
+  if (tokenAuth === 'private_key_jwt' || keyGrant !== undefined) {
+    if (draft.privateKey === undefined) io.report(`${labels.privateKey}: required by ${tokenAuth === 'private_key_jwt' ? 'private_key_jwt' : `the ${keyGrant} grant`}`);
+  } else if (draft.privateKey !== undefined && draft.privateKey !== REPORTED) {
+    io.report(`${labels.privateKey}: only used by private_key_jwt, but the client authentication is ${tokenAuth}`);
+  }
   if (tokenAuth === 'private_key_jwt') {
     if (typeof draft.clientSecret === 'string') {
       io.report(`${labels.clientSecret}: not used by private_key_jwt (the private key authenticates the client); remove it`);
     }
-    if (draft.privateKey === undefined) io.report(`${labels.privateKey}: required by private_key_jwt`);
-    return typeof draft.privateKey === 'object' ? { privateKey: draft.privateKey } : {};
-  }
-  if (draft.privateKey !== undefined && draft.privateKey !== REPORTED) {
-    io.report(`${labels.privateKey}: only used by private_key_jwt, but the client authentication is ${tokenAuth}`);
+    return privateKey;
   }
   if (draft.clientSecret === undefined) io.report(`${labels.clientSecret}: required`);
-  return typeof draft.clientSecret === 'string' ? { clientSecret: draft.clientSecret } : {};
+  return { ...(typeof draft.clientSecret === 'string' && { clientSecret: draft.clientSecret }), ...(keyGrant !== undefined && privateKey) };
 }
 
 /** The key file, its key id and its certificate file as given, and how problems name each. */

@@ -3,7 +3,19 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeReadError, REPORTED, type Credential, type Io } from './io.js';
 import { clientCredential, providerFields, readKeyFile, readParsed, type KeyCredential, type ProviderFields } from './profile-provider.js';
 import type { Region } from './regions.js';
-import { SETTINGS, settingLabel, shownValue, type Parsed, type PoolSizeSetting, type RateLimitPolicy } from './settings.js';
+import { grantEntry, GRANT_NAMES, type GrantCredential } from '../token/grants/index.js';
+import {
+  GRANT_OPTION_NAMES,
+  SETTINGS,
+  settingLabel,
+  shownValue,
+  type GrantOptionName,
+  type GrantOptions,
+  type Parsed,
+  type PoolSizeSetting,
+  type RateLimitPolicy,
+  type SettingDefinition,
+} from './settings.js';
 import type { Grant, ProfileConfig } from './types.js';
 
 /**
@@ -24,12 +36,15 @@ export interface ProfileDraft {
     readonly refreshToken: string;
     readonly poolSize: string;
     readonly privateKey: string;
+    readonly grantOption: (name: GrantOptionName) => string;
   };
   readonly clientId: Credential;
   readonly clientSecret: Credential;
   readonly refreshToken: Credential;
   readonly privateKey: KeyCredential;
   readonly provider: Partial<ProviderFields>;
+  /** The grant's own settings as this profile gives them (the flat ones for the flat profile). */
+  readonly grantOptions: GrantOptions;
   readonly grant?: Grant;
   readonly region?: Region;
   readonly upstreamUrl?: string;
@@ -49,6 +64,7 @@ export interface PoolSettings {
 /** What a profile inherits from the flat settings. */
 export interface ProfileDefaults extends ProviderFields {
   readonly grant: Grant;
+  readonly grantOptions: GrantOptions;
   readonly region: Region;
   readonly upstreamUrl?: string;
   readonly tokenUrl?: string;
@@ -64,6 +80,7 @@ export interface ProfileDefaults extends ProviderFields {
  */
 export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults, io: Io, purpose: 'serve' | 'login' = 'serve'): ProfileConfig | undefined {
   const grant = draft.grant ?? inherited.grant;
+  const { reads, oneToken } = grantEntry(grant);
   const required = (credential: Credential, where: string, rule = 'required'): string | undefined => {
     if (credential === undefined) io.report(`${where}: ${rule}`);
     return typeof credential === 'string' ? credential : undefined;
@@ -74,30 +91,36 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
   // login with no secret is a public (PKCE) client: an empty secret says so to the token endpoint client.
   const { clientSecret, privateKey } = forLogin && draft.clientSecret === undefined && provider.tokenAuth !== 'private_key_jwt'
     ? { clientSecret: '', privateKey: undefined }
-    : clientCredential(draft, provider.tokenAuth, io);
+    : clientCredential(draft, provider.tokenAuth, reads.includes('privateKey') ? grant : undefined, io);
   let refreshToken: string | undefined;
   // For login the drafts carry no refresh token (login obtains it), so neither branch applies.
-  if (grant === 'refresh_token' && !forLogin) {
-    refreshToken = required(draft.refreshToken, draft.labels.refreshToken, 'required by the refresh_token grant');
+  if (reads.includes('refreshToken') && !forLogin) {
+    refreshToken = required(draft.refreshToken, draft.labels.refreshToken, `required by the ${grant} grant`);
     if (refreshToken === undefined) return undefined;
   } else if (draft.refreshToken !== undefined) {
     // Most likely the grant was forgotten: requests would silently run without user context.
-    io.report(`${draft.labels.refreshToken}: only used by the refresh_token grant, but the grant is ${grant}`);
+    io.report(`${draft.labels.refreshToken}: only used by the ${readersOf('refreshToken')} grant, but the grant is ${grant}`);
+  }
+  for (const name of GRANT_OPTION_NAMES) {
+    const owner = (SETTINGS[name] as SettingDefinition<unknown>).forGrant;
+    if (draft.grantOptions[name] !== undefined && owner !== grant) {
+      io.report(`${draft.labels.grantOption(name)}: only used by the ${owner} grant, but the grant is ${grant}`);
+    }
   }
   const pool: PoolSettings = { ...inherited.pool, ...draft.pool };
-  if (grant === 'refresh_token' && pool.poolSize !== 'auto' && pool.poolSize > 1) {
-    // Each slot would need its own rotation chain, but there is one seed refresh token to start from.
-    io.report(`${draft.labels.poolSize}: must be 1 with the refresh_token grant (one refresh token is one rotation chain), got ${pool.poolSize}`);
+  if (oneToken && pool.poolSize !== 'auto' && pool.poolSize > 1) {
+    io.report(`${draft.labels.poolSize}: must be 1 with the ${grant} grant (${oneToken}), got ${pool.poolSize}`);
   }
   if (clientId === undefined || (clientSecret === undefined && privateKey === undefined)) return undefined;
-  // With the refresh_token grant `auto` means one token, for the same reason.
-  const poolAuto = pool.poolSize === 'auto' && grant !== 'refresh_token';
+  // With a grant of one chain `auto` means one token, for the same reason.
+  const poolAuto = pool.poolSize === 'auto' && !oneToken;
   return {
     name: draft.name,
     grant,
     clientId,
     ...(clientSecret !== undefined && { clientSecret }),
     ...(refreshToken !== undefined && { refreshToken }),
+    grantOptions: { ...inherited.grantOptions, ...draft.grantOptions },
     upstreamUrl: draft.upstreamUrl ?? draft.region?.apiBase ?? inherited.upstreamUrl ?? inherited.region.apiBase,
     tokenUrl: draft.tokenUrl ?? draft.region?.tokenUrl ?? inherited.tokenUrl ?? inherited.region.tokenUrl,
     poolSize: pool.poolSize === 'auto' ? 1 : pool.poolSize,
@@ -118,6 +141,11 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
   };
 }
 
+/** The grants that read `credential`, for a problem's wording. */
+function readersOf(credential: GrantCredential): string {
+  return GRANT_NAMES.filter((name) => grantEntry(name).reads.includes(credential)).join(' or ');
+}
+
 export interface ProfilesFile {
   readonly path: string;
   readonly defaultProfile?: string;
@@ -131,6 +159,8 @@ const PROFILE_KEYS = [
   'region', 'upstream', 'tokenUrl', 'poolSize', 'poolMax', 'rateLimitPerToken', 'rateLimitPolicy', 'rateLimitMaxWaitMs',
   'tokenAuth', 'privateKeyFile', 'keyId', 'certFile', 'scope', 'audience', 'resource', 'tokenParams', 'tokenDefaultLifetimeS',
   'injectHeader', 'injectPrefix',
+  // A grant's own settings, named like the settings (settings.ts `forGrant`).
+  ...GRANT_OPTION_NAMES,
 ];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -265,6 +295,10 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     rateLimitPolicy: parsed('rateLimitPolicy', SETTINGS.rateLimitPolicy.parse),
     rateLimitMaxWaitMs: parsed('rateLimitMaxWaitMs', SETTINGS.rateLimitMaxWaitMs.parse),
   };
+  const grantOptions = Object.fromEntries(GRANT_OPTION_NAMES.flatMap((option) => {
+    const value = parsed(option, (SETTINGS[option] as SettingDefinition<unknown>).parse);
+    return value === undefined ? [] : [[option, value]];
+  })) as GrantOptions;
   const givenPool = Object.fromEntries(Object.entries(pool).filter(([, value]) => value !== undefined)) as Partial<PoolSettings>;
   return {
     name,
@@ -274,6 +308,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
       refreshToken: `${where('refreshToken')} (or refreshTokenFile)`,
       poolSize: where('poolSize'),
       privateKey: where('privateKeyFile'),
+      grantOption: (option) => where(option),
     },
     clientId: text('clientId'),
     clientSecret: secret('clientSecret', 'clientSecretFile'),
@@ -286,6 +321,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
       where: { file: where('privateKeyFile'), keyId: where('keyId'), cert: where('certFile') },
     }, io),
     provider,
+    grantOptions,
     ...(grant !== undefined && { grant }),
     ...(region !== undefined && { region }),
     ...(upstreamUrl !== undefined && { upstreamUrl }),

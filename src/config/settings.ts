@@ -5,10 +5,11 @@ import {
   plainValue,
   resourceList,
   scopeList,
-  TOKEN_AUTH_METHODS,
   tokenParams,
 } from './provider-rules.js';
 import { resolveRegion, type Region } from './regions.js';
+import { TOKEN_AUTH_METHODS } from '../token/client-auth.js';
+import { GRANT_NAMES, type GrantName } from '../token/grants/index.js';
 
 /**
  * The one table of `serve` settings: flag, env name, default, meaning and how text becomes a value.
@@ -51,6 +52,12 @@ export interface SettingDefinition<T> {
    * Without it, parse receives trimmed, non-empty text and an empty value counts as not set.
    */
   readonly verbatim?: true;
+  /**
+   * The setting belongs to this grant (token/grants/index.ts): a profile carries its value in
+   * `grantOptions`, a profiles-file profile may give it as a field named like the setting, and a
+   * profile of another grant that gives it is a problem.
+   */
+  readonly forGrant?: GrantName;
   readonly parse: (text: string) => Parsed<T>;
 }
 
@@ -190,7 +197,7 @@ export const SETTINGS = {
   grant: {
     flag: '--grant', env: 'OAUTH_GRANT', section: 'Credentials', default: 'client_credentials',
     meaning: 'client_credentials, or refresh_token for user context (e.g. /api/v2/users/me)',
-    parse: oneOf(['client_credentials', 'refresh_token']),
+    parse: oneOf(GRANT_NAMES),
   },
   refreshToken: {
     flag: '--refresh-token', env: 'OAUTH_REFRESH_TOKEN', section: 'Credentials',
@@ -415,6 +422,18 @@ export type SettingValue<N extends SettingName> =
 export type DefaultedSetting = {
   [N in SettingName]: (typeof SETTINGS)[N] extends { readonly default: string } ? N : never;
 }[SettingName];
+
+/** The settings that belong to a grant (`forGrant`). */
+export type GrantOptionName = {
+  [N in SettingName]: (typeof SETTINGS)[N] extends { readonly forGrant: GrantName } ? N : never;
+}[SettingName];
+
+/** A profile's values of the settings that belong to a grant, by setting name. */
+export type GrantOptions = { readonly [N in GrantOptionName]?: SettingValue<N> };
+
+export const GRANT_OPTION_NAMES = (Object.keys(SETTINGS) as SettingName[]).filter(
+  (name) => (SETTINGS[name] as SettingDefinition<unknown>).forGrant !== undefined,
+) as GrantOptionName[];
 
 /** How problems name a setting: `PORT (--port)`. */
 export function settingLabel(name: SettingName): string {

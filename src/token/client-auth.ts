@@ -1,12 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT, type CryptoKey } from 'jose';
-import type { SigningKey, TokenAuthMethod } from '../config/types.js';
 
 /**
  * Client authentication at the token endpoint (RFC 6749 §2.3.1, RFC 7523 §2.2): what one token
  * request carries to prove the client, as headers and form fields, plus the values that must never
  * leave this request (for scrubbing the endpoint's error text).
  */
+export const TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type TokenAuthMethod = (typeof TOKEN_AUTH_METHODS)[number];
+
+/**
+ * The private key of private_key_jwt, checked and converted at start (config/signing-key.ts) so a bad
+ * key stops the sidecar before it serves. Plain data, so the config stays freezable and printable to
+ * nothing but this type. Secret: never log or expose.
+ */
+export interface SigningKey {
+  /** Unencrypted PKCS#8 PEM, whatever form the file had. */
+  readonly pkcs8: string;
+  readonly alg: 'RS256' | 'PS256' | 'ES256';
+  /** The assertion's `kid` header. */
+  readonly kid?: string;
+  /**
+   * Thumbprints of the key's X.509 certificate (OAUTH_CERT_FILE), sent as the `x5t#S256` (SHA-256)
+   * and `x5t` (SHA-1) headers: Entra ID finds the key by them.
+   */
+  readonly x5tS256?: string;
+  readonly x5t?: string;
+}
+
 export interface ClientAuthentication {
   readonly tokenAuth?: TokenAuthMethod;
   readonly tokenUrl: string;

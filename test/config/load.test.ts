@@ -38,7 +38,7 @@ describe('loadConfig defaults', () => {
   it('applies every default of the contract when only the credentials are given', () => {
     assert.deepEqual(load({}), {
       profiles: [{
-        name: 'default', grant: 'client_credentials', clientId: 'client-1', clientSecret: SECRET,
+        name: 'default', grant: 'client_credentials', grantOptions: {}, clientId: 'client-1', clientSecret: SECRET,
         tokenUrl: 'https://login.mypurecloud.com/oauth/token', upstreamUrl: 'https://api.mypurecloud.com', poolSize: 1,
         tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ',
         poolAuto: true, poolMax: 64, rateLimitPolicy: 'pass', rateLimitMaxWaitMs: 5000,

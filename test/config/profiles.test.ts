@@ -81,9 +81,9 @@ describe('profiles file', () => {
     }));
     assert.equal(config.defaultProfile, 'eu');
     assert.deepEqual(config.profiles, [
-      { name: 'eu', grant: 'client_credentials', clientId: 'eu-client', clientSecret: SECRET, ...AUTO_POOL,
+      { name: 'eu', grant: 'client_credentials', grantOptions: {}, clientId: 'eu-client', clientSecret: SECRET, ...AUTO_POOL,
         upstreamUrl: 'https://api.euw2.pure.cloud', tokenUrl: 'https://login.euw2.pure.cloud/oauth/token', ...PROVIDER_DEFAULTS },
-      { name: 'jp', grant: 'client_credentials', clientId: 'jp-client', clientSecret: SECRET, ...AUTO_POOL, poolSize: 2, poolAuto: false,
+      { name: 'jp', grant: 'client_credentials', grantOptions: {}, clientId: 'jp-client', clientSecret: SECRET, ...AUTO_POOL, poolSize: 2, poolAuto: false,
         upstreamUrl: 'https://api.mypurecloud.jp', tokenUrl: 'https://login.mypurecloud.jp/oauth/token', ...PROVIDER_DEFAULTS },
     ]);
   });
@@ -92,7 +92,7 @@ describe('profiles file', () => {
     const config = load(configFile('.yaml', TWO_PROFILES_YAML));
     assert.equal(config.defaultProfile, 'us');
     assert.deepEqual(byName(config).us, {
-      name: 'us', grant: 'refresh_token', clientId: 'us-client', clientSecret: 'us-secret', refreshToken: 'us-refresh',
+      name: 'us', grant: 'refresh_token', grantOptions: {}, clientId: 'us-client', clientSecret: 'us-secret', refreshToken: 'us-refresh',
       upstreamUrl: 'http://127.0.0.1:4010/api', tokenUrl: 'http://127.0.0.1:4010/oauth/token', ...AUTO_POOL, poolAuto: false, ...PROVIDER_DEFAULTS,
     });
     assert.equal(byName(config).eu?.poolSize, 4);

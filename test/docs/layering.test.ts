@@ -1,7 +1,8 @@
 /**
  * The dependency direction of docs/architecture.md, checked on the source: cli → serve → server →
- * {proxy, admin} → lifecycle → {store, lock} → token, with config, errors, metrics and logging as
- * leaves and the mock importing nothing of the sidecar. Each top-level folder (or root file) of src/
+ * {proxy, admin} → lifecycle → {store, lock} → token, with config (which reads the grant table of
+ * token/grants), errors, metrics and logging usable from any layer and the mock importing nothing of
+ * the sidecar. Each top-level folder (or root file) of src/
  * may import only the units its row names; a new folder needs a row here and a line in the docs.
  */
 import { test } from 'node:test';
@@ -24,7 +25,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   lifecycle: ['config', 'errors', 'lock', 'logging', 'metrics', 'store', 'token'],
   store: ['config', 'ipc', 'logging', 'redis', 'token'],
   lock: ['ipc', 'logging', 'redis'],
-  token: ['config', 'errors'],
+  token: ['errors'],
   demo: ['config', 'harness', 'logging', 'metrics', 'mock'],
   healthcheck: ['config', 'mock'],
   http: ['errors'],
@@ -32,7 +33,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   harness: [],
   ipc: [],
   redis: [],
-  config: [],
+  // The grant table and the client-authentication types: the settings accept what token/grants offers.
+  config: ['token'],
   errors: [],
   metrics: [],
   logging: [],
