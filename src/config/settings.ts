@@ -196,7 +196,8 @@ export const SETTINGS = {
   },
   grant: {
     flag: '--grant', env: 'OAUTH_GRANT', section: 'Credentials', default: 'client_credentials',
-    meaning: 'client_credentials, or refresh_token for user context (e.g. /api/v2/users/me)',
+    meaning: 'client_credentials; refresh_token for user context (e.g. /api/v2/users/me); or jwt_bearer (RFC 7523 §2.1: ' +
+      'a JWT signed with --private-key-file is the grant, see --jwt-subject)',
     parse: oneOf(GRANT_NAMES),
   },
   refreshToken: {
@@ -348,7 +349,7 @@ export const SETTINGS = {
   },
   privateKeyFile: {
     flag: '--private-key-file', env: 'OAUTH_PRIVATE_KEY_FILE', section: 'OAuth2 provider',
-    meaning: 'private key for private_key_jwt, PEM (PKCS#8, PKCS#1 or SEC1, unencrypted) or JWK. The key sets the ' +
+    meaning: 'private key for private_key_jwt and the jwt_bearer grant, PEM (PKCS#8, PKCS#1 or SEC1, unencrypted) or JWK. The key sets the ' +
       'algorithm: RSA RS256 (PS256 when a JWK says "alg": "PS256"), EC P-256 ES256',
     parse: anyText,
   },
@@ -361,6 +362,16 @@ export const SETTINGS = {
     meaning: 'the private key\'s X.509 certificate (PEM), for providers that find the key by its thumbprint ' +
       '(Entra ID): the assertion then carries x5t#S256 and x5t',
     parse: anyText,
+  },
+  jwtSubject: {
+    flag: '--jwt-subject', env: 'OAUTH_JWT_SUBJECT', section: 'OAuth2 provider', defaultText: 'the client id', forGrant: 'jwt_bearer',
+    meaning: 'sub of the jwt_bearer grant\'s assertion: whom the token is for (a user or service account, as the provider names it)',
+    parse: plainValue,
+  },
+  jwtAudience: {
+    flag: '--jwt-audience', env: 'OAUTH_JWT_AUDIENCE', section: 'OAuth2 provider', defaultText: 'the token URL', forGrant: 'jwt_bearer',
+    meaning: 'aud of the jwt_bearer grant\'s assertion, for a provider that expects another value than the token URL (its issuer, say)',
+    parse: plainValue,
   },
   scope: {
     flag: '--scope', env: 'OAUTH_SCOPE', section: 'OAuth2 provider',

@@ -41,7 +41,7 @@ function problemsOf(path: string, env: Env = {}): string[] {
 /** What every profile holds when neither it nor the flat settings name a provider setting. */
 const PROVIDER_DEFAULTS = { tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ' } as const;
 const PROFILE_KEYS = 'grant, clientId, clientSecret, clientSecretFile, refreshToken, refreshTokenFile, region, upstream, tokenUrl, poolSize, ' +
-  'poolMax, rateLimitPerToken, rateLimitPolicy, rateLimitMaxWaitMs, tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix';
+  'poolMax, rateLimitPerToken, rateLimitPolicy, rateLimitMaxWaitMs, tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix, jwtSubject, jwtAudience';
 
 function byName(config: Config): Record<string, ProfileConfig> {
   return Object.fromEntries(config.profiles.map((profile) => [profile.name, profile]));
@@ -177,7 +177,7 @@ describe('profiles file problems', () => {
     ['a secret that is not a string', { profiles: { eu: { clientId: 'a', clientSecret: 12345 } } }, 'profiles.eu.clientSecret: must be a string'],
     ['a refresh_token profile without a refresh token', { profiles: { eu: { ...good, grant: 'refresh_token' } } }, 'profiles.eu.refreshToken (or refreshTokenFile): required by the refresh_token grant'],
     ['a refresh token without its grant', { profiles: { eu: { ...good, refreshToken: SECRET } } }, 'profiles.eu.refreshToken (or refreshTokenFile): only used by the refresh_token grant, but the grant is client_credentials'],
-    ['an unknown grant', { profiles: { eu: { ...good, grant: 'implicit' } } }, 'profiles.eu.grant: must be one of client_credentials, refresh_token, got "implicit"'],
+    ['an unknown grant', { profiles: { eu: { ...good, grant: 'implicit' } } }, 'profiles.eu.grant: must be one of client_credentials, refresh_token, jwt_bearer, got "implicit"'],
     ['an unknown region', { profiles: { eu: { ...good, region: 'eu-west-9' } } }, 'profiles.eu.region: must be a Genesys region as domain (euw2.pure.cloud), AWS-style name (eu-west-2) or SDK key (eu_west_2), got "eu-west-9"'],
     ['an upstream with a query', { profiles: { eu: { ...good, upstream: 'https://x.example/?a=1' } } }, 'profiles.eu.upstream: must not have a query or fragment (a path prefix is fine), got "https://x.example/?a=1"'],
     ['a relative token URL', { profiles: { eu: { ...good, tokenUrl: '/oauth/token' } } }, 'profiles.eu.tokenUrl: must be an absolute http(s) URL, got "/oauth/token"'],

@@ -1,5 +1,6 @@
 import { ClientCredentialsGrant } from './client-credentials.js';
 import type { Grant, GrantDeps } from './grant.js';
+import { JwtBearerGrant, type JwtBearerProfile } from './jwt-bearer.js';
 import { RefreshTokenGrant, type RefreshTokenProfile } from './refresh-token.js';
 
 /**
@@ -43,6 +44,12 @@ export const GRANTS = {
     reads: ['refreshToken'],
     oneToken: 'one refresh token is one rotation chain',
     fields: { refresh_token: 'is set by --refresh-token' },
+  },
+  jwt_bearer: {
+    create: (profile: JwtBearerProfile, _deps: GrantDeps) => new JwtBearerGrant(profile),
+    reads: ['privateKey'],
+    oneToken: false,
+    fields: { assertion: 'is set by --grant jwt_bearer (signed with --private-key-file)' },
   },
 } as const satisfies Record<string, GrantEntry>;
 
