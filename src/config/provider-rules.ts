@@ -1,14 +1,10 @@
 import { GRANT_NAMES, grantEntry } from '../token/grants/index.js';
-import type { Parsed } from './settings.js';
+import { broken, ok, type Parsed } from './parsers.js';
 
 /**
  * How the text of the OAuth2 provider settings (token request parameters, the injected header)
  * becomes a value. Shared by the flat settings and the profiles file, so both accept the same text.
  */
-
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const broken = (rule: string): Parsed<never> => ({ ok: false, rule });
-
 
 /** RFC 6749 §3.3: scope tokens are printable ASCII except space, `"` and `\`, separated by spaces. */
 export function scopeList(text: string): Parsed<string> {
