@@ -28,8 +28,8 @@ import {
 
 /**
  * The one table of `serve` settings: flag, env name, default, meaning and how text becomes a value.
- * `loadConfig()` (load.ts) reads settings through it and `serveHelp()` (help.ts) prints it, so the two
- * cannot drift. Names and defaults are public: the README's settings table lists every one
+ * `loadConfig()` reads settings through it (read-settings.ts) and `serveHelp()` (help.ts) prints it,
+ * so the two cannot drift. Names and defaults are public: the README's settings table lists every one
  * (test/docs/readme.test.ts keeps the two in step), so a rename is a change to both.
  */
 
@@ -238,7 +238,7 @@ export const SETTINGS = {
   },
 
   // OAuth2 providers other than Genesys Cloud: client authentication, token request parameters and
-  // where the token goes upstream. Each is also a profile field (profiles.ts).
+  // where the token goes upstream. Each is also a profile field (profiles-file.ts).
   tokenAuth: {
     flag: '--token-auth', env: 'OAUTH_TOKEN_AUTH', section: 'OAuth2 provider', default: 'client_secret_basic',
     meaning: 'client authentication at the token endpoint: client_secret_basic (HTTP Basic, Genesys), client_secret_post ' +
