@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 import { createLocalJWKSet, createRemoteJWKSet, exportJWK, exportPKCS8, generateKeyPair, jwtVerify, type JWK } from 'jose';
 import Provider, { errors, type ClientMetadata } from 'oidc-provider';
+import { waitFor } from '../../src/harness/wait-for.js';
 
 /**
  * Start these at a test file's top level (top-level await): each closes itself after the file.
@@ -41,6 +42,8 @@ export interface TestProvider {
   readonly clientJwk: JWK;
   /** POSTs to the token endpoint, whatever their outcome. */
   tokenRequests(): number;
+  /** Resolves once no token request is being answered (one may arrive as a sidecar closes). */
+  settled(): Promise<void>;
   /** Every client_assertion and JWT bearer assertion the provider received (for the secret-leak test). */
   readonly assertions: string[];
   /** Every access token the provider issued. */
@@ -128,8 +131,13 @@ export async function startProvider(opts: { tokenTtlS?: number } = {}): Promise<
     for (const value of [assertion, grantAssertion]) if (typeof value === 'string') assertions.push(value);
   });
   const callback = provider.callback();
+  let answering = 0;
   server.on('request', (req, res) => {
-    if (req.method === 'POST' && req.url?.startsWith('/token')) tokenRequests++;
+    if (req.method === 'POST' && req.url?.startsWith('/token')) {
+      tokenRequests++;
+      answering++;
+      res.once('close', () => answering--);
+    }
     callback(req, res);
   });
   after(() => close(server));
@@ -141,6 +149,7 @@ export async function startProvider(opts: { tokenTtlS?: number } = {}): Promise<
     strangerKeyPem: await exportPKCS8(stranger.privateKey),
     clientJwk,
     tokenRequests: () => tokenRequests,
+    settled: () => waitFor(() => answering === 0, { timeoutMs: 10_000, what: 'the provider answering every token request' }),
     assertions,
     issued,
     bearerSubjects,
