@@ -25,6 +25,7 @@ import { MemoryTokenStore } from './store/memory.js';
 import { RedisTokenStore } from './store/redis.js';
 import type { TokenStore } from './store/store.js';
 import type { Clock } from './token/clock.js';
+import { createGrant } from './token/grants/index.js';
 
 /**
  * The composition root of the token lifecycle: the only place that picks the store and lock
@@ -166,7 +167,8 @@ function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: 
   // One fetch may take the whole token timeout including retries; the lock outlives it by the
   // grace so a working holder is never overtaken, and an abandoned lock frees itself soon after.
   const budgetMs = config.tokenTimeoutMs;
-  const endpoint = new EndpointTokenSource({ profile, store, key, clock, metrics, log, instanceId: deps.instanceId, budgetMs });
+  const grant = createGrant(profile, { store, key });
+  const endpoint = new EndpointTokenSource({ profile, grant, clock, metrics, log, instanceId: deps.instanceId, budgetMs });
   const shared = new CoordinatedTokenSource(endpoint, { profile: profile.name, key, store, lock, clock, metrics, log, lockTtlMs: budgetMs + config.lockGraceMs });
   const report = new CacheReport(profile.name, index, metrics, log);
   const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: config.refreshAt, random: deps.random });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { startCli } from './helpers/processes.js';
 
-// Contract "Commands": exit codes 0 (clean stop), 2 (bad usage or configuration, every problem at
+// README "Settings" (its last line): exit codes 0 (clean stop), 2 (bad usage or configuration, every problem at
 // once), 1 (anything else); --help and --version.
 
 async function run(args: string[], env: Record<string, string> = {}) {

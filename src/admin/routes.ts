@@ -3,7 +3,7 @@ import type { Config } from '../config/types.js';
 import { SidecarError } from '../errors.js';
 import type { TokenProfiles } from '../pool/profiles.js';
 import type { SlotStatus } from '../pool/slot.js';
-import { scrubText } from '../logging.js';
+import { scrubText } from '../logging/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';
 import { sendError } from '../http/send-error.js';
@@ -20,8 +20,10 @@ export interface AdminOptions {
 }
 
 /**
- * The admin port (contract "Admin port"): metrics, health, readiness and token metadata. Nothing
- * here ever returns a token, a refresh token or a secret: `/token` is built from describeToken().
+ * The admin port (README "Prometheus and Grafana"): metrics, health, readiness and token metadata.
+ * It reads the lifecycle's state (TokenProfiles, each pool's and slot's status) and may force a
+ * refresh, but never takes a lease. Nothing here ever returns a token, a refresh token or a secret:
+ * `/token` is built from describeToken().
  */
 export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
   const { config, profiles, metrics, store } = opts;

@@ -1,4 +1,4 @@
-/** Shared by the configuration readers (load.ts, profiles.ts, profile-provider.ts). */
+/** Shared by the configuration's parts: how they read files and report problems, and what a credential is as read. */
 
 export type ReadFile = (path: string) => string;
 
@@ -12,8 +12,3 @@ export interface Io {
 export const REPORTED = Symbol('reported');
 /** A credential as read: its value, `undefined` when not given, or REPORTED. */
 export type Credential = string | undefined | typeof REPORTED;
-
-/** A read failure as a problem may show it: the error code, never the file's content. */
-export function describeReadError(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-}

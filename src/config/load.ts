@@ -1,26 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { BlockList, isIP } from 'node:net';
-import {
-  completeProfile,
-  readKeyFile,
-  readProfilesFile,
-  readSecretFile,
-  REPORTED,
-  type Credential,
-  type Io,
-  type ProfileDefaults,
-  type ProfileDraft,
-  type ReadFile,
-} from './profiles.js';
-import {
-  SETTINGS,
-  settingLabel as label,
-  shownValue,
-  type DefaultedSetting,
-  type SettingDefinition,
-  type SettingName,
-  type SettingValue,
-} from './settings.js';
+import { readKeyFile } from './files.js';
+import type { Io, ReadFile } from './io.js';
+import { completeProfile, type ProfileDefaults, type ProfileDraft } from './profiles.js';
+import { readProfilesFile } from './profiles-file.js';
+import { checkLoopback } from './protected-mode.js';
+import { parseArgv, SettingReader } from './read-settings.js';
+import { GRANT_OPTION_NAMES, settingLabel as label, type GrantOptions } from './settings.js';
 import type { Config, ProfileConfig } from './types.js';
 
 /**
@@ -110,6 +95,7 @@ function readProfiles(settings: SettingReader, io: Io, purpose: 'serve' | 'login
   const rateLimitPerToken = settings.value('rateLimitPerToken');
   const inherited: ProfileDefaults = {
     grant: settings.value('grant'),
+    grantOptions: flatGrantOptions(settings),
     region: settings.value('region'),
     upstreamUrl: settings.value('upstream'),
     tokenUrl: settings.value('tokenUrl'),
@@ -150,127 +136,12 @@ function readProfiles(settings: SettingReader, io: Io, purpose: 'serve' | 'login
   return { profiles, ...(defaultProfile !== undefined && { defaultProfile }) };
 }
 
-const SETTING_BY_FLAG: ReadonlyMap<string, SettingName> = new Map(
-  (Object.keys(SETTINGS) as SettingName[]).map((name) => [SETTINGS[name].flag, name]),
-);
-
-/** `--flag value` or `--flag=value`; the last occurrence of a flag wins. A value may not start with `--`. */
-function parseArgv(argv: readonly string[], io: Io): Map<SettingName, string> {
-  const given = new Map<SettingName, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (!arg.startsWith('-')) {
-      // Not echoed: a stray word may be half of a secret that the shell split.
-      io.report(`argument ${i + 1}: unexpected (settings are --flag value or --flag=value)`);
-      continue;
-    }
-    const equals = arg.indexOf('=');
-    const flag = equals === -1 ? arg : arg.slice(0, equals);
-    const next = argv[i + 1];
-    const value = equals !== -1 ? arg.slice(equals + 1) : next !== undefined && !next.startsWith('--') ? next : undefined;
-    if (equals === -1 && value !== undefined) i++;
-    const name = SETTING_BY_FLAG.get(flag);
-    if (name === undefined) io.report(`${flag}: unknown flag (see --help)`);
-    else if (value === undefined) io.report(`${label(name)}: needs a value (--flag value or --flag=value)`);
-    else if (isVerbatim(name)) given.set(name, value);
-    else if (value.trim() === '') given.delete(name);
-    else given.set(name, value.trim());
-  }
-  return given;
-}
-
-type Origin = 'flag' | 'env';
-
-function isVerbatim(name: SettingName): boolean {
-  return (SETTINGS[name] as SettingDefinition<unknown>).verbatim === true;
-}
-
-/** Reads settings through their definitions, recording each problem. */
-class SettingReader {
-  private readonly values = new Map<SettingName, unknown>();
-  private readonly fromEnv = new Map<SettingName, string>();
-
-  constructor(
-    private readonly flags: ReadonlyMap<SettingName, string>,
-    env: Record<string, string | undefined>,
-    private readonly io: Io,
-  ) {
-    for (const name of Object.keys(SETTINGS) as SettingName[]) {
-      const text = readEnv(name, env, io);
-      if (text !== undefined) this.fromEnv.set(name, text);
-    }
-    // Every setting is checked here, once, in table order, whether or not anything reads it later.
-    for (const name of Object.keys(SETTINGS) as SettingName[]) this.values.set(name, this.parse(name));
-  }
-
-  isSet(name: SettingName): boolean {
-    return this.raw(name) !== undefined;
-  }
-
-  value<N extends DefaultedSetting>(name: N): SettingValue<N>;
-  value<N extends SettingName>(name: N): SettingValue<N> | undefined;
-  value(name: SettingName): unknown {
-    return this.values.get(name);
-  }
-
-  /**
-   * A secret given directly or as a file (`*_FILE`). Both at the same level (both flags or both env) is
-   * a problem; otherwise the usual precedence applies, so a flag of either kind beats env of either.
-   */
-  secret(direct: 'clientSecret' | 'refreshToken', fromFile: 'clientSecretFile' | 'refreshTokenFile'): Credential {
-    const value = this.raw(direct);
-    const file = this.raw(fromFile);
-    if (value && file && value.origin === file.origin) {
-      this.io.report(`${label(direct)} and ${label(fromFile)}: give one, not both`);
-      return REPORTED;
-    }
-    if (file && (!value || file.origin === 'flag')) return readSecretFile(file.text, label(fromFile), this.io);
-    return value?.text;
-  }
-
-  /**
-   * A rejected value is reported and the default used in its place, so the checks that depend on it
-   * still run without reporting knock-on problems.
-   */
-  private parse(name: SettingName): unknown {
-    const definition: SettingDefinition<unknown> = SETTINGS[name];
-    const raw = this.raw(name);
-    if (raw !== undefined) {
-      const parsed = definition.parse(raw.text);
-      if (parsed.ok) return parsed.value;
-      this.io.report(`${label(name)}: ${parsed.rule}, got ${shownValue(raw.text, definition.secret)}`);
-    }
-    if (definition.default === undefined) return undefined;
-    const fallback = definition.parse(definition.default);
-    if (!fallback.ok) throw new Error(`the default of ${definition.env} breaks its own rule`);
-    return fallback.value;
-  }
-
-  private raw(name: SettingName): { text: string; origin: Origin } | undefined {
-    const flag = this.flags.get(name);
-    if (flag !== undefined) return { text: flag, origin: 'flag' };
-    const fromEnv = this.fromEnv.get(name);
-    return fromEnv !== undefined ? { text: fromEnv, origin: 'env' } : undefined;
-  }
-}
-
-/**
- * A setting's env text under its name or an alias (OAUTH_CLIENT_ID for GENESYSCLOUD_OAUTHCLIENT_ID).
- * Two names with different values is a problem: which one was meant cannot be guessed. A verbatim
- * setting is taken untrimmed, and set-but-empty is a value.
- */
-function readEnv(name: SettingName, env: Record<string, string | undefined>, io: Io): string | undefined {
-  const definition: SettingDefinition<unknown> = SETTINGS[name];
-  const given = [definition.env, ...(definition.envAliases ?? [])].flatMap((envName) => {
-    const raw = env[envName];
-    if (raw === undefined) return [];
-    const text = definition.verbatim ? raw : raw.trim();
-    return definition.verbatim || text !== '' ? [{ envName, text }] : [];
-  });
-  if (new Set(given.map((g) => g.text)).size > 1) {
-    io.report(`${given.map((g) => g.envName).join(' and ')}: name the same setting (${definition.flag}) with different values; give one`);
-  }
-  return given[0]?.text;
+/** The flat values of the settings that belong to a grant. */
+function flatGrantOptions(settings: SettingReader): GrantOptions {
+  return Object.fromEntries(GRANT_OPTION_NAMES.flatMap((name) => {
+    const value = settings.value(name);
+    return value === undefined ? [] : [[name, value]];
+  })) as GrantOptions;
 }
 
 function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'): ProfileDraft {
@@ -282,6 +153,7 @@ function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'):
       refreshToken: `${label('refreshToken')} or ${label('refreshTokenFile')}`,
       poolSize: label('poolSize'),
       privateKey: label('privateKeyFile'),
+      grantOption: label,
     },
     clientId: settings.value('clientId'),
     clientSecret: settings.secret('clientSecret', 'clientSecretFile'),
@@ -295,30 +167,10 @@ function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'):
     }, io),
     // The flat provider settings reach every profile as inherited values (readProfiles).
     provider: {},
+    // The flat grant options do too; the flat profile also counts them as its own, so that one its
+    // grant does not use is a problem.
+    grantOptions: flatGrantOptions(settings),
   };
-}
-
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-function isLoopback(host: string): boolean {
-  if (host.toLowerCase() === 'localhost') return true;
-  const family = isIP(host);
-  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
-}
-
-/**
- * Protected mode, like Redis's: a listener other hosts can reach must be guarded by INBOUND_API_KEY,
- * or the operator says PROTECTED_MODE=off. The admin listener exposes no secret, but its
- * POST /token/refresh lets whoever reaches it make the sidecar call the token endpoint, so an explicit
- * non-loopback ADMIN_HOST needs the key as well (the key then also guards admin POSTs). An unset
- * ADMIN_HOST follows HOST, whose own problem already covers it.
- */
-function checkLoopback(name: 'host' | 'adminHost', host: string, io: Io): void {
-  if (isLoopback(host)) return;
-  io.report(`${label(name)}: ${JSON.stringify(host)} is not a loopback address, so ${label('inboundKey')} ` +
-    `is required (or ${SETTINGS.protectedMode.env}=off)`);
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

@@ -1,15 +1,10 @@
-import type { Parsed } from './settings.js';
+import { GRANT_NAMES, grantEntry } from '../token/grants/index.js';
+import { broken, ok, type Parsed } from './parsers.js';
 
 /**
  * How the text of the OAuth2 provider settings (token request parameters, the injected header)
  * becomes a value. Shared by the flat settings and the profiles file, so both accept the same text.
  */
-
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const broken = (rule: string): Parsed<never> => ({ ok: false, rule });
-
-export const TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
-export type TokenAuthMethod = (typeof TOKEN_AUTH_METHODS)[number];
 
 /** RFC 6749 §3.3: scope tokens are printable ASCII except space, `"` and `\`, separated by spaces. */
 export function scopeList(text: string): Parsed<string> {
@@ -35,12 +30,13 @@ export function resourceList(text: string): Parsed<readonly string[]> {
 }
 
 /**
- * Form fields the sidecar writes itself: the grant, the client authentication, and the parameters
- * that have their own setting. An extra parameter may not replace one of them.
+ * Form fields the sidecar writes itself: the grant's (token/grants/index.ts), the client
+ * authentication, and the parameters that have their own setting. An extra parameter may not replace
+ * one of them.
  */
 const RESERVED_PARAMS: Readonly<Record<string, string>> = {
   grant_type: 'is set by --grant',
-  refresh_token: 'is set by --refresh-token',
+  ...Object.assign({}, ...GRANT_NAMES.map((name) => grantEntry(name).fields)),
   client_id: 'is set by --client-id',
   client_secret: 'is set by --client-secret',
   client_assertion: 'is set by --token-auth private_key_jwt',

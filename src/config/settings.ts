@@ -1,24 +1,40 @@
-import { availableParallelism } from 'node:os';
+import { TOKEN_AUTH_METHODS } from '../token/client-auth.js';
+import { GRANT_NAMES, type GrantName } from '../token/grants/index.js';
+import {
+  anyText,
+  integer,
+  keyPrefix,
+  onOff,
+  oneOf,
+  POOL_LIMIT,
+  poolSize,
+  redisUrls,
+  refreshFraction,
+  region,
+  tokenEndpointUrl,
+  upstreamUrl,
+  workerCount,
+  type Parsed,
+  type RateLimitPolicy,
+} from './parsers.js';
 import {
   injectHeaderName,
   injectPrefix,
   plainValue,
   resourceList,
   scopeList,
-  TOKEN_AUTH_METHODS,
   tokenParams,
 } from './provider-rules.js';
-import { resolveRegion, type Region } from './regions.js';
 
 /**
  * The one table of `serve` settings: flag, env name, default, meaning and how text becomes a value.
- * `loadConfig()` (load.ts) reads settings through it and `serveHelp()` (help.ts) prints it, so the two
- * cannot drift. Names and defaults are public: the README's settings table lists every one
+ * `loadConfig()` reads settings through it (read-settings.ts) and `serveHelp()` (help.ts) prints it,
+ * so the two cannot drift. Names and defaults are public: the README's settings table lists every one
  * (test/docs/readme.test.ts keeps the two in step), so a rename is a change to both.
  */
 
-/** A parser's answer: the value, or the rule the text broke, phrased to follow `SETTING: `. */
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly rule: string };
+// The parsers' types, for code that imports them beside the table (lifecycle/pool.ts).
+export type { Parsed, PoolSizeSetting, RateLimitPolicy } from './parsers.js';
 
 /** Which API a profile talks to, as far as its rate limits go. */
 export type ProviderSetting = 'auto' | 'genesys' | 'oauth2';
@@ -54,124 +70,13 @@ export interface SettingDefinition<T> {
    * Without it, parse receives trimmed, non-empty text and an empty value counts as not set.
    */
   readonly verbatim?: true;
+  /**
+   * The setting belongs to this grant (token/grants/index.ts): a profile carries its value in
+   * `grantOptions`, a profiles-file profile may give it as a field named like the setting, and a
+   * profile of another grant that gives it is a problem.
+   */
+  readonly forGrant?: GrantName;
   readonly parse: (text: string) => Parsed<T>;
-}
-
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const broken = (rule: string): Parsed<never> => ({ ok: false, rule });
-
-const anyText = (text: string): Parsed<string> => ok(text);
-
-function integer(min: number, max?: number): (text: string) => Parsed<number> {
-  const rule = max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`;
-  return (text) => {
-    const n = /^\d+$/.test(text) ? Number(text) : NaN;
-    return Number.isSafeInteger(n) && n >= min && (max === undefined || n <= max) ? ok(n) : broken(rule);
-  };
-}
-
-/** Case-insensitive choice among lower-case words. */
-function oneOf<const V extends string>(choices: readonly V[]): (text: string) => Parsed<V> {
-  return (text) => {
-    const choice = choices.find((c) => c === text.toLowerCase());
-    return choice !== undefined ? ok(choice) : broken(`must be one of ${choices.join(', ')}`);
-  };
-}
-
-const ON = ['on', 'true', 'yes', '1'];
-const OFF = ['off', 'false', 'no', '0'];
-function onOff(text: string): Parsed<boolean> {
-  const word = text.toLowerCase();
-  if (ON.includes(word)) return ok(true);
-  if (OFF.includes(word)) return ok(false);
-  return broken('must be on or off (also true/false, yes/no, 1/0)');
-}
-
-/**
- * 0.1 to 0.95: below 0.1 a token is replaced almost as soon as it arrives, spending token requests;
- * above 0.95 the due time plus its jitter of up to 5% of the lifetime (refreshDueAt in token.ts)
- * reaches the expiry, leaving no time to refresh ahead of it.
- */
-function refreshFraction(text: string): Parsed<number> {
-  const n = /^(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : NaN;
-  return n >= 0.1 && n <= 0.95 ? ok(n) : broken('must be a number from 0.1 to 0.95');
-}
-
-function workerCount(text: string): Parsed<number> {
-  if (text.toLowerCase() === 'auto') return ok(availableParallelism());
-  const count = integer(1)(text);
-  return count.ok ? count : broken('must be a positive integer or auto');
-}
-
-/**
- * A sanity bound on pool sizes, fixed or auto: 256 tokens at Genesys's 300 requests/minute each are
- * 1,280 requests/s, beyond one load generator's needs; a larger number is more likely a typo.
- */
-export const POOL_LIMIT = 256;
-
-/** `auto`, or a fixed number of tokens. */
-export type PoolSizeSetting = number | 'auto';
-
-function poolSize(text: string): Parsed<PoolSizeSetting> {
-  if (text.toLowerCase() === 'auto') return ok<PoolSizeSetting>('auto');
-  const size = integer(1, POOL_LIMIT)(text);
-  return size.ok ? size : broken(`must be auto or an integer from 1 to ${POOL_LIMIT}`);
-}
-
-/** What happens to a request when every token is out of budget and the pool cannot grow. */
-export type RateLimitPolicy = 'pass' | 'wait' | 'reject';
-
-function region(text: string): Parsed<Region> {
-  const found = resolveRegion(text);
-  return found
-    ? ok(found)
-    : broken('must be a Genesys region as domain (euw2.pure.cloud), AWS-style name (eu-west-2) or SDK key (eu_west_2)');
-}
-
-function httpUrl(text: string): URL | undefined {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Credentials in these URLs would be silently dropped or sent to the wrong party: the sidecar authenticates. */
-const NO_CREDENTIALS = 'must not contain user:password@ (the sidecar authenticates itself)';
-
-/** An API base: the path is a prefix every request path is appended to, so it ends without `/`. */
-function upstreamUrl(text: string): Parsed<string> {
-  const url = httpUrl(text);
-  if (!url) return broken('must be an absolute http(s) URL');
-  if (url.username || url.password) return broken(NO_CREDENTIALS);
-  if (/[?#]/.test(text)) return broken('must not have a query or fragment (a path prefix is fine)');
-  return ok(`${url.origin}${url.pathname.replace(/\/+$/, '')}`);
-}
-
-function tokenEndpointUrl(text: string): Parsed<string> {
-  const url = httpUrl(text);
-  if (!url) return broken('must be an absolute http(s) URL');
-  if (url.username || url.password) return broken(NO_CREDENTIALS);
-  if (text.includes('#')) return broken('must not have a fragment');
-  return ok(url.href);
-}
-
-/** A comma-separated list; empty entries are skipped, so `a,` and `` mean `a` and the memory store. */
-function redisUrls(text: string): Parsed<readonly string[]> {
-  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
-  const bad = entries.flatMap((entry, i) => {
-    const url = URL.canParse(entry) ? new URL(entry) : undefined;
-    return (url?.protocol === 'redis:' || url?.protocol === 'rediss:') && url.hostname !== '' ? [] : [i + 1];
-  });
-  if (bad.length === 1) return broken(`entry ${bad[0]} is not a redis:// or rediss:// URL`);
-  if (bad.length > 1) return broken(`entries ${bad.join(', ')} are not redis:// or rediss:// URLs`);
-  return ok(entries);
-}
-
-/** Store keys are `<prefix>:{…}`; a brace in the prefix would break the Redis Cluster hash tag. */
-function keyPrefix(text: string): Parsed<string> {
-  return /^[A-Za-z0-9_.:-]{1,64}$/.test(text) ? ok(text) : broken('must be 1 to 64 of A-Z a-z 0-9 _ . : -');
 }
 
 export const SETTINGS = {
@@ -192,8 +97,9 @@ export const SETTINGS = {
   },
   grant: {
     flag: '--grant', env: 'OAUTH_GRANT', section: 'Credentials', default: 'client_credentials',
-    meaning: 'client_credentials, or refresh_token for user context (e.g. /api/v2/users/me)',
-    parse: oneOf(['client_credentials', 'refresh_token']),
+    meaning: 'client_credentials; refresh_token for user context (e.g. /api/v2/users/me); or jwt_bearer (RFC 7523 §2.1: ' +
+      'a JWT signed with --private-key-file is the grant, see --jwt-subject)',
+    parse: oneOf(GRANT_NAMES),
   },
   refreshToken: {
     flag: '--refresh-token', env: 'OAUTH_REFRESH_TOKEN', section: 'Credentials',
@@ -347,7 +253,7 @@ export const SETTINGS = {
   },
 
   // OAuth2 providers other than Genesys Cloud: client authentication, token request parameters and
-  // where the token goes upstream. Each is also a profile field (profiles.ts).
+  // where the token goes upstream. Each is also a profile field (profiles-file.ts).
   tokenAuth: {
     flag: '--token-auth', env: 'OAUTH_TOKEN_AUTH', section: 'OAuth2 provider', default: 'client_secret_basic',
     meaning: 'client authentication at the token endpoint: client_secret_basic (HTTP Basic, Genesys), client_secret_post ' +
@@ -356,7 +262,7 @@ export const SETTINGS = {
   },
   privateKeyFile: {
     flag: '--private-key-file', env: 'OAUTH_PRIVATE_KEY_FILE', section: 'OAuth2 provider',
-    meaning: 'private key for private_key_jwt, PEM (PKCS#8, PKCS#1 or SEC1, unencrypted) or JWK. The key sets the ' +
+    meaning: 'private key for private_key_jwt and the jwt_bearer grant, PEM (PKCS#8, PKCS#1 or SEC1, unencrypted) or JWK. The key sets the ' +
       'algorithm: RSA RS256 (PS256 when a JWK says "alg": "PS256"), EC P-256 ES256',
     parse: anyText,
   },
@@ -369,6 +275,16 @@ export const SETTINGS = {
     meaning: 'the private key\'s X.509 certificate (PEM), for providers that find the key by its thumbprint ' +
       '(Entra ID): the assertion then carries x5t#S256 and x5t',
     parse: anyText,
+  },
+  jwtSubject: {
+    flag: '--jwt-subject', env: 'OAUTH_JWT_SUBJECT', section: 'OAuth2 provider', defaultText: 'the client id', forGrant: 'jwt_bearer',
+    meaning: 'sub of the jwt_bearer grant\'s assertion: whom the token is for (a user or service account, as the provider names it)',
+    parse: plainValue,
+  },
+  jwtAudience: {
+    flag: '--jwt-audience', env: 'OAUTH_JWT_AUDIENCE', section: 'OAuth2 provider', defaultText: 'the token URL', forGrant: 'jwt_bearer',
+    meaning: 'aud of the jwt_bearer grant\'s assertion, for a provider that expects another value than the token URL (its issuer, say)',
+    parse: plainValue,
   },
   scope: {
     flag: '--scope', env: 'OAUTH_SCOPE', section: 'OAuth2 provider',
@@ -430,6 +346,18 @@ export type SettingValue<N extends SettingName> =
 export type DefaultedSetting = {
   [N in SettingName]: (typeof SETTINGS)[N] extends { readonly default: string } ? N : never;
 }[SettingName];
+
+/** The settings that belong to a grant (`forGrant`). */
+export type GrantOptionName = {
+  [N in SettingName]: (typeof SETTINGS)[N] extends { readonly forGrant: GrantName } ? N : never;
+}[SettingName];
+
+/** A profile's values of the settings that belong to a grant, by setting name. */
+export type GrantOptions = { readonly [N in GrantOptionName]?: SettingValue<N> };
+
+export const GRANT_OPTION_NAMES = (Object.keys(SETTINGS) as SettingName[]).filter(
+  (name) => (SETTINGS[name] as SettingDefinition<unknown>).forGrant !== undefined,
+) as GrantOptionName[];
 
 /** How problems name a setting: `PORT (--port)`. */
 export function settingLabel(name: SettingName): string {

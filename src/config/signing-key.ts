@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import type { Parsed } from './settings.js';
+import { broken, ok, type Parsed } from './parsers.js';
 import type { SigningKey } from './types.js';
 
 /**
@@ -93,5 +93,3 @@ export function withCertificate(key: SigningKey, text: string): Parsed<SigningKe
   });
 }
 
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const broken = (rule: string): Parsed<never> => ({ ok: false, rule });

@@ -2,30 +2,12 @@
  * The validated, frozen configuration. Produced once by `loadConfig()` (src/config/load.ts) from
  * flags, env and an optional profiles file; the sidecar takes its settings from nowhere else.
  */
-import type { RateLimitPolicy } from './settings.js';
+import type { GrantOptions, RateLimitPolicy } from './settings.js';
 
-export type Grant = 'client_credentials' | 'refresh_token';
-export type { TokenAuthMethod } from './provider-rules.js';
-import type { TokenAuthMethod } from './provider-rules.js';
-
-/**
- * The private key of private_key_jwt, checked and converted at start (signing-key.ts) so a bad key
- * stops the sidecar before it serves. Plain data, so the config stays freezable and printable to
- * nothing but this type. Secret: never log or expose.
- */
-export interface SigningKey {
-  /** Unencrypted PKCS#8 PEM, whatever form the file had. */
-  readonly pkcs8: string;
-  readonly alg: 'RS256' | 'PS256' | 'ES256';
-  /** The assertion's `kid` header. */
-  readonly kid?: string;
-  /**
-   * Thumbprints of the key's X.509 certificate (OAUTH_CERT_FILE), sent as the `x5t#S256` (SHA-256)
-   * and `x5t` (SHA-1) headers: Entra ID finds the key by them.
-   */
-  readonly x5tS256?: string;
-  readonly x5t?: string;
-}
+export type { GrantName as Grant } from '../token/grants/index.js';
+import type { GrantName as Grant } from '../token/grants/index.js';
+export type { SigningKey, TokenAuthMethod } from '../token/client-auth.js';
+import type { SigningKey, TokenAuthMethod } from '../token/client-auth.js';
 export type { RateLimitPolicy };
 
 export interface ProfileConfig {
@@ -40,6 +22,8 @@ export interface ProfileConfig {
   readonly clientSecret?: string;
   /** Seed refresh token for the refresh_token grant. Secret: never log or expose. */
   readonly refreshToken?: string;
+  /** The values of the settings that belong to the grant (settings.ts `forGrant`). */
+  readonly grantOptions: GrantOptions;
   /** OAuth2 token endpoint, e.g. https://login.mypurecloud.com/oauth/token */
   readonly tokenUrl: string;
   /** API base every request of this profile is forwarded to, e.g. https://api.mypurecloud.com */

@@ -1,18 +1,17 @@
 import type { Logger } from 'pino';
 import type { ProfileConfig } from '../config/types.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { TokenStore } from '../store/store.js';
 import { sleep, type Clock } from '../token/clock.js';
-import { requestToken, TokenEndpointError, type GrantRequest } from '../token/endpoint.js';
+import { requestToken, TokenEndpointError } from '../token/endpoint.js';
+import type { Grant } from '../token/grants/index.js';
 import type { TokenRequest, TokenSource } from '../token/source.js';
 import type { Token } from '../token/token.js';
 import { backoffDelay } from './backoff.js';
 
 export interface EndpointSourceDeps {
   readonly profile: ProfileConfig;
-  /** Where the rotating refresh token of this lifecycle is kept (refresh_token grant). */
-  readonly store: TokenStore;
-  readonly key: string;
+  /** What each request asks for, and what keeps the grant's state (token/grants/index.ts createGrant). */
+  readonly grant: Grant;
   readonly clock: Clock;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -26,33 +25,27 @@ export interface EndpointSourceDeps {
 /** Retries within one call: exponential backoff with jitter from 200 ms up to 5 s. */
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 5_000;
-
-/**
- * The bottom of the lifecycle: every call is a new token from the token endpoint, stamped with
- * generation `after + 1` (the coordinated source reserves that number in the store first). The
- * grant, retries and metrics, nothing else: no caching, no single flight (concurrent calls make
- * concurrent requests; the wrappers above make sure there are none).
- *
- * Retries retryable failures (5xx, 429, network, timeout) with exponential backoff and jitter,
- * honouring Retry-After, until `budgetMs` is spent. Each failure is logged with the endpoint's OAuth
- * error fields (never a secret) and counted.
- *
- * For the refresh_token grant the current refresh token is read from the store and the rotated one
- * written back before the access token is returned: the old one is spent from that moment on. With
- * `local` (store unreachable) the last refresh token this process saw is used and kept in memory.
- */
 /** The least budget worth a retry (or a quarter of the whole budget, when that is smaller). */
 const MIN_ATTEMPT_MS = 250;
 
+/**
+ * The bottom of the lifecycle: every call is a new token from the token endpoint, stamped with
+ * generation `after + 1` (the coordinated source reserves that number in the store first). Retries,
+ * backoff and metrics, nothing else: what is asked for, and any state the answers leave (a rotated
+ * refresh token), is the grant's (token/grants/); no caching, no single flight (concurrent calls make
+ * concurrent requests; the wrappers above make sure there are none).
+ *
+ * Retries retryable failures (5xx, 429, network, timeout) with exponential backoff and jitter,
+ * honouring Retry-After, until `budgetMs` is spent. Each attempt asks the grant for fresh fields
+ * (a new assertion, the refresh token the store holds now). Each failure is logged with the
+ * endpoint's OAuth error fields (never a secret) and counted. The grant hears of a success before
+ * the token is returned.
+ */
 export class EndpointTokenSource implements TokenSource {
-  private lastKnownRefreshToken: string | undefined;
-
-  constructor(private readonly deps: EndpointSourceDeps) {
-    this.lastKnownRefreshToken = deps.profile.refreshToken;
-  }
+  constructor(private readonly deps: EndpointSourceDeps) {}
 
   async token({ after, local = false }: TokenRequest): Promise<Token> {
-    const { profile, clock, metrics, log } = this.deps;
+    const { profile, grant, clock, metrics, log } = this.deps;
     const deadline = clock.now() + this.deps.budgetMs;
     // A retry that could only time out says less than the failure before it: one whose share of the
     // budget was eaten by a late timer (a starved event loop) is not made.
@@ -62,11 +55,11 @@ export class EndpointTokenSource implements TokenSource {
       const started = clock.now();
       if (lastFailure && deadline - started < minAttemptMs) throw lastFailure;
       try {
-        const grant = await this.grantRequest(local);
-        const response = await requestToken(profile, grant, Math.max(1, deadline - started));
+        const request = await grant.request({ local });
+        const response = await requestToken(profile, request, Math.max(1, deadline - started));
         metrics.tokenRequests.inc({ profile: profile.name, result: 'success' });
         metrics.tokenRequestDuration.observe({ profile: profile.name }, (clock.now() - started) / 1000);
-        if (response.refreshToken) await this.keepRefreshToken(response.refreshToken, after + 1, local);
+        await grant.answered(response, { generation: after + 1, local });
         return {
           accessToken: response.accessToken,
           // Measured from when we asked, so the expiry we keep is never later than the real one.
@@ -92,20 +85,5 @@ export class EndpointTokenSource implements TokenSource {
         await sleep(clock, delay);
       }
     }
-  }
-
-  private async grantRequest(local: boolean): Promise<GrantRequest> {
-    if (this.deps.profile.grant === 'client_credentials') return { grant: 'client_credentials' };
-    const stored = local ? null : await this.deps.store.getRefreshToken(this.deps.key);
-    const refreshToken = stored ?? this.lastKnownRefreshToken;
-    if (!refreshToken) {
-      throw new TokenEndpointError('rejected', 'no refresh token: set OAUTH_REFRESH_TOKEN (or _FILE) for the refresh_token grant');
-    }
-    return { grant: 'refresh_token', refreshToken };
-  }
-
-  private async keepRefreshToken(refreshToken: string, generation: number, local: boolean): Promise<void> {
-    this.lastKnownRefreshToken = refreshToken;
-    if (!local) await this.deps.store.putRefreshToken(this.deps.key, refreshToken, generation).catch(() => false);
   }
 }

@@ -4,6 +4,7 @@ import { settingLabel } from '../config/settings.js';
 import type { Config, ProfileConfig } from '../config/types.js';
 import { createLogger, type Logger } from '../logging.js';
 import { systemClock, type Clock } from '../token/clock.js';
+import { grantEntry } from '../token/grants/index.js';
 import { authorizationEndpoint, authorizationUrl } from './authorize-url.js';
 import { startCallbackServer, type ReceivedCode } from './callback-server.js';
 import { storeLogin, writeRefreshTokenFile } from './destinations.js';
@@ -87,10 +88,10 @@ function planLogin(argv: string[], env: Record<string, string | undefined>): Pla
   if (!toStore && options.out === undefined) {
     problems.push(`nowhere to put the refresh token: give --out FILE and/or ${settingLabel('redis')}`);
   }
-  if (toStore && profile?.grant === 'client_credentials') {
-    // The sidecars of a client-credentials profile never read a refresh token, and would adopt the
-    // user's access token from the store in place of their client's: refuse rather than surprise.
-    problems.push(`${settingLabel('grant')}: profile ${JSON.stringify(profile.name)} uses client_credentials; ` +
+  if (toStore && profile && !grantEntry(profile.grant).reads.includes('refreshToken')) {
+    // The sidecars of a profile whose grant reads no refresh token would never use it, and would adopt
+    // the user's access token from the store in place of their client's: refuse rather than surprise.
+    problems.push(`${settingLabel('grant')}: profile ${JSON.stringify(profile.name)} uses ${profile.grant}; ` +
       'login stores a refresh token only for a refresh_token profile (set the grant, or use --out alone)');
   }
   const authorizeEndpoint = profile && authorizationEndpoint(profile.tokenUrl, config.login.authorizeUrl);

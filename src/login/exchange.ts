@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import type { ProfileConfig } from '../config/types.js';
 import { requestToken, TokenEndpointError, type TokenResponse } from '../token/endpoint.js';
+import { AuthorizationCodeGrant } from '../token/grants/authorization-code.js';
 import { LoginError } from './login-error.js';
 
 /**
@@ -22,7 +23,8 @@ export async function exchangeCode(
   timeoutMs: number,
 ): Promise<TokenResponse> {
   try {
-    return await requestToken(profile, { grant: 'authorization_code', code, redirectUri, codeVerifier }, timeoutMs);
+    const grant = new AuthorizationCodeGrant({ code, redirectUri, codeVerifier });
+    return await requestToken(profile, await grant.request(), timeoutMs);
   } catch (err) {
     if (!(err instanceof TokenEndpointError)) throw err;
     const oauth = err.oauthError ? `${err.oauthError}${err.oauthDescription ? `: ${err.oauthDescription}` : ''}` : undefined;

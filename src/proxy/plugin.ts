@@ -101,7 +101,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
         return carryPool(headers, request.tokenRoute!.pool);
       },
       rewriteHeaders: (headers: IncomingHttpHeaders) => withoutHeaders(headers, STRIPPED_RESPONSE_HEADERS),
-      // No hidden retries: an upstream 503 reaches the client as it was (contract guarantee 1).
+      // No hidden retries: an upstream 503 reaches the client as it was (README "What it guarantees" 1).
       retryDelay: () => null,
       onError: (reply, { error }) => void sendError(reply, error),
     },

@@ -46,7 +46,7 @@ type ReplayReason = 'unauthorized' | 'rate_limited';
 const MAX_HELD_BYTES = 64 * 1024;
 
 /**
- * Handler of one proxied request across at most two attempts (contract guarantees 4 and 5).
+ * Handler of one proxied request across at most two attempts (README "What it guarantees" 4 and 5).
  * Everything is forwarded to the client's handler, except on a replayable request:
  * - a first 401: held back; the lease's slot invalidates the token that was sent (compare-and-set,
  *   one refresh fleet-wide) and hands back a lease on a newer one, and the request goes out once

@@ -27,7 +27,7 @@ export interface TokenInterceptorOptions {
 }
 
 /**
- * The one place a token is put on a request (contract guarantees 1, 4 and 6), as an undici
+ * The one place a token is put on a request (README "What it guarantees" 1, 4 and 6), as an undici
  * interceptor: `new Intercepted(agent, tokenInterceptor(options))` is the dispatcher handed to the
  * proxy (`agent.compose(...)` works too, with a handler wrapper per request; see intercepted.ts).
  *

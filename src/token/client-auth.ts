@@ -1,12 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT, type CryptoKey } from 'jose';
-import type { SigningKey, TokenAuthMethod } from '../config/types.js';
 
 /**
  * Client authentication at the token endpoint (RFC 6749 §2.3.1, RFC 7523 §2.2): what one token
  * request carries to prove the client, as headers and form fields, plus the values that must never
  * leave this request (for scrubbing the endpoint's error text).
  */
+export const TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type TokenAuthMethod = (typeof TOKEN_AUTH_METHODS)[number];
+
+/**
+ * The private key of private_key_jwt, checked and converted at start (config/signing-key.ts) so a bad
+ * key stops the sidecar before it serves. Plain data, so the config stays freezable and printable to
+ * nothing but this type. Secret: never log or expose.
+ */
+export interface SigningKey {
+  /** Unencrypted PKCS#8 PEM, whatever form the file had. */
+  readonly pkcs8: string;
+  readonly alg: 'RS256' | 'PS256' | 'ES256';
+  /** The assertion's `kid` header. */
+  readonly kid?: string;
+  /**
+   * Thumbprints of the key's X.509 certificate (OAUTH_CERT_FILE), sent as the `x5t#S256` (SHA-256)
+   * and `x5t` (SHA-1) headers: Entra ID finds the key by them.
+   */
+  readonly x5tS256?: string;
+  readonly x5t?: string;
+}
+
 export interface ClientAuthentication {
   readonly tokenAuth?: TokenAuthMethod;
   readonly tokenUrl: string;
@@ -43,7 +64,9 @@ export async function clientProof(client: ClientAuthentication): Promise<ClientP
       return { headers: {}, fields: [['client_id', client.clientId], ['client_secret', secret]], secrets: [secret] };
     }
     case 'private_key_jwt': {
-      const assertion = await signAssertion(client);
+      if (client.privateKey === undefined) throw new Error('private_key_jwt needs a private key');
+      // RFC 7523 §3 for client authentication: iss = sub = the client id, aud = the token endpoint.
+      const assertion = await signAssertion(client.privateKey, { issuer: client.clientId, subject: client.clientId, audience: client.tokenUrl });
       return {
         headers: {},
         // client_id is optional by RFC 7523 but required by Entra ID; every provider accepts it.
@@ -65,13 +88,19 @@ function requireSecret(client: ClientAuthentication): string {
  */
 const imported = new Map<string, Promise<CryptoKey>>();
 
+/** The claims that say who signs, about whom, for whom (RFC 7523 §3). */
+export interface AssertionClaims {
+  readonly issuer: string;
+  readonly subject: string;
+  readonly audience: string;
+}
+
 /**
- * RFC 7523 §3: iss = sub = the client id, aud = the token endpoint, a unique jti (providers refuse a
- * replayed one), and a short exp. A new assertion for every token request, retries included.
+ * A JWT signed with `key` for one token request (RFC 7523 §3): the given iss, sub and aud, a unique
+ * jti (providers refuse a replayed one) and a short exp. private_key_jwt's client assertion and the
+ * JWT bearer grant's assertion both are one; a new one for every request, retries included.
  */
-async function signAssertion(client: ClientAuthentication): Promise<string> {
-  const key = client.privateKey;
-  if (key === undefined) throw new Error('private_key_jwt needs a private key');
+export async function signAssertion(key: SigningKey, claims: AssertionClaims): Promise<string> {
   const entry = `${key.alg}\n${key.pkcs8}`;
   let importing = imported.get(entry);
   if (importing === undefined) {
@@ -89,9 +118,9 @@ async function signAssertion(client: ClientAuthentication): Promise<string> {
       ...(key.x5tS256 !== undefined && { 'x5t#S256': key.x5tS256 }),
       ...(key.x5t !== undefined && { x5t: key.x5t }),
     })
-    .setIssuer(client.clientId)
-    .setSubject(client.clientId)
-    .setAudience(client.tokenUrl)
+    .setIssuer(claims.issuer)
+    .setSubject(claims.subject)
+    .setAudience(claims.audience)
     .setJti(randomUUID())
     .setIssuedAt(now)
     .setNotBefore(now)

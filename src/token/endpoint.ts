@@ -1,10 +1,11 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { clientProof, type ClientAuthentication } from './client-auth.js';
+import type { GrantRequest } from './grants/grant.js';
 
 /**
- * The OAuth2 token endpoint client: one POST with a form body (docs/genesys.md §1, §4), the client
- * authenticated as its profile says (client-auth.ts), plus the profile's scope, audience, resources
- * and extra fields. It knows nothing of caching or coordination. Upstream TLS is verified (undici's
+ * The OAuth2 token endpoint client: one POST with a form body (docs/genesys.md §1, §4): the grant's
+ * fields (grants/), the client authenticated as its profile says (client-auth.ts), plus the profile's
+ * scope, audience, resources and extra fields. It knows nothing of caching or coordination. Upstream TLS is verified (undici's
  * default; nothing here turns it off).
  *
  * Answers are read as real providers send them: any JSON content type, `expires_in` as a number or a
@@ -12,12 +13,6 @@ import { clientProof, type ClientAuthentication } from './client-auth.js';
  * ignored. A token type that needs a proof of possession on every request (DPoP, MAC, PoP) is
  * refused rather than sent as a bearer token; any other type is sent as the configured header says.
  */
-export type GrantRequest =
-  | { readonly grant: 'client_credentials' }
-  | { readonly grant: 'refresh_token'; readonly refreshToken: string }
-  /** `token-sidecar login`'s code exchange (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.5). */
-  | { readonly grant: 'authorization_code'; readonly code: string; readonly redirectUri: string; readonly codeVerifier: string };
-
 /** A profile is one (ProfileConfig has these fields under these names). */
 export interface TokenEndpointClient extends ClientAuthentication {
   readonly scope?: string;
@@ -95,13 +90,7 @@ export async function requestToken(
   grant: GrantRequest,
   timeoutMs: number,
 ): Promise<TokenResponse> {
-  const form = new URLSearchParams({ grant_type: grant.grant });
-  if (grant.grant === 'refresh_token') form.set('refresh_token', grant.refreshToken);
-  if (grant.grant === 'authorization_code') {
-    form.set('code', grant.code);
-    form.set('redirect_uri', grant.redirectUri);
-    form.set('code_verifier', grant.codeVerifier);
-  }
+  const form = new URLSearchParams(grant.fields.map(([name, value]) => [name, value]));
   if (client.scope !== undefined) form.set('scope', client.scope);
   if (client.audience !== undefined) form.set('audience', client.audience);
   for (const resource of client.resources ?? []) form.append('resource', resource);
@@ -114,11 +103,7 @@ export async function requestToken(
     throw new TokenEndpointError('malformed', `cannot authenticate the client: ${(err as Error).message}`);
   }
   for (const [name, value] of proof.fields) form.append(name, value);
-  const secrets =
-    grant.grant === 'refresh_token' ? [...proof.secrets, grant.refreshToken]
-    : grant.grant === 'authorization_code' ? [...proof.secrets, grant.code, grant.codeVerifier]
-    : proof.secrets;
-
+  const secrets = [...proof.secrets, ...grant.secrets];
   let response: Dispatcher.ResponseData;
   try {
     response = await request(client.tokenUrl, {

@@ -38,7 +38,7 @@ describe('loadConfig defaults', () => {
   it('applies every default of the contract when only the credentials are given', () => {
     assert.deepEqual(load({}), {
       profiles: [{
-        name: 'default', grant: 'client_credentials', clientId: 'client-1', clientSecret: SECRET,
+        name: 'default', grant: 'client_credentials', grantOptions: {}, clientId: 'client-1', clientSecret: SECRET,
         tokenUrl: 'https://login.mypurecloud.com/oauth/token', upstreamUrl: 'https://api.mypurecloud.com', poolSize: 1,
         tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ',
         poolAuto: true, poolMax: 64, rateLimitWindowMs: 60000, provider: 'genesys', rateLimitPolicy: 'pass', rateLimitMaxWaitMs: 5000,
@@ -235,7 +235,7 @@ describe('loadConfig validation', () => {
     ['an unknown log level', { LOG_LEVEL: 'verbose' }, [], 'LOG_LEVEL (--log-level): must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
     ['an unknown log format', { LOG_FORMAT: 'xml' }, [], 'LOG_FORMAT (--log-format): must be one of json, pretty, got "xml"'],
     ['protected mode neither on nor off', { PROTECTED_MODE: 'maybe' }, [], 'PROTECTED_MODE (--protected-mode): must be on or off (also true/false, yes/no, 1/0), got "maybe"'],
-    ['an unknown grant', { OAUTH_GRANT: 'password' }, [], 'OAUTH_GRANT (--grant): must be one of client_credentials, refresh_token, got "password"'],
+    ['an unknown grant', { OAUTH_GRANT: 'password' }, [], 'OAUTH_GRANT (--grant): must be one of client_credentials, refresh_token, jwt_bearer, got "password"'],
     ['an unknown region', { GENESYSCLOUD_REGION: 'mars' }, [], 'GENESYSCLOUD_REGION (--region): must be a Genesys region as domain (euw2.pure.cloud), AWS-style name (eu-west-2) or SDK key (eu_west_2), got "mars"'],
     ['an upstream that is not http(s)', { UPSTREAM_URL: 'ftp://example.com' }, [], 'UPSTREAM_URL (--upstream): must be an absolute http(s) URL, got "ftp://example.com"'],
     ['a relative upstream', { UPSTREAM_URL: '/api' }, [], 'UPSTREAM_URL (--upstream): must be an absolute http(s) URL, got "/api"'],

@@ -41,7 +41,7 @@ function problemsOf(path: string, env: Env = {}): string[] {
 /** What every profile holds when neither it nor the flat settings name a provider setting. */
 const PROVIDER_DEFAULTS = { tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ' } as const;
 const PROFILE_KEYS = 'grant, clientId, clientSecret, clientSecretFile, refreshToken, refreshTokenFile, region, upstream, tokenUrl, poolSize, ' +
-  'poolMax, rateLimitPerToken, rateLimitWindowS, provider, rateLimitPolicy, rateLimitMaxWaitMs, tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix';
+  'poolMax, rateLimitPerToken, rateLimitWindowS, provider, rateLimitPolicy, rateLimitMaxWaitMs, tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix, jwtSubject, jwtAudience';
 
 function byName(config: Config): Record<string, ProfileConfig> {
   return Object.fromEntries(config.profiles.map((profile) => [profile.name, profile]));
@@ -81,9 +81,9 @@ describe('profiles file', () => {
     }));
     assert.equal(config.defaultProfile, 'eu');
     assert.deepEqual(config.profiles, [
-      { name: 'eu', grant: 'client_credentials', clientId: 'eu-client', clientSecret: SECRET, ...AUTO_POOL,
+      { name: 'eu', grant: 'client_credentials', grantOptions: {}, clientId: 'eu-client', clientSecret: SECRET, ...AUTO_POOL,
         upstreamUrl: 'https://api.euw2.pure.cloud', tokenUrl: 'https://login.euw2.pure.cloud/oauth/token', ...PROVIDER_DEFAULTS },
-      { name: 'jp', grant: 'client_credentials', clientId: 'jp-client', clientSecret: SECRET, ...AUTO_POOL, poolSize: 2, poolAuto: false,
+      { name: 'jp', grant: 'client_credentials', grantOptions: {}, clientId: 'jp-client', clientSecret: SECRET, ...AUTO_POOL, poolSize: 2, poolAuto: false,
         upstreamUrl: 'https://api.mypurecloud.jp', tokenUrl: 'https://login.mypurecloud.jp/oauth/token', ...PROVIDER_DEFAULTS },
     ]);
   });
@@ -92,7 +92,7 @@ describe('profiles file', () => {
     const config = load(configFile('.yaml', TWO_PROFILES_YAML));
     assert.equal(config.defaultProfile, 'us');
     assert.deepEqual(byName(config).us, {
-      name: 'us', grant: 'refresh_token', clientId: 'us-client', clientSecret: 'us-secret', refreshToken: 'us-refresh',
+      name: 'us', grant: 'refresh_token', grantOptions: {}, clientId: 'us-client', clientSecret: 'us-secret', refreshToken: 'us-refresh',
       upstreamUrl: 'http://127.0.0.1:4010/api', tokenUrl: 'http://127.0.0.1:4010/oauth/token', ...AUTO_POOL, poolAuto: false, provider: 'oauth2', ...PROVIDER_DEFAULTS,
     });
     assert.equal(byName(config).eu?.poolSize, 4);
@@ -177,7 +177,7 @@ describe('profiles file problems', () => {
     ['a secret that is not a string', { profiles: { eu: { clientId: 'a', clientSecret: 12345 } } }, 'profiles.eu.clientSecret: must be a string'],
     ['a refresh_token profile without a refresh token', { profiles: { eu: { ...good, grant: 'refresh_token' } } }, 'profiles.eu.refreshToken (or refreshTokenFile): required by the refresh_token grant'],
     ['a refresh token without its grant', { profiles: { eu: { ...good, refreshToken: SECRET } } }, 'profiles.eu.refreshToken (or refreshTokenFile): only used by the refresh_token grant, but the grant is client_credentials'],
-    ['an unknown grant', { profiles: { eu: { ...good, grant: 'implicit' } } }, 'profiles.eu.grant: must be one of client_credentials, refresh_token, got "implicit"'],
+    ['an unknown grant', { profiles: { eu: { ...good, grant: 'implicit' } } }, 'profiles.eu.grant: must be one of client_credentials, refresh_token, jwt_bearer, got "implicit"'],
     ['an unknown region', { profiles: { eu: { ...good, region: 'eu-west-9' } } }, 'profiles.eu.region: must be a Genesys region as domain (euw2.pure.cloud), AWS-style name (eu-west-2) or SDK key (eu_west_2), got "eu-west-9"'],
     ['an upstream with a query', { profiles: { eu: { ...good, upstream: 'https://x.example/?a=1' } } }, 'profiles.eu.upstream: must not have a query or fragment (a path prefix is fine), got "https://x.example/?a=1"'],
     ['a relative token URL', { profiles: { eu: { ...good, tokenUrl: '/oauth/token' } } }, 'profiles.eu.tokenUrl: must be an absolute http(s) URL, got "/oauth/token"'],

@@ -287,3 +287,25 @@ describe('profiles file fields', () => {
     ]);
   });
 });
+
+describe('the jwt_bearer grant (RFC 7523 §2.1)', () => {
+  it('takes the key, and its subject and audience from flags, env or a profile; unset, the client id and the token URL are used later', () => {
+    const flat = profile({ OAUTH_GRANT: 'jwt_bearer', OAUTH_PRIVATE_KEY_FILE: '/k/ec.pem', OAUTH_JWT_SUBJECT: 'user-7' }, ['--jwt-audience', 'https://issuer.example/']);
+    assert.deepEqual({ grant: flat.grant, alg: flat.privateKey?.alg, secret: flat.clientSecret, options: flat.grantOptions },
+      { grant: 'jwt_bearer', alg: 'ES256', secret: SECRET, options: { jwtSubject: 'user-7', jwtAudience: 'https://issuer.example/' } });
+    assert.deepEqual(profile({ OAUTH_GRANT: 'jwt_bearer', OAUTH_PRIVATE_KEY_FILE: '/k/ec.pem' }).grantOptions, {});
+    FILES['/cfg/bearer.json'] = JSON.stringify({ profiles: { svc: { grant: 'jwt_bearer', clientId: 'c', clientSecret: 's', privateKeyFile: '/k/ec.pem', jwtSubject: 'svc-1' } } });
+    assert.deepEqual(loadConfig(['--config', '/cfg/bearer.json'], {}, readFile).profiles[0]?.grantOptions, { jwtSubject: 'svc-1' });
+  });
+
+  it('needs the private key, and reports a subject or audience another grant would ignore', () => {
+    assert.deepEqual(problemsOf({ OAUTH_GRANT: 'jwt_bearer' }), ['OAUTH_PRIVATE_KEY_FILE (--private-key-file): required by the jwt_bearer grant']);
+    assert.deepEqual(problemsOf({ OAUTH_JWT_SUBJECT: 'user-7', OAUTH_JWT_AUDIENCE: 'x' }), [
+      'OAUTH_JWT_SUBJECT (--jwt-subject): only used by the jwt_bearer grant, but the grant is client_credentials',
+      'OAUTH_JWT_AUDIENCE (--jwt-audience): only used by the jwt_bearer grant, but the grant is client_credentials',
+    ]);
+    assert.deepEqual(problemsOf({ OAUTH_TOKEN_PARAMS: 'assertion=x' }), [
+      'OAUTH_TOKEN_PARAMS (--token-param): assertion is set by --grant jwt_bearer (signed with --private-key-file), got "assertion=x"',
+    ]);
+  });
+});

@@ -62,3 +62,41 @@ test('relative links in the README and docs/ lead to files that exist', () => {
     }
   }
 });
+
+/** README headings (any level, outside code blocks) and the numbers of the numbered list under each. */
+function readmeSections(): Map<string, Set<string>> {
+  const sections = new Map<string, Set<string>>();
+  let current: Set<string> | undefined;
+  let inCode = false;
+  for (const line of read(join(root, 'README.md')).split('\n')) {
+    if (line.startsWith('```')) inCode = !inCode;
+    if (inCode) continue;
+    const heading = /^#{1,6} (.+?)\s*$/.exec(line);
+    if (heading) sections.set(heading[1]!, (current = new Set()));
+    const item = /^(\d+)\. /.exec(line);
+    if (item && current) current.add(item[1]!);
+  }
+  return sections;
+}
+
+test('every citation of a README heading names one the README has, and any item numbers after it are items of that section', () => {
+  const sections = readmeSections();
+  let citations = 0;
+  for (const file of files) {
+    // The heading in double quotes after the word README, then optionally numbers: 7, 4 and 5, 1, 4 and 6.
+    for (const match of read(file).matchAll(/\bREADME "([^"\n]+)"((?:(?:,| and)? \d+\b)*)/g)) {
+      citations++;
+      const where = `${relative(root, file)} cites the README heading ${JSON.stringify(match[1])}`;
+      const items = sections.get(match[1]!);
+      assert.ok(items, `${where}, which is not a heading of the README`);
+      for (const number of match[2]!.match(/\d+/g) ?? []) assert.ok(items.has(number), `${where} item ${number}, which that section does not have`);
+    }
+  }
+  assert.ok(citations >= 10, `the code cites the README's headings (${citations} citations found)`);
+});
+
+test('nothing cites a "contract" heading or guarantee: the repository has none by that name', () => {
+  for (const file of files) {
+    assert.doesNotMatch(read(file), /\bcontract (guarantees? \d|")/i, `${relative(root, file)} cites a contract the repository does not have`);
+  }
+});

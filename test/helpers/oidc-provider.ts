@@ -1,14 +1,16 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
-import { createRemoteJWKSet, exportJWK, exportPKCS8, generateKeyPair, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, exportJWK, exportPKCS8, generateKeyPair, jwtVerify, type JWK } from 'jose';
 import Provider, { errors, type ClientMetadata } from 'oidc-provider';
+import { waitFor } from '../../src/harness/wait-for.js';
 
 /**
  * Start these at a test file's top level (top-level await): each closes itself after the file.
  *
  * A real OAuth 2.0 authorization server in the test process: oidc-provider (OpenID-certified) with
- * the client-credentials grant and resource indicators, issuing JWT access tokens for one resource
+ * the client-credentials grant, the JWT bearer grant (RFC 7523 §2.1, registered below: oidc-provider
+ * has the grant machinery but not this grant) and resource indicators, issuing JWT access tokens for one resource
  * server that live a few seconds; and an upstream API that accepts a request only when its token
  * verifies against the provider's JWKS, names that resource as audience and carries the scope.
  */
@@ -24,7 +26,11 @@ export const CLIENTS = {
   basic: { id: 'client-basic', secret: 'basic-secret-7c1e9f2a4b' },
   post: { id: 'client-post', secret: 'post-secret-93d0c6e1f5' },
   jwt: { id: 'client-jwt' },
+  /** The JWT bearer grant's client: authenticates with its secret, signs the grant's assertion with the client key. */
+  bearer: { id: 'client-bearer', secret: 'bearer-secret-5a8d2c7e1f' },
 } as const;
+
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 export interface TestProvider {
   readonly issuer: string;
@@ -36,10 +42,14 @@ export interface TestProvider {
   readonly clientJwk: JWK;
   /** POSTs to the token endpoint, whatever their outcome. */
   tokenRequests(): number;
-  /** Every client_assertion the provider received (for the secret-leak test). */
+  /** Resolves once no token request is being answered (one may arrive as a sidecar closes). */
+  settled(): Promise<void>;
+  /** Every client_assertion and JWT bearer assertion the provider received (for the secret-leak test). */
   readonly assertions: string[];
   /** Every access token the provider issued. */
   readonly issued: string[];
+  /** The `sub` of every JWT bearer assertion the provider accepted. */
+  readonly bearerSubjects: string[];
 }
 
 export async function startProvider(opts: { tokenTtlS?: number } = {}): Promise<TestProvider> {
@@ -60,6 +70,10 @@ export async function startProvider(opts: { tokenTtlS?: number } = {}): Promise<
       { ...common, client_id: CLIENTS.basic.id, client_secret: CLIENTS.basic.secret, token_endpoint_auth_method: 'client_secret_basic' },
       { ...common, client_id: CLIENTS.post.id, client_secret: CLIENTS.post.secret, token_endpoint_auth_method: 'client_secret_post' },
       { ...common, client_id: CLIENTS.jwt.id, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientPublicJwk] } },
+      {
+        ...common, grant_types: [JWT_BEARER_GRANT], client_id: CLIENTS.bearer.id, client_secret: CLIENTS.bearer.secret,
+        token_endpoint_auth_method: 'client_secret_basic', jwks: { keys: [clientPublicJwk] },
+      },
     ],
     jwks: { keys: [{ ...(await exportJWK(signing.privateKey)), alg: 'RS256', use: 'sig', kid: 'provider-key-1' }] },
     scopes: [SCOPE, FORBIDDEN_SCOPE],
@@ -78,22 +92,52 @@ export async function startProvider(opts: { tokenTtlS?: number } = {}): Promise<
       },
     },
   });
+  const bearerSubjects: string[] = [];
+  // RFC 7523 §3: the assertion must verify against a key the client registered (its JWKS), be
+  // issued by the client, name this token endpoint as audience, carry a subject and not be expired.
+  // A token for the resource server, as the client-credentials grant issues it, is the answer.
+  provider.registerGrantType(JWT_BEARER_GRANT, async (ctx) => {
+    const { client, params } = ctx.oidc;
+    const assertion = (params as { assertion?: unknown }).assertion;
+    if (typeof assertion !== 'string' || assertion === '') throw new errors.InvalidRequest('missing assertion');
+    let subject: string;
+    try {
+      const { payload } = await jwtVerify(assertion, createLocalJWKSet({ keys: [...(client!.jwks?.keys ?? [])] as JWK[] }), {
+        issuer: client!.clientId,
+        audience: `${issuer}/token`,
+        requiredClaims: ['sub', 'exp', 'jti'],
+      });
+      subject = payload.sub!;
+    } catch (err) {
+      throw new errors.InvalidGrant(`assertion refused: ${(err as { code?: string }).code ?? 'invalid'}`);
+    }
+    bearerSubjects.push(subject);
+    const token = new provider.ClientCredentials({ client: client!, scope: SCOPE });
+    token.resourceServer = new provider.ResourceServer(RESOURCE, { scope: SCOPE, audience: RESOURCE, accessTokenTTL: tokenTtlS, accessTokenFormat: 'jwt' });
+    const value = await token.save();
+    ctx.body = { access_token: value, expires_in: token.expiration, token_type: 'Bearer', scope: SCOPE };
+  }, ['assertion', 'scope', 'resource'], ['resource']);
   let tokenRequests = 0;
   const assertions: string[] = [];
   const issued: string[] = [];
   provider.on('grant.success', (ctx) => {
-    const assertion = (ctx.oidc.params as { client_assertion?: unknown } | undefined)?.client_assertion;
-    if (typeof assertion === 'string') assertions.push(assertion);
+    const { client_assertion: assertion, assertion: grantAssertion } = (ctx.oidc.params ?? {}) as { client_assertion?: unknown; assertion?: unknown };
+    for (const value of [assertion, grantAssertion]) if (typeof value === 'string') assertions.push(value);
     const body = ctx.body as { access_token?: unknown } | undefined;
     if (typeof body?.access_token === 'string') issued.push(body.access_token);
   });
   provider.on('grant.error', (ctx) => {
-    const assertion = (ctx.oidc?.params as { client_assertion?: unknown } | undefined)?.client_assertion;
-    if (typeof assertion === 'string') assertions.push(assertion);
+    const { client_assertion: assertion, assertion: grantAssertion } = (ctx.oidc?.params ?? {}) as { client_assertion?: unknown; assertion?: unknown };
+    for (const value of [assertion, grantAssertion]) if (typeof value === 'string') assertions.push(value);
   });
   const callback = provider.callback();
+  let answering = 0;
   server.on('request', (req, res) => {
-    if (req.method === 'POST' && req.url?.startsWith('/token')) tokenRequests++;
+    if (req.method === 'POST' && req.url?.startsWith('/token')) {
+      tokenRequests++;
+      answering++;
+      res.once('close', () => answering--);
+    }
     callback(req, res);
   });
   after(() => close(server));
@@ -105,8 +149,10 @@ export async function startProvider(opts: { tokenTtlS?: number } = {}): Promise<
     strangerKeyPem: await exportPKCS8(stranger.privateKey),
     clientJwk,
     tokenRequests: () => tokenRequests,
+    settled: () => waitFor(() => answering === 0, { timeoutMs: 10_000, what: 'the provider answering every token request' }),
     assertions,
     issued,
+    bearerSubjects,
   };
 }
 

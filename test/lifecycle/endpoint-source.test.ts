@@ -9,6 +9,7 @@ import type { MockOptions } from '../../src/mock/options.js';
 import { MemoryTokenStore } from '../../src/store/memory.js';
 import { systemClock, type Clock, type TimerHandle } from '../../src/token/clock.js';
 import { TokenEndpointError } from '../../src/token/endpoint.js';
+import { createGrant } from '../../src/token/grants/index.js';
 import { testConfig } from '../helpers/in-process.js';
 import { quietLog, sample } from './rig.js';
 
@@ -49,7 +50,8 @@ async function endpointSource(
   const config = testConfig(url, {}, profile);
   const store = new MemoryTokenStore();
   const metrics = createMetrics(new Registry(), { defaultMetrics: false });
-  const source = new EndpointTokenSource({ profile: config.profiles[0]!, store, key: KEY, clock: time.clock ?? systemClock, random: time.random, metrics, log: quietLog(), instanceId: 'instance-1', budgetMs });
+  const grant = createGrant(config.profiles[0]!, { store, key: KEY });
+  const source = new EndpointTokenSource({ profile: config.profiles[0]!, grant, clock: time.clock ?? systemClock, random: time.random, metrics, log: quietLog(), instanceId: 'instance-1', budgetMs });
   return { source, store, metrics, stats: () => upstream.stats().tokenRequests };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
-import { REDACT_CENSOR, redactLogObject, scrubText } from '../../src/logging.js';
+import { REDACT_CENSOR, redactLogObject, scrubText } from '../../src/logging/redact.js';
 
 // The log redaction behind private_key_jwt: the key and the assertions are censored by field name,
 // and recognised in free text (a PEM block, a form body, anything shaped like a signed JWT).

@@ -35,6 +35,16 @@ const cases = [
     status: 401,
   },
   {
+    wrong: 'a jwt_bearer assertion signed with a key the client did not register',
+    env: {
+      ...base, OAUTH_GRANT: 'jwt_bearer', OAUTH_CLIENT_ID: CLIENTS.bearer.id, OAUTH_CLIENT_SECRET: CLIENTS.bearer.secret,
+      OAUTH_PRIVATE_KEY_FILE: '/keys/stranger.pem', OAUTH_KEY_ID: 'client-key-1',
+    },
+    files: () => ({ '/keys/stranger.pem': provider.strangerKeyPem }),
+    error: 'invalid_grant',
+    status: 400,
+  },
+  {
     wrong: 'a wrong client secret',
     env: { ...base, OAUTH_CLIENT_ID: CLIENTS.basic.id, OAUTH_CLIENT_SECRET: 'not-the-secret' },
     files: {},

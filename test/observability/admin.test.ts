@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { request } from 'undici';
 import { metricValue, startRig, waitUntil, type Rig } from '../helpers/in-process.js';
 
-// Contract "Admin port": /readyz reflects a usable token, /token reports metadata and never the
+// README "Prometheus and Grafana" (the admin port): /readyz reflects a usable token, /token reports metadata and never the
 // token, POST /token/refresh forces one coordinated refresh.
 
 async function getJson(url: string, init: Parameters<typeof request>[1] = {}): Promise<{ status: number; body: any; text: string; headers: Record<string, unknown> }> {

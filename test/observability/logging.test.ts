@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
-import { createLogger, MAX_DEPTH, REDACT_CENSOR, redactLogObject, SECRET_KEYS } from '../../src/logging.js';
+import { createLogger } from '../../src/logging.js';
+import { MAX_DEPTH, REDACT_CENSOR, redactLogObject, SECRET_KEYS } from '../../src/logging/redact.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
 
 // Logging: pino JSON one line per event, LOG_FORMAT=pretty for humans, and redaction of
 // authorization, x-sidecar-key, secrets, access_token and refresh_token everywhere, error objects
-// included (contract guarantee 7). Each test logs through the sidecar's own logger factory.
+// included (README "What it guarantees" 7). Each test logs through the sidecar's own logger factory.
 
 const SECRET = 'S3CR3T-value-that-must-not-appear';
 

@@ -8,7 +8,7 @@ import { buildMockUpstream } from '../../src/mock/app.js';
 import { callbackPort, followToCallback, startLogin, submitLoginForm, type LoginRun } from '../helpers/login.js';
 import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 
-// The secret-leak scenario for `token-sidecar login` (contract guarantee 7, and login's own promise:
+// The secret-leak scenario for `token-sidecar login` (README "What it guarantees" 7, and login's own promise:
 // no token, code or code verifier in any output). The built CLI runs at LOG_LEVEL=trace against an
 // in-process mock that captures every secret of the flow as it passes: the codes it hands out (in
 // the redirect), the code verifiers and codes presented at /oauth/token, and the access and refresh

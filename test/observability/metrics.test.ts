@@ -7,7 +7,7 @@ import { fetchText, parseMetrics, PROMETHEUS_INSTALL_HINT, promtoolCheckMetrics,
 /** Resolves once the wall clock has moved past the current millisecond. */
 const nextMillisecond = (start = Date.now()) => waitFor(() => Date.now() > start, { intervalMs: 1 });
 
-// Contract "Metrics": every metric is exposed by a running sidecar (the built CLI), moves as the
+// README "Prometheus and Grafana" (its metrics table): every metric is exposed by a running sidecar (the built CLI), moves as the
 // traffic says it should, and the exposition passes the real `promtool check metrics`.
 //
 // One scenario, scraped three times:

@@ -9,7 +9,7 @@ import { waitFor } from '../../src/harness/wait-for.js';
 import { startSidecar } from '../helpers/processes.js';
 import { fetchText } from './helpers.js';
 
-// Contract guarantee 7: the bearer token, client secret and refresh token never appear in logs,
+// README "What it guarantees" 7: the bearer token, client secret and refresh token never appear in logs,
 // metrics, admin responses or error bodies.
 //
 // The built CLI runs at LOG_LEVEL=trace against an in-process mock whose token endpoint is wrapped so

@@ -6,7 +6,7 @@ import { request } from 'undici';
 import type { EchoReport } from '../../src/mock/echo-route.js';
 import { startRig } from '../helpers/in-process.js';
 
-// Contract guarantee 1: method, path, query, headers (minus hop-by-hop and the inbound
+// README "What it guarantees" 1: method, path, query, headers (minus hop-by-hop and the inbound
 // Authorization) and body go upstream; status, headers and body come back unchanged and streamed.
 const rig = await startRig();
 

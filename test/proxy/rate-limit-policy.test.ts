@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { metricValue, startRig, waitUntil } from '../helpers/in-process.js';
 
-// Contract guarantee 5 and RATE_LIMIT_POLICY, through the real proxy against the mock's per-token
+// README "What it guarantees" 5 and RATE_LIMIT_POLICY, through the real proxy against the mock's per-token
 // limit (a real local HTTP upstream with Genesys's counters and 429 body).
 
 async function get(url: string, headers: Record<string, string> = {}) {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { request } from 'undici';
 import { metricValue, startRig } from '../helpers/in-process.js';
 
-// Contract guarantees 4, 5 and 6: a stale-token 401 is replayed once with a new token when the body
+// README "What it guarantees" 4, 5 and 6: a stale-token 401 is replayed once with a new token when the body
 // is replayable; a second 401 and any 429 reach the client unchanged; no token → 503 JSON.
 
 test('a request whose token was revoked is replayed once with a new token and succeeds', async () => {

@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { parseSigningKey, withCertificate } from '../../src/config/signing-key.js';
-import type { SigningKey } from '../../src/config/types.js';
+import type { SigningKey } from '../../src/token/client-auth.js';
 import { JWT_BEARER_ASSERTION } from '../../src/token/client-auth.js';
 import { requestToken, TokenEndpointError, type TokenEndpointClient } from '../../src/token/endpoint.js';
+import { ClientCredentialsGrant } from '../../src/token/grants/client-credentials.js';
 
 // The token endpoint client against a real local HTTP server: what each client authentication
 // method puts on the wire, and how answers of real providers are read.
@@ -39,7 +40,7 @@ function answer(status: number, body: unknown, headers?: Record<string, string>)
 
 async function ask(client: Partial<TokenEndpointClient> = {}) {
   seen.length = 0;
-  const response = await requestToken({ tokenUrl, clientId: 'client-1', clientSecret: 'secret-1', ...client }, { grant: 'client_credentials' }, 2000);
+  const response = await requestToken({ tokenUrl, clientId: 'client-1', clientSecret: 'secret-1', ...client }, await new ClientCredentialsGrant().request(), 2000);
   return { response, request: seen[0]! };
 }
 
