@@ -48,9 +48,8 @@ export async function runDemo(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     tokenLifetimeSeconds: options.tokenLifetimeSeconds,
     revokeOnIssue: false,
     rateLimitMode: 'per-token',
-    // The old Genesys budget headers, which Genesys no longer sends (docs/genesys.md §5): the pool
-    // still sizes itself from them until it counts its own sends; then this line goes.
-    budgetHeaders: 'inin',
+    // Like Genesys today: no budget headers (docs/genesys.md §5); the sidecars count the budget.
+    budgetHeaders: 'none',
     ...DEMO_RATE_LIMIT,
   });
   const progress = progressOn(process.stdout);
@@ -135,8 +134,9 @@ function printIntroduction(options: DemoOptions, upstreamUrl: string): void {
       `  load:     ${options.clients} concurrent keep-alive clients, each at most ${options.ratePerClient} request/s, GET ${TARGET_PATH},`,
       `            ${options.durationSeconds} s per side`,
       options.poolSize === 'auto'
-        ? '  sidecar:  default settings: the token pool sizes itself (TOKEN_POOL_SIZE=auto), RATE_LIMIT_POLICY=pass'
-        : `  sidecar:  TOKEN_POOL_SIZE=${options.poolSize} (fixed), otherwise default settings: RATE_LIMIT_POLICY=pass`,
+        ? '  sidecar:  default settings: the token pool sizes itself (TOKEN_POOL_SIZE=auto), RATE_LIMIT_POLICY=pass;\n' +
+          `            it counts each token's budget itself, over the mock's ${DEMO_RATE_LIMIT.perTokenWindowMs / 1000} s window (RATE_LIMIT_WINDOW_S)`
+        : `  sidecar:  TOKEN_POOL_SIZE=${options.poolSize} (fixed), otherwise default settings (RATE_LIMIT_POLICY=pass)`,
       '',
     ].join('\n'),
   );

@@ -1,3 +1,4 @@
+import { DEMO_RATE_LIMIT } from './options.js';
 import { randomBytes } from 'node:crypto';
 import { freePort, startCli } from '../harness/child-processes.js';
 import { waitForHttp } from '../harness/wait-for.js';
@@ -41,6 +42,9 @@ export async function startSidecars(opts: SidecarFleetOptions): Promise<RunningS
         PORT: String(port),
         ADMIN_PORT: String(adminPort),
         LOG_LEVEL: 'warn',
+        // The mock stands in for Genesys (whose per-token limit the sidecar knows) on a shorter window.
+        OAUTH_PROVIDER: 'genesys',
+        RATE_LIMIT_WINDOW_S: String(DEMO_RATE_LIMIT.perTokenWindowMs / 1000),
         ...(opts.poolSize !== undefined ? { TOKEN_POOL_SIZE: String(opts.poolSize) } : {}),
         ...(opts.redisUrls.length > 0 ? { REDIS_URL: opts.redisUrls.join(','), REDIS_KEY_PREFIX: keyPrefix } : {}),
       };
