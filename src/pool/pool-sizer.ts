@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { PoolSizeRecord, PoolSizeStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
 import type { SlotBudget } from './budget.js';
-import { FLEET_COUNT_INTERVAL_MS } from './fleet-counts.js';
 import { desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
 
 /** What the sizer asks of the pool it sizes. */
@@ -70,6 +69,8 @@ export class PoolSizer {
   private scope: LimitScope | 'revokes' = 'unknown';
   /** The cap was reached and said so; said again only after the pool was below it. */
   private capLogged = false;
+  /** Growth stopped for the whole fleet (stopGrowth, or read from the store): the pool keeps one token. */
+  private stoppedFleetWide = false;
   /** The slot whose first counters will tell the limit's scope; -1 when none is being probed. */
   private probe = -1;
   private belowSince = 0;
@@ -126,9 +127,10 @@ export class PoolSizer {
    * the same at its next poll.
    */
   stopGrowth(reason: GrowthStop, now: number): void {
-    if (this.scope === reason) return;
+    if (this.scope === reason && this.stoppedFleetWide) return;
     const before = this.pool.size;
     this.scope = reason;
+    this.stoppedFleetWide = true;
     this.probe = -1;
     this.options.log.warn(
       { from: before, to: 1 },
@@ -160,8 +162,9 @@ export class PoolSizer {
   /** A stop another instance recorded in the store. */
   private adoptStop(code: string): void {
     const reason: GrowthStop = code === STOPPED_CODES.revokes ? 'revokes' : 'shared';
-    if (this.scope === reason) return;
+    if (this.scope === reason && this.stoppedFleetWide) return;
     this.scope = reason;
+    this.stoppedFleetWide = true;
     this.probe = -1;
     this.options.log.warn({ reason }, 'token pool keeps one token: another instance found that ' + (reason === 'revokes' ? 'issuing a token revokes the older ones' : 'the rate limit is not per token'));
     this.adopt(1);
@@ -180,7 +183,7 @@ export class PoolSizer {
    */
   check(now: number, exhausted = false): void {
     this.nextCheckAt = now + CHECK_EVERY_MS;
-    if (this.scope === 'shared' || this.scope === 'revokes') return;
+    if (this.stoppedFleetWide) return;
     const { pool } = this;
     const size = pool.size;
     for (let i = 0; i < size; i++) {
@@ -205,7 +208,7 @@ export class PoolSizer {
       this.belowSince = 0;
       // One probe at a time until the scope is known: a shared limit then costs few tokens.
       if (this.busy || (this.scope === 'unknown' && this.probe >= 0)) return;
-      const next = nextPoolSize(desired, size, this.options.max, this.scope);
+      const next = nextPoolSize(desired, size, this.options.max, this.scope === 'revokes' ? 'shared' : this.scope);
       if (next > size) {
         this.noteJudgement(rate, local, desired, bump);
         void this.setSize(next, true);
@@ -260,7 +263,7 @@ export class PoolSizer {
     try {
       this.record = await this.options.store.getPoolSize(this.options.key);
       if (this.record?.stopped !== undefined) this.adoptStop(this.record.stopped);
-      else if (this.record !== null && this.scope !== 'revokes' && this.scope !== 'shared') this.adopt(this.record.size);
+      else if (this.record !== null && !this.stoppedFleetWide) this.adopt(this.record.size);
       this.storeWarned = false;
     } catch (err) {
       this.warnStore(err);
@@ -292,8 +295,6 @@ export class PoolSizer {
     const { budgets, size } = this.pool;
     let counted = 0;
     let own = 0;
-    let windowFleet = 0;
-    let countedSlots = 0;
     for (let i = 0; i < size; i++) {
       const b = budgets[i]!;
       if (!b.fromUpstream) {
@@ -301,8 +302,6 @@ export class PoolSizer {
         const fleet = b.storeCounted(now);
         counted += fleet;
         own += b.ownCounted(now);
-        windowFleet += fleet;
-        countedSlots++;
         continue;
       }
       if (b.resetAt <= now) continue;
@@ -310,17 +309,9 @@ export class PoolSizer {
       own += b.ownSinceFirstAnswer;
     }
     if (own >= MIN_OWN_FOR_RATIO) this.ratio = counted > own ? counted / own : 1;
-    if (countedSlots === size && size > 0) {
-      // Every budget counted: the store's counts are the fleet's requests over the window itself,
-      // read over the time the load has run when that is shorter. A step shows through `local`
-      // (the last seconds' rate when every token is out of budget) times the fleet's ratio.
-      // The counts span the window plus, on average, half a bucket (the one under way) and, for the
-      // store's, half a batch (a batch's sends are filed under the bucket it was handed over in).
-      const limit = budgets[0]!.tokenLimit;
-      const span = Math.min(limit.windowMs, Math.max(1_000, this.meter.activeFor(now))) + limit.bucketMs / 2 + (own < counted ? FLEET_COUNT_INTERVAL_MS / 2 : 0);
-      const fleetRate = (windowFleet * 1000) / span;
-      return exhausted ? Math.max(fleetRate, local * this.ratio) : fleetRate;
-    }
+    // Counted budgets: the ratio is the fleet's sends over this instance's own in the window, both
+    // from the store's counts. Times this instance's arrivals (sent or held), that is the fleet's
+    // demand, which sends alone would understate while requests wait for a growing pool.
     return local * this.ratio;
   }
 
