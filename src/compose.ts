@@ -100,7 +100,7 @@ export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfile
       policy: profile.rateLimitPolicy,
       maxWaitMs: profile.rateLimitMaxWaitMs,
       onRateLimited: (action) => deps.metrics.rateLimited.inc({ ...labels, action }),
-      onSize: (size) => deps.metrics.poolSize.set(labels, size),
+      onSize: (size) => deps.metrics.setPoolSize(profile.name, size),
       slotFactory: profile.poolAuto
         ? (index) => {
             const { slot, shared } = buildSlot(config, profile, index, deps);
