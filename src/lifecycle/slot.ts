@@ -16,6 +16,8 @@ export interface SlotStatus {
   source: 'store' | 'local' | null;
   lastError: string | null;
   nextRetryAt: string | null;
+  /** When this instance next fetches or adopts a token for the slot on its own (refresh ahead of expiry, or a retry), ISO 8601; null when nothing is planned. */
+  nextRefreshAt: string | null;
 }
 
 /** Where a profile's token goes upstream: its INJECT_HEADER (lower-case) and INJECT_PREFIX. */
@@ -116,7 +118,7 @@ export class PoolSlot implements LeaseSlot {
 
   status(): SlotStatus {
     const now = this.clock.now();
-    const { held, refreshing, lastError, nextRetryAt } = this.cache.state;
+    const { held, refreshing, lastError, nextRetryAt, nextRefreshAt } = this.cache.state;
     const state: SlotState = refreshing ? 'refreshing' : this.valid ? 'valid' : lastError ? 'failing' : 'starting';
     return {
       slot: this.index,
@@ -125,6 +127,7 @@ export class PoolSlot implements LeaseSlot {
       source: held ? (held.local ? 'local' : 'store') : null,
       lastError,
       nextRetryAt: nextRetryAt > now ? new Date(nextRetryAt).toISOString() : null,
+      nextRefreshAt: nextRefreshAt === undefined ? null : new Date(nextRefreshAt).toISOString(),
     };
   }
 
