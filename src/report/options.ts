@@ -78,7 +78,7 @@ Options:
   --inbound-key KEY    sent as x-sidecar-key (default: INBOUND_API_KEY from the environment)
 
 Gate metrics:
-${GATE_METRICS.map(([name, meaning]) => `  ${name.padEnd(46)} ${meaning}`).join('\n')}
+${GATE_METRICS.map(([name, meaning]) => (name.length > 40 ? `  ${name}\n  ${''.padEnd(40)} ${meaning}` : `  ${name.padEnd(40)} ${meaning}`)).join('\n')}
 
 Exit: 0 every gate held; 1 a gate failed (named on stderr and in the JUnit file); 2 bad usage, an
 unreadable mark file, or an admin port that did not answer.
