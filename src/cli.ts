@@ -43,11 +43,19 @@ async function main(argv: string[]): Promise<number | undefined> {
       const { runLogin } = await import('./login/command.js');
       return runLogin(rest, process.env);
     }
+    case 'report': {
+      const { runReport } = await import('./report/command.js');
+      return runReport(rest, process.env);
+    }
+    case 'top': {
+      const { runTop } = await import('./top/command.js');
+      return runTop(rest, process.env);
+    }
     case 'serve':
       return serve(rest);
     default:
       if (first !== undefined && !first.startsWith('-')) {
-        process.stderr.write(`token-sidecar: unknown command "${first}" (commands: serve, mock, demo, login; see --help)\n`);
+        process.stderr.write(`token-sidecar: unknown command "${first}" (commands: serve, mock, demo, login, report, top; see --help)\n`);
         return EXIT_USAGE;
       }
       return serve(argv);

@@ -121,7 +121,7 @@ export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfile
       policy: profile.rateLimitPolicy,
       maxWaitMs: profile.rateLimitMaxWaitMs,
       onRateLimited: (action) => deps.metrics.rateLimited.inc({ ...labels, action }),
-      onSize: (size) => deps.metrics.poolSize.set(labels, size),
+      onSize: (size) => deps.metrics.setPoolSize(profile.name, size),
       tokenLimit,
       readLimit: limitsApiReader(profile),
       userContext: profile.grant === 'refresh_token',

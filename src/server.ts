@@ -85,6 +85,13 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     requestIdHeader: 'x-request-id',
   });
   void proxy.register(proxyPlugin, { config, poolOf: (profile) => profiles.pool(profile), dispatcher });
+  // Every answer a client gets, the sidecar's own included (also those Fastify gives before routing):
+  // a plain tally write, in a callback hook so no promise is made per request.
+  const { clientStatuses } = metrics;
+  proxy.addHook('onResponse', (request, reply, done) => {
+    clientStatuses.count(reply.statusCode, request.answeredByUpstream === true ? 'upstream' : 'sidecar');
+    done();
+  });
   if (log.isLevelEnabled('debug')) {
     proxy.addHook('onResponse', async (request, reply) => {
       request.log.debug(

@@ -58,8 +58,8 @@ export class RefreshAheadCache implements TokenSource {
   }
 
   /** The token held, fresh or not (for status), and the retry state. */
-  get state(): { held: Token | undefined; refreshing: boolean; lastError: string | null; nextRetryAt: number } {
-    return { held: this.held, refreshing: this.inflight !== undefined, lastError: this.backoff.lastError, nextRetryAt: this.backoff.nextRetryAt };
+  get state(): { held: Token | undefined; refreshing: boolean; lastError: string | null; nextRetryAt: number; nextRefreshAt: number | undefined } {
+    return { held: this.held, refreshing: this.inflight !== undefined, lastError: this.backoff.lastError, nextRetryAt: this.backoff.nextRetryAt, nextRefreshAt: this.timer.dueAt };
   }
 
   /** Adopts the shared source's publications, then fetches the first token in the background. */

@@ -8,6 +8,8 @@ import type { Clock, TimerHandle } from '../token/clock.js';
 export class RefreshTimer {
   private timer: TimerHandle | undefined;
   private stopped = false;
+  /** When the pending refresh fires (clock ms); undefined when none is pending. */
+  dueAt: number | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -18,8 +20,10 @@ export class RefreshTimer {
   schedule(delayMs: number): void {
     if (this.stopped) return;
     if (this.timer) this.clock.clearTimeout(this.timer);
+    this.dueAt = this.clock.now() + Math.max(0, delayMs);
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
+      this.dueAt = undefined;
       this.fire();
     }, Math.max(0, delayMs));
     this.timer.unref?.();
@@ -29,5 +33,6 @@ export class RefreshTimer {
     this.stopped = true;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    this.dueAt = undefined;
   }
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import { SlotGaugeCells, StatusTally, TalliedHistogram } from './tally.js';
+import { ClientStatusTally, SlotGaugeCells, StatusTally, TalliedHistogram } from './tally.js';
 
 /** Default Node.js metrics that are gauges named like counters: dropped (see createMetrics). */
 export const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
@@ -24,12 +24,17 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
   // Written on every proxied response, read into prom-client at scrape time (see tally.ts).
   const upstreamStatuses = new StatusTally();
   const rateLimitCells = new SlotGaugeCells();
+  const clientStatuses = new ClientStatusTally();
+  /** The largest pool size of each profile since start, behind `pool_size_peak`. */
+  const poolPeaks = new Map<string, number>();
   const metrics = {
     registry,
     /** Upstream answers by status code; the request path counts here, not on `upstreamResponses`. */
     upstreamStatuses,
     /** Each pool slot's `rate_limit_remaining` series, written as a plain field by the slot. */
     rateLimitCells,
+    /** What clients were answered and by whom; the proxy app counts here on every response. */
+    clientStatuses,
     tokenRequests: new Counter({
       name: 'token_sidecar_token_requests_total',
       help: 'Calls to the token endpoint made by this instance, by result: success, rejected, rate_limited, server_error, network, timeout or malformed.',
@@ -85,6 +90,15 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
         upstreamStatuses.flushInto(this);
       },
     }),
+    clientResponses: new Counter({
+      name: 'token_sidecar_client_responses_total',
+      help: 'Answers the proxy gave its clients, by HTTP status code and origin: upstream (the upstream\'s answer, relayed) or sidecar (the sidecar answered itself: its own errors and refusals, an unreachable upstream).',
+      labelNames: ['code', 'origin'] as const,
+      registers,
+      collect() {
+        clientStatuses.flushInto(this);
+      },
+    }),
     /** Observed on every proxied response: a plain tally rather than prom-client's Histogram (see tally.ts). */
     upstreamDuration: new TalliedHistogram({
       name: 'token_sidecar_upstream_request_duration_seconds',
@@ -119,6 +133,21 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
       aggregator: 'max',
       registers,
     }),
+    poolSizePeak: new Gauge({
+      name: 'token_sidecar_pool_size_peak',
+      help: 'The largest number of token pool slots in rotation for each profile since this instance started.',
+      labelNames: ['profile'] as const,
+      aggregator: 'max',
+      registers,
+    }),
+    /** Sets `pool_size` and raises `pool_size_peak` when the size is a new high. */
+    setPoolSize(profile: string, size: number): void {
+      metrics.poolSize.set({ profile }, size);
+      if (size > (poolPeaks.get(profile) ?? -1)) {
+        poolPeaks.set(profile, size);
+        metrics.poolSizePeak.set({ profile }, size);
+      }
+    },
     poolMax: new Gauge({
       name: 'token_sidecar_pool_max',
       help: 'TOKEN_POOL_MAX of each profile whose pool sizes itself (TOKEN_POOL_SIZE=auto); absent for a fixed pool.',
@@ -142,7 +171,7 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
       profiles: ReadonlyArray<{ readonly name: string; readonly poolSize?: number; readonly poolAuto?: boolean; readonly poolMax?: number }>,
     ): void {
       for (const { name: profile, poolSize, poolAuto, poolMax } of profiles) {
-        if (poolSize !== undefined) metrics.poolSize.set({ profile }, poolSize);
+        if (poolSize !== undefined) metrics.setPoolSize(profile, poolSize);
         if (poolAuto === true && poolMax !== undefined) metrics.poolMax.set({ profile }, poolMax);
         for (const action of RATE_LIMITED_ACTIONS) metrics.rateLimited.inc({ profile, action }, 0);
         metrics.tokenRequests.inc({ profile, result: 'success' }, 0);

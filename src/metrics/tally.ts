@@ -23,17 +23,43 @@ export class StatusTally {
 
   /** Adds what was counted since the last flush to `counter` and starts again from zero. */
   flushInto(counter: Counter<'code'>): void {
-    const { pending } = this;
-    for (let code = 0; code < pending.length; code++) {
-      const n = pending[code]!;
-      if (n === 0) continue;
-      pending[code] = 0;
-      counter.inc({ code: String(code) }, n);
-    }
+    flushCodes(this.pending, (code, n) => counter.inc({ code }, n));
     if (this.pendingErrors > 0) {
       counter.inc({ code: 'error' }, this.pendingErrors);
       this.pendingErrors = 0;
     }
+  }
+}
+
+/** Who gave a client its answer: the upstream (relayed by the proxy) or the sidecar itself. */
+export type AnswerOrigin = 'upstream' | 'sidecar';
+
+/**
+ * What clients were answered, by status code and origin, for a counter labelled `code` and
+ * `origin`: the upstream's answers that were relayed, and the sidecar's own (its JSON errors, a
+ * refusal, an unreachable upstream, a request Fastify rejected).
+ */
+export class ClientStatusTally {
+  private readonly relayed = new Float64Array(1000);
+  private readonly ownAnswers = new Float64Array(1000);
+
+  count(statusCode: number, origin: AnswerOrigin): void {
+    (origin === 'upstream' ? this.relayed : this.ownAnswers)[statusCode >= 0 && statusCode < 1000 ? statusCode : 0]! += 1;
+  }
+
+  /** Adds what was counted since the last flush to `counter` and starts again from zero. */
+  flushInto(counter: Counter<'code' | 'origin'>): void {
+    flushCodes(this.relayed, (code, n) => counter.inc({ code, origin: 'upstream' }, n));
+    flushCodes(this.ownAnswers, (code, n) => counter.inc({ code, origin: 'sidecar' }, n));
+  }
+}
+
+function flushCodes(pending: Float64Array, add: (code: string, n: number) => void): void {
+  for (let code = 0; code < pending.length; code++) {
+    const n = pending[code]!;
+    if (n === 0) continue;
+    pending[code] = 0;
+    add(String(code), n);
   }
 }
 

@@ -19,6 +19,8 @@ export interface SlotStatus {
   nextRetryAt: string | null;
   /** Requests left in the token's rate budget now, by the fleet's count or the upstream's counters; null when no limit is known. */
   budgetLeft: number | null;
+  /** When this instance next fetches or adopts a token for the slot on its own (refresh ahead of expiry, or a retry), ISO 8601; null when nothing is planned. */
+  nextRefreshAt: string | null;
 }
 
 /** Where a profile's token goes upstream: its INJECT_HEADER (lower-case) and INJECT_PREFIX. */
@@ -162,7 +164,7 @@ export class PoolSlot implements LeaseSlot {
 
   status(): SlotStatus {
     const now = this.clock.now();
-    const { held, refreshing, lastError, nextRetryAt } = this.cache.state;
+    const { held, refreshing, lastError, nextRetryAt, nextRefreshAt } = this.cache.state;
     const state: SlotState = refreshing ? 'refreshing' : this.valid ? 'valid' : lastError ? 'failing' : 'starting';
     return {
       slot: this.index,
@@ -172,6 +174,7 @@ export class PoolSlot implements LeaseSlot {
       lastError,
       nextRetryAt: nextRetryAt > now ? new Date(nextRetryAt).toISOString() : null,
       budgetLeft: this.budgetLeft(),
+      nextRefreshAt: nextRefreshAt === undefined ? null : new Date(nextRefreshAt).toISOString(),
     };
   }
 

@@ -40,6 +40,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The request's profile, chosen once by the proxy's preHandler (null until then; only the proxy app decorates requests with it). */
     tokenRoute: ProfileRoute | null;
+    /** Set when the upstream's answer is being relayed; false means the sidecar answers itself (token_sidecar_client_responses_total's `origin`). */
+    answeredByUpstream: boolean;
   }
 }
 
@@ -61,6 +63,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   }
   const defaultRoute = routes.get(config.defaultProfile)!;
   app.decorateRequest('tokenRoute', null);
+  app.decorateRequest('answeredByUpstream', false);
 
   /**
    * preHandler: inbound key, profile, and a valid token. Callback style with a synchronous fast
@@ -100,7 +103,11 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
         unsetHeaders(headers, request.tokenRoute!.stripped);
         return carryPool(headers, request.tokenRoute!.pool);
       },
-      rewriteHeaders: (headers: IncomingHttpHeaders) => withoutHeaders(headers, STRIPPED_RESPONSE_HEADERS),
+      rewriteHeaders: (headers: IncomingHttpHeaders, request) => {
+        // reply-from always passes the request (its types leave it optional).
+        if (request) request.answeredByUpstream = true;
+        return withoutHeaders(headers, STRIPPED_RESPONSE_HEADERS);
+      },
       // No hidden retries: an upstream 503 reaches the client as it was (README "What it guarantees" 1).
       retryDelay: () => null,
       onError: (reply, { error }) => void sendError(reply, error),

@@ -14,7 +14,7 @@ const SRC = 'src';
 
 /** Who may import whom. Leaves have an empty row. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  cli: ['config', 'demo', 'logging', 'login', 'mock', 'serve', 'v8-flags', 'version'],
+  cli: ['config', 'demo', 'logging', 'login', 'mock', 'report', 'serve', 'top', 'v8-flags', 'version'],
   serve: ['compose', 'config', 'ipc', 'logging', 'server', 'workers'],
   workers: ['config', 'ipc', 'logging', 'server'],
   server: ['admin', 'compose', 'config', 'errors', 'ipc', 'lifecycle', 'logging', 'metrics', 'pool', 'proxy', 'store', 'token'],
@@ -29,6 +29,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   token: ['errors'],
   demo: ['config', 'harness', 'logging', 'metrics', 'mock'],
   healthcheck: ['config', 'mock'],
+  report: [],
+  top: ['report'],
   http: ['errors'],
   mock: [],
   harness: [],

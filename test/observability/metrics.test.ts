@@ -58,6 +58,8 @@ before(async () => {
   assert.equal(refresh.status, 200, refresh.text);
   assert.equal(await call('/api/v2/tokens/me'), 200);
   upstreamCalls += 1;
+  // Answered by the sidecar itself, never sent upstream.
+  assert.equal(await call('/api/v2/tokens/me', { headers: { 'x-token-profile': 'nobody' } }), 400);
   const c = await scrape(sidecar.adminUrl);
   scrapeC = c.samples;
   textC = c.text;
@@ -149,6 +151,17 @@ test("rate_limit_remaining of slot 0 follows the upstream's inin-ratelimit heade
   assert.ok(remaining >= PER_TOKEN_LIMIT - 3 && remaining < PER_TOKEN_LIMIT, `remaining = ${remaining}`);
 });
 
+test("what clients saw is counted by code and origin: the upstream's relayed answers (a replayed 401 as its replay's 200) and the sidecar's own", () => {
+  const upstream = { origin: 'upstream' };
+  assert.equal(requireValue(scrapeA, 'token_sidecar_client_responses_total', { ...upstream, code: '200' }), 3);
+  assert.equal(requireValue(scrapeB, 'token_sidecar_client_responses_total', { ...upstream, code: '200' }), 4);
+  assert.equal(valueOf(scrapeB, 'token_sidecar_client_responses_total', { code: '401' }), undefined, 'the 401 was replayed: no client saw it');
+  assert.equal(requireValue(scrapeC, 'token_sidecar_client_responses_total', { ...upstream, code: '204' }), 1);
+  assert.equal(requireValue(scrapeC, 'token_sidecar_client_responses_total', upstream), 6);
+  assert.equal(requireValue(scrapeC, 'token_sidecar_client_responses_total', { origin: 'sidecar', code: '400' }), 1);
+  assert.equal(requireValue(scrapeC, 'token_sidecar_client_responses_total', { origin: 'sidecar' }), 1);
+});
+
 test('redis_up is 1 while the (in-memory) store answers', () => {
   assert.equal(requireValue(scrapeC, 'token_sidecar_redis_up'), 1);
 });
@@ -162,6 +175,7 @@ test('token and lock series of a configured profile are exposed at 0 before thei
 test('the pool series of the default profile are exposed from the first scrape: an auto pool of one token, its cap, no rate-limited request', () => {
   assert.equal(valueOf(scrapeA, 'token_sidecar_pool_size', { profile: 'default' }), 1);
   assert.equal(valueOf(scrapeA, 'token_sidecar_pool_max', { profile: 'default' }), 1);
+  assert.equal(valueOf(scrapeA, 'token_sidecar_pool_size_peak', { profile: 'default' }), 1);
   for (const action of ['replayed', 'passed', 'waited', 'rejected']) {
     assert.equal(valueOf(scrapeA, 'token_sidecar_rate_limited_total', { profile: 'default', action }), 0, action);
   }

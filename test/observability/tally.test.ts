@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AggregatorRegistry, Counter, Histogram, Registry } from 'prom-client';
-import { StatusTally, TalliedHistogram } from '../../src/metrics/tally.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { ClientStatusTally, StatusTally, TalliedHistogram } from '../../src/metrics/tally.js';
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** On bounds, between them, below the first, above the last. */
@@ -73,5 +74,40 @@ describe('StatusTally', () => {
     assert.match(first, /responses_total\{code="error"\} 1/);
     tally.count(200);
     assert.match(await registry.getSingleMetricAsString('responses_total'), /responses_total\{code="200"\} 3/);
+  });
+});
+
+describe('ClientStatusTally', () => {
+  it('hands the counts to the counter by code and origin, each origin apart', async () => {
+    const registry = new Registry();
+    const tally = new ClientStatusTally();
+    const counter: Counter<'code' | 'origin'> = new Counter({
+      name: 'client_total',
+      help: 'c',
+      labelNames: ['code', 'origin'] as const,
+      registers: [registry],
+      collect: () => tally.flushInto(counter),
+    });
+    tally.count(200, 'upstream');
+    tally.count(200, 'upstream');
+    tally.count(429, 'sidecar');
+    tally.count(429, 'upstream');
+    const text = await registry.getSingleMetricAsString('client_total');
+    assert.match(text, /client_total\{code="200",origin="upstream"\} 2/);
+    assert.match(text, /client_total\{code="429",origin="sidecar"\} 1/);
+    assert.match(text, /client_total\{code="429",origin="upstream"\} 1/);
+    assert.doesNotMatch(text, /code="200",origin="sidecar"/);
+  });
+});
+
+describe('pool_size_peak', () => {
+  it('keeps the largest pool size of each profile while pool_size follows the current one', async () => {
+    const metrics = createMetrics(new Registry(), { defaultMetrics: false });
+    for (const size of [1, 3, 2]) metrics.setPoolSize('a', size);
+    metrics.setPoolSize('b', 1);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /token_sidecar_pool_size\{profile="a"\} 2/);
+    assert.match(text, /token_sidecar_pool_size_peak\{profile="a"\} 3/);
+    assert.match(text, /token_sidecar_pool_size_peak\{profile="b"\} 1/);
   });
 });
