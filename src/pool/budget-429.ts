@@ -32,7 +32,7 @@ export function classify429(
 ): RateLimitCause {
   if (limitKey !== undefined) return TOKEN_LIMIT_KEYS.has(limitKey) ? 'token_budget' : 'other';
   if (allowed > 0 && count >= 0) return count >= allowed ? 'token_budget' : 'other';
-  if (budget !== undefined && !budget.fromUpstream && budget.limit > 0 && budget.remaining(now, false) === 0) return 'token_budget';
+  if (budget !== undefined && !budget.fromUpstream && budget.limit > 0 && budget.remaining(now, true) === 0) return 'token_budget';
   return 'other';
 }
 

@@ -115,8 +115,8 @@ export function desiredPoolSize(budgets: readonly SlotBudget[], size: number, no
   for (let i = 0; i < size; i++) {
     const b = budgets[i]!;
     if (b.fromUpstream) windows = true;
-    if (b.limit > limit) limit = b.limit;
-    if (b.windowMs > windowMs) windowMs = b.windowMs;
+    if (b.sizingLimit > limit) limit = b.sizingLimit;
+    if (b.sizingWindowMs > windowMs) windowMs = b.sizingWindowMs;
     const remaining = b.remaining(now);
     if (remaining === Number.POSITIVE_INFINITY) return size;
     left += remaining;

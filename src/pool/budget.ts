@@ -179,21 +179,40 @@ export class SlotBudget {
     return this.fromUpstream || (this.headerLimit > 0 && !this.tokenLimit.known);
   }
 
-  /** The limit's window (ms): the upstream's where it sends counters, else the profile's; 0 = unknown. */
+  /**
+   * The limit's window (ms): the upstream's where it sends counters; else the span the count covers,
+   * the profile's window and the bucket under way (a token carries its limit per that span); 0 = unknown.
+   */
   get windowMs(): number {
+    return this.byHeaders ? this.headerWindowMs : this.tokenLimit.windowMs + this.tokenLimit.bucketMs;
+  }
+
+  /**
+   * The limit and window a pool is sized by. The upstream's where it sends counters; for a counted
+   * budget the profile's own limit and window, not the margins the routing keeps (a fiftieth of the
+   * limit, a bucket more of window): those margins are spare already, and sizing by them on top of
+   * the spare slot would pay for a spare twice.
+   */
+  get sizingLimit(): number {
+    return this.byHeaders ? this.headerLimit : this.tokenLimit.perWindow;
+  }
+
+  get sizingWindowMs(): number {
     return this.byHeaders ? this.headerWindowMs : this.tokenLimit.windowMs;
   }
 
   /**
-   * Requests left in the window at `now`: 0 while exhausted, Infinity when no limit is known. With
-   * `slowStart` (the default) a counted fresh token offers no more than its slow start allows.
+   * Requests left in the window at `now`: 0 while exhausted, Infinity when no limit is known. By
+   * default, what this instance may send (the routing's view): a counted fresh token no more than
+   * its slow start allows, and no more of a token than this instance's share. `fleetWide`: what the
+   * token has left for the whole fleet (is the pool short of budget, or only this instance's part?).
    */
-  remaining(now: number, slowStart = true): number {
+  remaining(now: number, fleetWide = false): number {
     if (now < this.exhaustedUntil) return 0;
-    if (slowStart && this.accepted < SLOW_START_ANSWERS && !this.byHeaders && this.tokenLimit.known) {
+    if (!fleetWide && this.accepted < SLOW_START_ANSWERS && !this.byHeaders && this.tokenLimit.known) {
       const open = SLOW_START_BURST + 2 * this.accepted - (this.sentWithToken - this.answered);
       if (open <= 0) return 0;
-      const left = this.remaining(now, false);
+      const left = this.remaining(now, true);
       return left < open ? left : open;
     }
     if (this.byHeaders) {
@@ -202,8 +221,15 @@ export class SlotBudget {
     }
     const limit = this.tokenLimit.usable;
     if (limit === 0) return Number.POSITIVE_INFINITY;
-    const used = this.fleetCounted(now);
-    return used >= limit ? 0 : limit - used;
+    let left = limit - this.fleetCounted(now);
+    if (!fleetWide && this.fleetFactor > 1) {
+      // This instance's share of the token: what it sends of the fleet's traffic. The others' sends
+      // reach it a batch late, and each instance draws hardest on the token it sees as the best; if
+      // each keeps to its share, they cannot overdraw a token between them whatever they missed.
+      const share = limit / this.fleetFactor - this.own.total(now);
+      if (share < left) left = share;
+    }
+    return left <= 0 ? 0 : left;
   }
 
   /**

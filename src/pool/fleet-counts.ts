@@ -19,6 +19,32 @@ export interface CountedPool {
 }
 
 /**
+ * How many requests the fleet sends per request of this instance, over the window, from the counts
+ * of the first `size` counted budgets: their fleet counts (this instance's own plus the others' as
+ * the store last told) over this instance's own. The others' sends are filed under the bucket of the
+ * batch that handed them over, half a batch late on average, so they stay in the window that much
+ * longer than this instance's own: counted for the ratio over the window's length, not over that
+ * longer span. undefined while this instance has sent too few to measure (MIN_OWN_FOR_FACTOR).
+ * Bounded to [1, MAX_FLEET_FACTOR]. O(size), no allocation.
+ */
+export function fleetRatio(budgets: readonly SlotBudget[], size: number, now: number): number | undefined {
+  let own = 0;
+  let others = 0;
+  let windowMs = 0;
+  for (let i = 0; i < size; i++) {
+    const b = budgets[i]!;
+    if (b.fromUpstream) continue;
+    const mine = b.ownCounted(now);
+    own += mine;
+    others += b.storeCounted(now) - mine;
+    windowMs = b.windowMs;
+  }
+  if (own < MIN_OWN_FOR_FACTOR) return undefined;
+  const lateness = windowMs > 0 ? windowMs / (windowMs + FLEET_COUNT_INTERVAL_MS / 2) : 1;
+  return Math.min(MAX_FLEET_FACTOR, Math.max(1, (own + others * lateness) / own));
+}
+
+/**
  * Shares the count of each slot's token across the fleet, for budgets counted by the sidecars
  * (./budget.ts): every FLEET_COUNT_INTERVAL_MS, one store call (RateCountStore.addRateCounts) hands
  * over this instance's sends per slot since the last call and brings back the fleet's count of each
@@ -76,21 +102,13 @@ export class FleetCounts {
     try {
       const totals = await store.addRateCounts(key, Math.floor(clock.now() / bucketMs), BUCKETS_PER_WINDOW, Math.ceil((3 * limit.windowMs) / 1000) + 5, counters);
       const now = clock.now();
-      let fleet = 0;
-      let own = 0;
       slots.forEach((slot, j) => {
         const budget = budgets[slot]!;
-        if (budget.generation !== generations[j]) return;
-        budget.applyFleetCount(totals[j] ?? 0, now);
-        fleet += totals[j] ?? 0;
-        own += budget.ownCounted(now) - budget.pendingCount;
+        if (budget.generation === generations[j]) budget.applyFleetCount(totals[j] ?? 0, now);
       });
-      // How many requests the fleet sends per request of this instance, over the window: what each
-      // budget scales its sends by until the next batch.
-      if (own >= MIN_OWN_FOR_FACTOR) {
-        const factor = Math.min(MAX_FLEET_FACTOR, Math.max(1, fleet / own));
-        for (let i = 0; i < budgets.length; i++) budgets[i]!.fleetFactor = factor;
-      }
+      // What each budget scales its own sends by until the next batch.
+      const ratio = fleetRatio(budgets, size, now);
+      if (ratio !== undefined) for (let i = 0; i < budgets.length; i++) budgets[i]!.fleetFactor = ratio;
       this.warned = false;
     } catch (err) {
       // Not lost: the next batch hands them over.

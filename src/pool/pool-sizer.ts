@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { PoolSizeRecord, PoolSizeStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
 import type { SlotBudget } from './budget.js';
+import { fleetRatio } from './fleet-counts.js';
 import { desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
 
 /** What the sizer asks of the pool it sizes. */
@@ -198,7 +199,7 @@ export class PoolSizer {
     // window's would take a window to show it.
     const windowLocal = this.meter.perSecond(now, this.windowMs());
     const local = exhausted ? Math.max(windowLocal, this.meter.perSecond(now, SHORT_RATE_HORIZON_MS)) : windowLocal;
-    const rate = this.fleetDemand(now, local, exhausted);
+    const rate = this.fleetDemand(now, local);
     const demanded = desiredPoolSize(pool.budgets, size, now, local, rate);
     const bump = exhausted && demanded <= size;
     const desired = bump ? size + 1 : demanded;
@@ -281,37 +282,35 @@ export class PoolSizer {
   }
 
   /**
-   * The whole fleet's demand in requests per second: this instance's arrival rate (`local`) times
-   * how many requests the fleet sends per request this instance sends, from the slots' current
-   * windows: how much the upstream's counts rose between two answers to this instance's requests,
-   * against how many of its requests lay between them (SlotBudget.riseSinceFirstAnswer). Every
-   * request is counted on exactly one slot, so the ratio needs no idea of how many instances there
-   * are. Both ends are answers, and the span is whole windows rather than the last second: on a
-   * starved machine an instance that falls behind sees, second by second, few of its own requests
-   * answered while the others' are counted (ratios of 4 to 9 for two instances were seen), and the
-   * start of a window holds the others' requests sent before its own first. O(slots).
+   * The whole fleet's demand in requests per second: this instance's arrival rate (`local`: sent or
+   * held, which sends alone would understate while requests wait for a growing pool) times how many
+   * requests the fleet sends per request this instance sends. Every request is counted on exactly
+   * one slot, so the ratio needs no idea of how many instances there are.
+   * - Counted budgets (no budget headers): the store's counts over the window (fleetRatio).
+   * - The upstream's counters: how much they rose between two answers to this instance's requests,
+   *   against how many of its requests lay between them (SlotBudget.riseSinceFirstAnswer). Both
+   *   ends are answers and the span is whole windows: on a starved machine an instance that falls
+   *   behind sees, second by second, few of its own requests answered while the others' are counted
+   *   (ratios of 4 to 9 for two instances were seen), and the start of a window holds the others'
+   *   requests sent before its own first.
+   * O(slots).
    */
-  private fleetDemand(now: number, local: number, exhausted: boolean): number {
+  private fleetDemand(now: number, local: number): number {
     const { budgets, size } = this.pool;
+    const countedRatio = fleetRatio(budgets, size, now);
+    if (countedRatio !== undefined) {
+      this.ratio = countedRatio;
+      return local * this.ratio;
+    }
     let counted = 0;
     let own = 0;
     for (let i = 0; i < size; i++) {
       const b = budgets[i]!;
-      if (!b.fromUpstream) {
-        // Counted (no budget headers): the fleet's count as the store told it, and this instance's own.
-        const fleet = b.storeCounted(now);
-        counted += fleet;
-        own += b.ownCounted(now);
-        continue;
-      }
-      if (b.resetAt <= now) continue;
+      if (!b.fromUpstream || b.resetAt <= now) continue;
       counted += b.riseSinceFirstAnswer;
       own += b.ownSinceFirstAnswer;
     }
     if (own >= MIN_OWN_FOR_RATIO) this.ratio = counted > own ? counted / own : 1;
-    // Counted budgets: the ratio is the fleet's sends over this instance's own in the window, both
-    // from the store's counts. Times this instance's arrivals (sent or held), that is the fleet's
-    // demand, which sends alone would understate while requests wait for a growing pool.
     return local * this.ratio;
   }
 

@@ -45,8 +45,11 @@ const REFRESH_CONCURRENCY = 4;
 
 /** How often held requests look again for a slot with budget (one timer for all of them). */
 const HOLD_POLL_MS = 25;
+/** A request held this long for budget means the pool is short of the demand. */
+const HELD_PROVES_DEMAND_MS = 500;
 
 interface Held {
+  readonly since: number;
   readonly deadline: number;
   readonly resolve: (sent: SentLease) => void;
   readonly reject: (err: Error) => void;
@@ -148,7 +151,7 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
   leaseOverBudget(): Promise<SentLease> {
     const { policy = 'pass', maxWaitMs = 5_000, onRateLimited } = this.options;
     const now = this.clock.now();
-    this.sizer?.check(now, this.outOfBudgetOutsideSlowStart(now));
+    this.sizer?.check(now, this.outOfFleetBudget(now));
     const growing = this.sizer !== undefined && this.sizer.canGrow;
     if (!growing && policy === 'reject') {
       onRateLimited?.('rejected');
@@ -161,7 +164,7 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
     }
     if (!growing && policy === 'pass') return this.pass();
     return new Promise<SentLease>((resolve, reject) => {
-      this.held.push({ deadline: now + maxWaitMs, resolve, reject });
+      this.held.push({ since: now, deadline: now + maxWaitMs, resolve, reject });
       if (this.holdTimer === undefined) this.holdTimer = this.clock.setTimeout(() => this.releaseHeld(), HOLD_POLL_MS);
     });
   }
@@ -189,6 +192,9 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
       else still.push(waiter);
     }
     this.held = still;
+    // Requests still waiting after a while prove the demand above the pool, whatever the rates read,
+    // unless a new token's slow start is what holds them (its budget is there, coming).
+    if (still.length > 0 && now - still[0]!.since >= HELD_PROVES_DEMAND_MS && this.outOfFleetBudget(now)) this.sizer?.check(now, true);
     if (still.length > 0) this.holdTimer = this.clock.setTimeout(() => this.releaseHeld(), HOLD_POLL_MS);
   }
 
@@ -416,9 +422,9 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
     }
   }
 
-  /** Every slot in rotation out of budget even without the slow start of fresh tokens: the demand is above the pool. */
-  private outOfBudgetOutsideSlowStart(now: number): boolean {
-    for (let i = 0; i < this.size; i++) if (this.slotBudgets[i]!.remaining(now, false) > 0) return false;
+  /** Every slot in rotation out of budget for the whole fleet (not only this instance's share, nor a fresh token's slow start): the demand is above the pool. */
+  private outOfFleetBudget(now: number): boolean {
+    for (let i = 0; i < this.size; i++) if (this.slotBudgets[i]!.remaining(now, true) > 0) return false;
     return true;
   }
 

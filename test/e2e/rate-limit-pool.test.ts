@@ -20,6 +20,10 @@ const COUNTED = { RATE_LIMIT_PER_TOKEN: '300', RATE_LIMIT_WINDOW_S: String(WINDO
 
 after(() => stopAllRedisNodes());
 
+interface TokenAnswer {
+  profiles: { pool: { growth: string; rateLimit: unknown } }[];
+}
+
 export async function runPoolScenario(
   mockArgs: string[],
   sidecarsFor: (mockUrl: string) => Promise<Target[]>,
@@ -33,7 +37,9 @@ export async function runPoolScenario(
   const load = await openLoop(sidecars, rate, durationMs, async () => (await mock.stats()).tokenRequests.total);
   const afterRun = await mock.stats();
   const finalSizes = await Promise.all(sidecars.map((s) => poolSize(s.adminUrl)));
-  const token = (await (await fetch(`${sidecars[0]!.adminUrl}/token`)).json()) as { profiles: { pool: { growth: string; rateLimit: unknown } }[] };
+  // With WORKERS the admin port answers for each worker: the first one's pool stands for the fleet's.
+  const answer = (await (await fetch(`${sidecars[0]!.adminUrl}/token`)).json()) as TokenAnswer & { workers?: TokenAnswer[] };
+  const token = answer.workers?.[0] ?? answer;
   return {
     requests: load.sent.length,
     skipped: load.skipped,

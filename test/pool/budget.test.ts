@@ -122,17 +122,17 @@ describe('SlotBudget', () => {
   it('with RATE_LIMIT_PER_TOKEN and no headers, counts over a sliding minute at least as long as the window', async () => {
     const clock = new FakeClock(1_700_000_000_000);
     const budget = new SlotBudget(3);
-    // (false: the count alone, without a fresh token's slow start.)
-    assert.equal(budget.remaining(clock.now(), false), 3);
+    // (true: the token's budget for the whole fleet, without a fresh token's slow start.)
+    assert.equal(budget.remaining(clock.now(), true), 3);
     for (let i = 0; i < 3; i++) budget.noteSent(clock.now());
-    assert.equal(budget.remaining(clock.now(), false), 0);
+    assert.equal(budget.remaining(clock.now(), true), 0);
     assert.equal(budget.availableAt(clock.now()), clock.now() + 1_000, 'a sliding count frees budget as its oldest second leaves');
     await clock.advance(LOCAL_WINDOW_MS);
-    assert.equal(budget.remaining(clock.now(), false), 0, 'a minute later the requests are still in the span (window + the bucket under way)');
+    assert.equal(budget.remaining(clock.now(), true), 0, 'a minute later the requests are still in the span (window + the bucket under way)');
     await clock.advance(1_000);
-    assert.equal(budget.remaining(clock.now(), false), 3);
+    assert.equal(budget.remaining(clock.now(), true), 3);
     budget.noteSent(clock.now());
-    assert.equal(budget.remaining(clock.now(), false), 2);
+    assert.equal(budget.remaining(clock.now(), true), 2);
   });
 
   it('lets the upstream counters win over RATE_LIMIT_PER_TOKEN once they arrive', () => {
@@ -215,9 +215,9 @@ describe('SlotBudget', () => {
     budget.markExhausted(0, 30);
     budget.resetForNewToken();
     assert.deepEqual([budget.used, budget.resetAt, budget.exhaustedUntil, budget.firstCount, budget.fromUpstream], [0, 0, 0, -1, false]);
-    assert.equal(budget.remaining(0, false), 118, 'the limit less a fiftieth, for jitter between here and the upstream');
+    assert.equal(budget.remaining(0, true), 118, 'the limit less a fiftieth, for jitter between here and the upstream');
     assert.equal(budget.remaining(0), 3, 'a fresh token starts slowly: a few requests until it has answered');
-    assert.equal(budget.windowMs, 60_000);
+    assert.equal(budget.windowMs, 61_000, 'the span the count covers: the window and the bucket under way');
   });
 
   it('remembers the first count of a token: the evidence for a shared limit', () => {
