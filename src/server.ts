@@ -73,7 +73,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     headersTimeout: config.upstreamTimeoutMs,
     bodyTimeout: config.upstreamTimeoutMs,
   });
-  const dispatcher = new Intercepted(upstreamPool, tokenInterceptor({ meter: upstreamMeter(metrics), replayBodyLimitBytes: config.replayBodyLimitBytes }));
+  const dispatcher = new Intercepted(upstreamPool, tokenInterceptor({ meter: upstreamMeter(metrics, { serverTiming: config.serverTiming }), replayBodyLimitBytes: config.replayBodyLimitBytes }));
 
   const proxy = Fastify({
     ...quietFastifyLogging(log),

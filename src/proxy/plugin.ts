@@ -8,6 +8,8 @@ import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';
 import { sendError } from '../http/send-error.js';
 import type { LeasePool } from '../lifecycle/lease.js';
 import { carryPool } from './token-interceptor.js';
+import { carryTiming, microsecondsSince, RequestTiming } from './server-timing.js';
+import { performance } from 'node:perf_hooks';
 
 /** Picks the credential profile (and so the token) of one request; stripped before forwarding. */
 export const PROFILE_HEADER = 'x-token-profile';
@@ -40,6 +42,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The request's profile, chosen once by the proxy's preHandler (null until then; only the proxy app decorates requests with it). */
     tokenRoute: ProfileRoute | null;
+    /** Server-Timing: where the request's time goes, from the preHandler on (null until then). */
+    timing: RequestTiming | null;
   }
 }
 
@@ -61,6 +65,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   }
   const defaultRoute = routes.get(config.defaultProfile)!;
   app.decorateRequest('tokenRoute', null);
+  app.decorateRequest('timing', null);
 
   /**
    * preHandler: inbound key, profile, and a valid token. Callback style with a synchronous fast
@@ -78,9 +83,13 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       return;
     }
     request.tokenRoute = route;
+    const timing = (request.timing = new RequestTiming(performance.now()));
     if (route.pool.ready) return done();
     route.pool.leaseWaiting().then(
-      () => done(),
+      () => {
+        timing.tokenUs += microsecondsSince(timing.startedAt);
+        done();
+      },
       (err: unknown) => void sendError(reply, err),
     );
   }
@@ -98,6 +107,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       ...(singleUpstream ? {} : { getUpstream: (request) => request.tokenRoute!.upstream }),
       rewriteRequestHeaders: (request, headers) => {
         unsetHeaders(headers, request.tokenRoute!.stripped);
+        carryTiming(headers, request.timing!);
         return carryPool(headers, request.tokenRoute!.pool);
       },
       rewriteHeaders: (headers: IncomingHttpHeaders) => withoutHeaders(headers, STRIPPED_RESPONSE_HEADERS),

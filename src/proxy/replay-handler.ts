@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Lease, LeasePool } from '../lifecycle/lease.js';
 import { readRateLimit, readRetryAfter, type RateLimitReading } from './rate-limit.js';
+import { appendServerTiming, microsecondsSince, serverTimingValue, sidecarMicroseconds, type RequestTiming } from './server-timing.js';
 
 /** undici's handler callbacks in the form @fastify/reply-from's requests and undici's clients call them. */
 export type Handler = Dispatcher.DispatchHandler;
@@ -19,6 +20,10 @@ export interface ResponseMeter {
   error(): void;
   /** How a request that met a 401 ended. */
   replay(result: ReplayResult): void;
+  /** The sidecar's own seconds for a proxied answer (server-timing.ts `sidecar`). */
+  added(seconds: number): void;
+  /** SERVER_TIMING: whether answers get the Server-Timing header. */
+  readonly serverTiming: boolean;
 }
 
 /** One proxied request as the handler needs it: everything to send it again, and whom to tell. */
@@ -37,6 +42,8 @@ export interface ReplayRequest {
   /** False for a body that can be sent only once: a 401 or 429 then reaches the client. */
   readonly replayable: boolean;
   readonly meter: ResponseMeter;
+  /** Server-Timing: where this request's time went (server-timing.ts); absent for a request the proxy plugin did not take. */
+  readonly timing: RequestTiming | undefined;
 }
 
 /** Why a first answer was held back and the request sent again. */
@@ -97,7 +104,11 @@ export class ReplayHandler implements Handler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     const { handler, meter } = this.request;
     if (statusCode < 200) return handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
-    meter.response(statusCode, (performance.now() - this.startedAt) / 1000);
+    const now = performance.now();
+    meter.response(statusCode, (now - this.startedAt) / 1000);
+    // Server-Timing: the upstream's part, summed over the attempts (server-timing.ts).
+    const { timing } = this.request;
+    if (timing !== undefined) timing.upstreamUs += Math.round((now - this.startedAt) * 1000);
     const limit = readRateLimit(statusCode, rawHeaders);
     if (limit) this.lease.slot.observeRateLimit(limit.allowed, limit.count, limit.resetSeconds, this.ticket);
 
@@ -112,7 +123,16 @@ export class ReplayHandler implements Handler {
       meter.replay('not_replayable');
       this.lease.slot.onUnauthorized(this.lease.token).catch(() => {});
     }
+    if (timing !== undefined) this.stampTiming(timing, rawHeaders, now);
     return handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
+  }
+
+  /** The answer going to the client: the sidecar's part into the histogram, and the Server-Timing header when on. */
+  private stampTiming(timing: RequestTiming, rawHeaders: Buffer[], now: number): void {
+    const { meter } = this.request;
+    const sidecarUs = sidecarMicroseconds(timing, now);
+    meter.added(sidecarUs / 1e6);
+    if (meter.serverTiming) appendServerTiming(rawHeaders, serverTimingValue(timing, sidecarUs));
   }
 
   onData(chunk: Buffer): boolean {
@@ -175,10 +195,17 @@ export class ReplayHandler implements Handler {
 
   private replay(held: NonNullable<ReplayHandler['held']>, trailers: string[] | null): void {
     this.replayed = true;
+    const { timing } = this.request;
+    const waitStartedAt = performance.now();
     this.nextLease().then(
       (lease) => {
         this.held = undefined;
         if (this.finished) return;
+        if (timing !== undefined) {
+          // Server-Timing: the wait for the newer token (a 401) is the token's part.
+          timing.tokenUs += microsecondsSince(waitStartedAt);
+          timing.replayed = this.reason === 'unauthorized' ? 401 : 429;
+        }
         this.lease = lease;
         this.ticket = lease.slot.noteSent();
         this.startedAt = performance.now();
@@ -191,6 +218,10 @@ export class ReplayHandler implements Handler {
         this.request.meter.replay('no_token');
         if (this.finished) return;
         const { handler } = this.request;
+        if (timing !== undefined) {
+          timing.tokenUs += microsecondsSince(waitStartedAt);
+          this.stampTiming(timing, held.rawHeaders, performance.now());
+        }
         handler.onHeaders?.(held.statusCode, held.rawHeaders, () => {}, held.statusText);
         for (const chunk of held.chunks) handler.onData?.(chunk);
         // Its own trailers (undici's request handler reads them: null would throw there).
