@@ -1,7 +1,16 @@
 import type { IpcBackendClient } from '../ipc/backend-client.js';
 import type { BackendOperations } from '../ipc/backend-host.js';
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, type PoolSizeRecord, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
+import {
+  checkPoolSizeArguments,
+  checkReserveArguments,
+  type HaltRecord,
+  type PoolSizeRecord,
+  type RequestReservation,
+  type StoreEvent,
+  type StoreListener,
+  type TokenStore,
+} from './store.js';
 
 /**
  * A worker's view of the in-memory store held by the primary process (WORKERS > 1 without Redis,
@@ -41,6 +50,19 @@ export class IpcTokenStore implements TokenStore {
     checkPoolSizeArguments(expectedEpoch, size);
     return this.client.call('setPoolSize', key, expectedEpoch, size, updatedAt);
   }
+  async reserveRequests(key: string, limit: number, maxBlock: number): Promise<RequestReservation> {
+    checkReserveArguments(limit, maxBlock);
+    return this.client.call('reserveRequests', key, limit, maxBlock);
+  }
+  resetRequests(key: string): Promise<void> {
+    return this.client.call('resetRequests', key);
+  }
+  getHalt(key: string): Promise<HaltRecord | null> {
+    return this.client.call('getHalt', key);
+  }
+  setHalt(key: string, record: HaltRecord): Promise<void> {
+    return this.client.call('setHalt', key, record);
+  }
   async subscribe(listener: StoreListener): Promise<() => Promise<void>> {
     const remove = this.client.addListener((event) => listener(event as StoreEvent));
     return async () => void remove();
@@ -62,5 +84,9 @@ export function storeOperations(store: TokenStore): BackendOperations {
     putRefreshToken: (key, refreshToken, generation) => store.putRefreshToken(key as string, refreshToken as string, generation as number),
     getPoolSize: (key) => store.getPoolSize(key as string),
     setPoolSize: (key, epoch, size, updatedAt) => store.setPoolSize(key as string, epoch as number, size as number, updatedAt as number),
+    reserveRequests: (key, limit, maxBlock) => store.reserveRequests(key as string, limit as number, maxBlock as number),
+    resetRequests: (key) => store.resetRequests(key as string),
+    getHalt: (key) => store.getHalt(key as string),
+    setHalt: (key, record) => store.setHalt(key as string, record as HaltRecord),
   };
 }

@@ -19,3 +19,16 @@ export function poolKey(prefix: string, id: PoolIdentity): string {
 function clientHash(id: PoolIdentity): string {
   return createHash('sha256').update(`${id.tokenUrl}\n${id.clientId}`).digest('hex').slice(0, 16);
 }
+
+/**
+ * The run's request count (MAX_REQUESTS): one per key prefix, shared by every profile and instance
+ * on the store. A `{…}` hash tag of its own, like the other keys.
+ */
+export function requestCountKey(prefix: string): string {
+  return `${prefix}:{run}:requests`;
+}
+
+/** The fleet's halt record (POST /admin/halt): one per key prefix. */
+export function haltKey(prefix: string): string {
+  return `${prefix}:{run}:halt`;
+}

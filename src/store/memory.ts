@@ -10,7 +10,18 @@
  * All methods run synchronously inside; JavaScript's single thread makes each one atomic.
  */
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, type PoolSizeRecord, type PoolSizeStore, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
+import {
+  checkPoolSizeArguments,
+  checkReserveArguments,
+  grantFor,
+  type HaltRecord,
+  type PoolSizeRecord,
+  type PoolSizeStore,
+  type RequestReservation,
+  type StoreEvent,
+  type StoreListener,
+  type TokenStore,
+} from './store.js';
 
 export interface MemoryTokenStoreOptions {
   /** Clock for expiry (default Date.now). */
@@ -31,6 +42,8 @@ export class MemoryTokenStore implements TokenStore, PoolSizeStore {
   private readonly refreshTokens = new Map<string, RefreshRecord>();
   private readonly listeners = new Set<StoreListener>();
   private readonly poolSizes = new Map<string, PoolSizeRecord>();
+  private readonly requestCounts = new Map<string, number>();
+  private readonly halts = new Map<string, HaltRecord>();
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -81,6 +94,26 @@ export class MemoryTokenStore implements TokenStore, PoolSizeStore {
     if ((this.poolSizes.get(key)?.epoch ?? 0) > expectedEpoch) return false;
     this.poolSizes.set(key, { size, epoch: expectedEpoch + 1, updatedAt });
     return true;
+  }
+
+  async reserveRequests(key: string, limit: number, maxBlock: number): Promise<RequestReservation> {
+    checkReserveArguments(limit, maxBlock);
+    const granted = grantFor(this.requestCounts.get(key) ?? 0, limit, maxBlock);
+    const used = (this.requestCounts.get(key) ?? 0) + granted;
+    this.requestCounts.set(key, used);
+    return { granted, used };
+  }
+
+  async resetRequests(key: string): Promise<void> {
+    this.requestCounts.delete(key);
+  }
+
+  async getHalt(key: string): Promise<HaltRecord | null> {
+    return this.halts.get(key) ?? null;
+  }
+
+  async setHalt(key: string, record: HaltRecord): Promise<void> {
+    this.halts.set(key, { halted: record.halted, at: record.at });
   }
 
   async subscribe(listener: StoreListener): Promise<() => Promise<void>> {
