@@ -33,6 +33,8 @@ export const ErrorCodes = {
    * outage; a client or proxy that retries 5xx would only hammer until the window opens.
    */
   outsideTestWindow: { code: 'sidecar_outside_test_window', status: 403 },
+  /** Admin: a brake (halt, resume, reset of the request count) could not be written to the shared store. */
+  storeUnavailable: { code: 'store_unavailable', status: 503 },
   /** The upstream could not be reached or did not answer in time. */
   upstreamUnreachable: { code: 'upstream_unreachable', status: 502 },
   upstreamTimeout: { code: 'upstream_timeout', status: 504 },

@@ -8,6 +8,7 @@ import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';
 import { sendError } from '../http/send-error.js';
 import type { LeasePool } from '../lifecycle/lease.js';
 import { carryPool } from './token-interceptor.js';
+import type { RequestGate } from './request-gate.js';
 import { carryTiming, microsecondsSince, RequestTiming } from './server-timing.js';
 import { performance } from 'node:perf_hooks';
 
@@ -29,6 +30,8 @@ export interface ProxyPluginOptions {
   readonly poolOf: (profile: string) => LeasePool | undefined;
   /** The upstream connection pool with the token interceptor composed in (token-interceptor.ts). */
   readonly dispatcher: Dispatcher;
+  /** The run's brakes (MAX_REQUESTS, halt, TEST_WINDOW); absent: none. */
+  readonly gate?: RequestGate;
 }
 
 /** Where one profile's requests go: its token pool, its upstream, and the request headers it drops. */
@@ -54,7 +57,7 @@ declare module 'fastify' {
  * looked up here, once; the pool goes to the interceptor with the dispatch headers (carryPool).
  */
 export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
-  const { config, poolOf, dispatcher } = opts;
+  const { config, poolOf, dispatcher, gate } = opts;
   const inboundKey = config.inboundApiKey ? Buffer.from(config.inboundApiKey) : undefined;
   const routes = new Map<string, ProfileRoute>();
   for (const profile of config.profiles) {
@@ -68,8 +71,8 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   app.decorateRequest('timing', null);
 
   /**
-   * preHandler: inbound key, profile, and a valid token. Callback style with a synchronous fast
-   * path, so a request in steady state creates no promise here.
+   * preHandler: inbound key, profile, the run's brakes, and a valid token. Callback style with a
+   * synchronous fast path, so a request in steady state creates no promise here.
    */
   function ensureToken(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     if (inboundKey && !matchesInboundKey(request.headers[INBOUND_KEY_HEADER], inboundKey)) {
@@ -83,8 +86,20 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       return;
     }
     request.tokenRoute = route;
-    const timing = (request.timing = new RequestTiming(performance.now()));
+    request.timing = new RequestTiming(performance.now());
+    const refusal = gate === undefined ? null : gate.admit();
+    if (refusal === null) return withToken(request, reply, route, done);
+    if (!(refusal instanceof Promise)) return void sendError(reply, refusal);
+    refusal.then(
+      (late) => (late === null ? withToken(request, reply, route, done) : void sendError(reply, late)),
+      (err: unknown) => void sendError(reply, err),
+    );
+  }
+
+  /** The last step of the preHandler: a request waits here (once) when its profile holds no valid token yet. */
+  function withToken(request: FastifyRequest, reply: FastifyReply, route: ProfileRoute, done: (err?: Error) => void): void {
     if (route.pool.ready) return done();
+    const timing = request.timing!;
     route.pool.leaseWaiting().then(
       () => {
         timing.tokenUs += microsecondsSince(timing.startedAt);

@@ -44,6 +44,8 @@ export interface ReplayRequest {
   readonly meter: ResponseMeter;
   /** Server-Timing: where this request's time went (server-timing.ts); absent for a request the proxy plugin did not take. */
   readonly timing: RequestTiming | undefined;
+  /** The run's brakes on a second request to the upstream (RequestGate.mayReplay); absent: always. */
+  readonly mayReplay: (() => boolean) | undefined;
 }
 
 /** Why a first answer was held back and the request sent again. */
@@ -84,6 +86,8 @@ export class ReplayHandler implements Handler {
   /** Set when the client gave up or got its answer early: nothing more reaches it. */
   private finished = false;
   private held: { statusCode: number; rawHeaders: Buffer[]; statusText: string; chunks: Buffer[]; size: number } | undefined;
+  /** MAX_REQUESTS: whether the brakes let this request be sent again; asked once, when first needed. */
+  private replayPermit: boolean | undefined;
 
   constructor(private readonly request: ReplayRequest) {
     this.lease = request.lease;
@@ -116,7 +120,7 @@ export class ReplayHandler implements Handler {
       if (this.reason === 'unauthorized') meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
       else if (statusCode === 429) this.noteOwnBudget429(limit, rawHeaders);
     } else if ((this.reason = this.replayReason(statusCode, limit, rawHeaders)) !== undefined) {
-      if (this.request.replayable) {
+      if (this.replayAllowed()) {
         this.held = { statusCode, rawHeaders, statusText, chunks: [], size: 0 };
         return true;
       }
@@ -174,9 +178,19 @@ export class ReplayHandler implements Handler {
    */
   private replayReason(statusCode: number, limit: RateLimitReading | undefined, rawHeaders: Buffer[]): ReplayReason | undefined {
     if (statusCode === 401) return 'unauthorized';
-    if (statusCode !== 429 || !this.noteOwnBudget429(limit, rawHeaders) || !this.request.replayable) return undefined;
+    if (statusCode !== 429 || !this.noteOwnBudget429(limit, rawHeaders) || !this.replayAllowed()) return undefined;
     this.replayLease = this.request.pool.leaseForReplay(this.lease.slot);
     return this.replayLease === undefined ? undefined : 'rate_limited';
+  }
+
+  /**
+   * The body can be sent again and the run's brakes allow one more request upstream (MAX_REQUESTS).
+   * Without a permit the first answer reaches the client as for a body that cannot be replayed.
+   */
+  private replayAllowed(): boolean {
+    if (!this.request.replayable) return false;
+    const { mayReplay } = this.request;
+    return mayReplay === undefined || (this.replayPermit ??= mayReplay());
   }
 
   /** A 429 of the sent token's own budget marks its slot exhausted; returns whether it was one. */
