@@ -43,11 +43,15 @@ async function main(argv: string[]): Promise<number | undefined> {
       const { runLogin } = await import('./login/command.js');
       return runLogin(rest, process.env);
     }
+    case 'check': {
+      const { runCheck } = await import('./check/command.js');
+      return runCheck(rest, process.env);
+    }
     case 'serve':
       return serve(rest);
     default:
       if (first !== undefined && !first.startsWith('-')) {
-        process.stderr.write(`token-sidecar: unknown command "${first}" (commands: serve, mock, demo, login; see --help)\n`);
+        process.stderr.write(`token-sidecar: unknown command "${first}" (commands: serve, check, mock, demo, login; see --help)\n`);
         return EXIT_USAGE;
       }
       return serve(argv);

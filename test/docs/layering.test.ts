@@ -13,7 +13,7 @@ const SRC = 'src';
 
 /** Who may import whom. Leaves have an empty row. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  cli: ['config', 'demo', 'logging', 'login', 'mock', 'serve', 'v8-flags', 'version'],
+  cli: ['check', 'config', 'demo', 'logging', 'login', 'mock', 'serve', 'v8-flags', 'version'],
   serve: ['compose', 'config', 'ipc', 'logging', 'server', 'workers'],
   workers: ['config', 'ipc', 'logging', 'server'],
   server: ['admin', 'brakes', 'compose', 'config', 'errors', 'ipc', 'lifecycle', 'logging', 'metrics', 'proxy', 'store', 'token'],
@@ -21,6 +21,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   admin: ['brakes', 'config', 'errors', 'http', 'lifecycle', 'logging', 'metrics', 'store', 'token'],
   proxy: ['config', 'errors', 'http', 'lifecycle', 'logging', 'metrics'],
   login: ['config', 'errors', 'http', 'logging', 'store', 'token'],
+  check: ['config', 'token'],
   brakes: ['config', 'errors', 'logging', 'metrics', 'store', 'token'],
   lifecycle: ['config', 'errors', 'lock', 'logging', 'metrics', 'store', 'token'],
   store: ['config', 'ipc', 'logging', 'redis', 'token'],
