@@ -74,8 +74,15 @@ async function serve(argv: string[]): Promise<number | undefined> {
     throw err;
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
-  const { runServe } = await import('./serve.js');
-  await runServe(config, log);
+  const { runServe, ListenError } = await import('./serve.js');
+  try {
+    await runServe(config, log);
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    reportProblems('cannot listen', [err.message], 'token-sidecar --help');
+    // Token fetches and store connections have started: leave without waiting for them.
+    process.exit(EXIT_USAGE);
+  }
   return undefined;
 }
 
