@@ -14,7 +14,7 @@ const SRC = 'src';
 /** Who may import whom. Leaves have an empty row. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   cli: ['check', 'config', 'demo', 'logging', 'login', 'mock', 'serve', 'v8-flags', 'version'],
-  serve: ['compose', 'config', 'ipc', 'logging', 'server', 'workers'],
+  serve: ['compose', 'config', 'ipc', 'logging', 'metrics', 'server', 'workers'],
   workers: ['config', 'ipc', 'logging', 'server'],
   server: ['admin', 'brakes', 'compose', 'config', 'errors', 'ipc', 'lifecycle', 'logging', 'metrics', 'proxy', 'store', 'token'],
   compose: ['config', 'ipc', 'lifecycle', 'lock', 'logging', 'metrics', 'redis', 'store', 'token'],
