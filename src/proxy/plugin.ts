@@ -100,9 +100,10 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   function withToken(request: FastifyRequest, reply: FastifyReply, route: ProfileRoute, done: (err?: Error) => void): void {
     if (route.pool.ready) return done();
     const timing = request.timing!;
+    const waitedAt = performance.now();
     route.pool.leaseWaiting().then(
       () => {
-        timing.tokenUs += microsecondsSince(timing.startedAt);
+        timing.tokenUs += microsecondsSince(waitedAt);
         done();
       },
       (err: unknown) => void sendError(reply, err),
