@@ -17,11 +17,12 @@ async function occupiedPort(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-for (const [setting, env, flag] of [
-  ['PORT', 'PORT', '--port'],
-  ['ADMIN_PORT', 'ADMIN_PORT', '--admin-port'],
+for (const [setting, env, flag, workers] of [
+  ['PORT', 'PORT', '--port', '1'],
+  ['ADMIN_PORT', 'ADMIN_PORT', '--admin-port', '1'],
+  ['PORT', 'PORT', '--port', '2'],
 ] as const) {
-  test(`a ${setting} already in use stops the start with exit 2, naming ${env} (${flag}), without a stack trace`, async () => {
+  test(`a ${setting} already in use stops the start (WORKERS=${workers}) with exit 2, naming ${env} (${flag}), without a stack trace`, async () => {
     const mock = await startMock();
     after(() => mock.proc.stop());
     const taken = await occupiedPort();
@@ -31,6 +32,7 @@ for (const [setting, env, flag] of [
       UPSTREAM_URL: mock.url,
       TOKEN_URL: `${mock.url}/oauth/token`,
       LOG_LEVEL: 'warn',
+      WORKERS: workers,
       PORT: String(setting === 'PORT' ? taken : other),
       ADMIN_PORT: String(setting === 'ADMIN_PORT' ? taken : other),
     });
