@@ -1,6 +1,7 @@
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/types.js';
 import { SidecarError } from '../errors.js';
@@ -10,7 +11,6 @@ import type { LeasePool } from '../lifecycle/lease.js';
 import { carryPool } from './token-interceptor.js';
 import type { RequestGate } from './request-gate.js';
 import { carryTiming, microsecondsSince, RequestTiming } from './server-timing.js';
-import { performance } from 'node:perf_hooks';
 
 /** Picks the credential profile (and so the token) of one request; stripped before forwarding. */
 export const PROFILE_HEADER = 'x-token-profile';

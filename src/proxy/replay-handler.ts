@@ -68,6 +68,8 @@ const MAX_HELD_BYTES = 64 * 1024;
  * reports its 401 (or marks its slot exhausted), for the requests that follow.
  *
  * Every answer's rate-limit counters go to the slot whose token was sent, with the request's ticket.
+ * The answer that reaches the client carries Server-Timing (server-timing.ts) when the meter says so,
+ * and its sidecar part goes to the meter. A replay also needs the brakes' permit (mayReplay).
  *
  * Uses undici's handler interface as reply-from's requests and undici's clients both call it
  * (onConnect, onHeaders, onData, onComplete, onError), so no handler translation runs per request.
