@@ -7,6 +7,7 @@
  *   npm run bench -- --soak               the soak alone (10 minutes; --soak-minutes N to change)
  *   npm run bench -- --only latency,memory  some scenarios; results go to bench/results/tmp/
  *   npm run bench -- --only pool-cpu        the token pool's CPU per request alone (about 1.5 minutes)
+ *   npm run bench -- --only server-timing-cpu  the Server-Timing header's CPU per request (about 2 minutes)
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -21,6 +22,7 @@ import { latencyScenario } from './scenarios/latency.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { poolCpuScenario } from './scenarios/pool-cpu.js';
 import { redisCommandsScenario } from './scenarios/redis-commands.js';
+import { serverTimingCpuScenario } from './scenarios/server-timing-cpu.js';
 import { soakScenario } from './scenarios/soak.js';
 import { throughputScenario } from './scenarios/throughput.js';
 import { tokenEconomyScenario } from './scenarios/token-economy.js';
@@ -32,6 +34,7 @@ const SCENARIOS: readonly Scenario[] = [
   redisCommandsScenario,
   memoryScenario,
   poolCpuScenario,
+  serverTimingCpuScenario,
 ];
 
 function chooseScenarios(argv: string[]): { scenarios: readonly Scenario[]; mode: BenchReport['mode'] } {

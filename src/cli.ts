@@ -51,11 +51,15 @@ async function main(argv: string[]): Promise<number | undefined> {
       const { runTop } = await import('./top/command.js');
       return runTop(rest, process.env);
     }
+    case 'check': {
+      const { runCheck } = await import('./check/command.js');
+      return runCheck(rest, process.env);
+    }
     case 'serve':
       return serve(rest);
     default:
       if (first !== undefined && !first.startsWith('-')) {
-        process.stderr.write(`token-sidecar: unknown command "${first}" (commands: serve, mock, demo, login, report, top; see --help)\n`);
+        process.stderr.write(`token-sidecar: unknown command "${first}" (commands: serve, check, mock, demo, login, report, top; see --help)\n`);
         return EXIT_USAGE;
       }
       return serve(argv);
@@ -78,8 +82,15 @@ async function serve(argv: string[]): Promise<number | undefined> {
     throw err;
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
-  const { runServe } = await import('./serve.js');
-  await runServe(config, log);
+  const { runServe, ListenError } = await import('./serve.js');
+  try {
+    await runServe(config, log);
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    reportProblems('cannot listen', [err.message], 'token-sidecar --help');
+    // Token fetches and store connections have started: leave without waiting for them.
+    process.exit(EXIT_USAGE);
+  }
   return undefined;
 }
 

@@ -24,6 +24,17 @@ export const ErrorCodes = {
    * cannot grow; the sidecar answered (with Retry-After) without calling the upstream.
    */
   rateLimited: { code: 'sidecar_rate_limited', status: 429 },
+  /** MAX_REQUESTS: the run's cap of requests to the upstream is used up (or its shared count cannot be reached); the upstream was not called. */
+  requestCap: { code: 'sidecar_request_cap', status: 429 },
+  /** POST /admin/halt on any instance of the fleet: every instance refuses until POST /admin/resume. */
+  halted: { code: 'sidecar_halted', status: 503 },
+  /**
+   * TEST_WINDOW: the request came outside the window. 403, not 503: it is a standing policy, not an
+   * outage; a client or proxy that retries 5xx would only hammer until the window opens.
+   */
+  outsideTestWindow: { code: 'sidecar_outside_test_window', status: 403 },
+  /** Admin: a brake (halt, resume, reset of the request count) could not be written to the shared store. */
+  storeUnavailable: { code: 'store_unavailable', status: 503 },
   /** The upstream could not be reached or did not answer in time. */
   upstreamUnreachable: { code: 'upstream_unreachable', status: 502 },
   upstreamTimeout: { code: 'upstream_timeout', status: 504 },

@@ -1,7 +1,8 @@
 import cluster from 'node:cluster';
 import type { Config } from './config/types.js';
 import type { Logger } from './logging.js';
-import { buildServer } from './server.js';
+import { runSummary, summaryLine } from './metrics/run-summary.js';
+import { buildServer, type Sidecar } from './server.js';
 import { openStoreHost } from './compose.js';
 import type { IpcChannel } from './ipc/call.js';
 import { answerAdminOverIpc, runPrimary } from './workers/cluster.js';
@@ -22,9 +23,41 @@ export async function runServe(config: Config, log: Logger): Promise<void> {
   const sidecar = buildServer(config, worker ? { log: log.child({ worker: cluster.worker?.id }), primary: process as unknown as IpcChannel } : { log });
   if (worker) answerAdminOverIpc(sidecar);
   await sidecar.start();
-  const proxyAddress = await sidecar.proxy.listen({ host: config.host, port: config.port });
-  if (!worker) announce(config, log, proxyAddress, await sidecar.admin.listen({ host: config.adminHost, port: config.adminPort }));
-  drainOnSignal(config, log, () => sidecar.close(), () => sidecar.forceClose());
+  const proxyAddress = await listen(sidecar.proxy, 'port', config.host, config.port);
+  if (!worker) announce(config, log, proxyAddress, await listen(sidecar.admin, 'adminPort', config.adminHost, config.adminPort));
+  drainOnSignal(config, log, () => closeWithSummary(sidecar, log), () => sidecar.forceClose());
+}
+
+/** After the drain: what this process did over the run, in one log line (its fields in `summary`). */
+async function closeWithSummary(sidecar: Sidecar, log: Logger): Promise<void> {
+  await sidecar.close();
+  const summary = await runSummary(sidecar.metrics);
+  log.info({ summary }, `run summary: ${summaryLine(summary)}`);
+}
+
+/**
+ * A port that cannot be listened on (in use, or not allowed) stops the start with exit 2 and the
+ * setting named, not a stack trace: it is a setting to change, like any other bad setting.
+ */
+export class ListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
+
+async function listen(app: Sidecar['proxy'], setting: 'port' | 'adminPort', host: string, port: number): Promise<string> {
+  try {
+    return await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const label = setting === 'port' ? 'PORT (--port)' : 'ADMIN_PORT (--admin-port)';
+    const hostLabel = setting === 'port' ? 'HOST (--host)' : 'ADMIN_HOST (--admin-host)';
+    if (code === 'EADDRINUSE') throw new ListenError(`${label}: ${host}:${port} is already in use by another process; choose another port (0 picks a free one)`);
+    if (code === 'EACCES') throw new ListenError(`${label}: not allowed to listen on ${host}:${port} (ports below 1024 need privileges); choose another port`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ListenError(`${hostLabel}: ${host} is not an address of this machine`);
+    throw err;
+  }
 }
 
 function announce(config: Config, log: Logger, proxyAddress: string, adminAddress: string): void {

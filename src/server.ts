@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Registry } from 'prom-client';
 import { Agent } from 'undici';
 import { adminRoutes } from './admin/routes.js';
+import { RunBrakes } from './brakes/run-brakes.js';
 import type { Config } from './config/types.js';
 import { buildProfiles, openBackends, type Backends } from './compose.js';
 import type { IpcChannel } from './ipc/call.js';
@@ -35,6 +36,8 @@ export interface Sidecar {
   readonly profiles: TokenProfiles;
   readonly store: TokenStore;
   readonly metrics: Metrics;
+  /** The run's brakes: MAX_REQUESTS, the fleet's halt switch, TEST_WINDOW. */
+  readonly brakes: RunBrakes;
   readonly instanceId: string;
   /** Subscribes to the store and starts fetching tokens (in the background). */
   start(): Promise<void>;
@@ -66,6 +69,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
   store.onAvailabilityChange((up: boolean) => metrics.redisUp.set(up ? 1 : 0));
 
   const profiles = buildProfiles(config, { store, lock, clock, metrics, log, instanceId, random: deps.random, sharedStore: backends.shared === true });
+  const brakes = new RunBrakes(config, { store, clock, metrics, log });
 
   const upstreamPool = new Agent({
     connections: config.upstreamConnections,
@@ -73,7 +77,11 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     headersTimeout: config.upstreamTimeoutMs,
     bodyTimeout: config.upstreamTimeoutMs,
   });
-  const dispatcher = new Intercepted(upstreamPool, tokenInterceptor({ meter: upstreamMeter(metrics), replayBodyLimitBytes: config.replayBodyLimitBytes }));
+  const dispatcher = new Intercepted(upstreamPool, tokenInterceptor({
+    meter: upstreamMeter(metrics, { serverTiming: config.serverTiming }),
+    replayBodyLimitBytes: config.replayBodyLimitBytes,
+    mayReplay: () => brakes.mayReplay(),
+  }));
 
   const proxy = Fastify({
     ...quietFastifyLogging(log),
@@ -84,7 +92,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
   });
-  void proxy.register(proxyPlugin, { config, poolOf: (profile) => profiles.pool(profile), dispatcher });
+  void proxy.register(proxyPlugin, { config, poolOf: (profile) => profiles.pool(profile), dispatcher, gate: brakes });
   // Every answer a client gets, the sidecar's own included (also those Fastify gives before routing):
   // a plain tally write, in a callback hook so no promise is made per request.
   const { clientStatuses } = metrics;
@@ -102,7 +110,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
   }
 
   const admin = Fastify({ ...quietFastifyLogging(log), forceCloseConnections: true });
-  void admin.register(adminRoutes, { config, profiles, metrics, store, instanceId, storeKind: backends.kind });
+  void admin.register(adminRoutes, { config, profiles, metrics, store, brakes, instanceId, storeKind: backends.kind });
 
   return {
     proxy,
@@ -110,9 +118,11 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     profiles,
     store,
     metrics,
+    brakes,
     instanceId,
     async start() {
       await Promise.all([proxy.ready(), admin.ready()]);
+      await brakes.start();
       await profiles.start();
     },
     forceClose() {
@@ -120,6 +130,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
       void upstreamPool.destroy().catch(() => {});
     },
     async close() {
+      brakes.stop();
       await profiles.stop();
       await proxy.close();
       await admin.close();

@@ -2,6 +2,7 @@ import type { LatencyFigures } from '../scenarios/latency.js';
 import type { MemoryFigures } from '../scenarios/memory.js';
 import type { PoolCpuFigures } from '../scenarios/pool-cpu.js';
 import type { RedisCommandsFigures } from '../scenarios/redis-commands.js';
+import type { ServerTimingCpuFigures } from '../scenarios/server-timing-cpu.js';
 import type { SoakFigures } from '../scenarios/soak.js';
 import type { ThroughputFigures } from '../scenarios/throughput.js';
 import { formatNumber, type Table } from './table.js';
@@ -16,6 +17,7 @@ export interface FiguresByScenario {
   'redis-commands'?: RedisCommandsFigures;
   memory?: MemoryFigures;
   'pool-cpu'?: PoolCpuFigures;
+  'server-timing-cpu'?: ServerTimingCpuFigures;
   soak?: SoakFigures;
 }
 
@@ -93,6 +95,15 @@ export function evaluateGoals(figures: FiguresByScenario): GoalResult[] {
           '×',
         )
       : notMeasured(poolGoal, 'pool-cpu not run'),
+  );
+
+  const timingGoal = 'Server-Timing header: CPU per request ≤ 1.02× without it';
+  const timing = figures['server-timing-cpu'];
+  const timingCpu = (id: string) => timing?.rows.find((row) => row.id === id)?.cpuMicrosecondsPerRequest ?? 0;
+  results.push(
+    timing
+      ? atMost(timingGoal, timing.onOverOff, 1.02, `${formatNumber(timing.onOverOff, 3)}× (${formatNumber(timingCpu('on'), 1)} vs ${formatNumber(timingCpu('off'), 1)} µs)`, '×')
+      : notMeasured(timingGoal, 'server-timing-cpu not run'),
   );
 
   // Every run of one sidecar (WORKERS=1) at 200 connections counts: the memory scenario's fresh one,

@@ -84,6 +84,8 @@ export interface SidecarOptions {
   readonly nodeArgs?: readonly string[];
   /** Another build's cli.js instead of this checkout's dist/cli.js (bench/ab.ts compares two builds). */
   readonly cliPath?: string;
+  /** Further settings, e.g. SERVER_TIMING. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface SidecarTarget extends Target {
@@ -108,6 +110,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<SidecarTarget>
   if (opts.redisKeyPrefix) env.REDIS_KEY_PREFIX = opts.redisKeyPrefix;
   if (opts.refreshAt) env.REFRESH_AT = String(opts.refreshAt);
   if (opts.poolSize) env.TOKEN_POOL_SIZE = opts.poolSize;
+  Object.assign(env, opts.env);
   const name = opts.name ?? `sidecar (WORKERS=${env.WORKERS})`;
   const child = opts.cliPath === undefined ? startCli(name, [], env, opts.nodeArgs) : startChild(name, process.execPath, [...(opts.nodeArgs ?? []), opts.cliPath], env);
   const adminUrl = `http://127.0.0.1:${adminPort}`;

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RunBrakes } from '../brakes/run-brakes.js';
 import type { Config } from '../config/types.js';
 import { SidecarError } from '../errors.js';
 import type { TokenProfiles } from '../pool/profiles.js';
@@ -15,6 +16,7 @@ export interface AdminOptions {
   readonly profiles: TokenProfiles;
   readonly metrics: Metrics;
   readonly store: TokenStore;
+  readonly brakes: RunBrakes;
   readonly instanceId: string;
   readonly storeKind: 'memory' | 'redis';
 }
@@ -80,6 +82,27 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     }
     return { refreshed: targets.map((pool) => ({ profile: pool!.profile, slots: pool!.status() })) };
   });
+
+  /**
+   * The run's brakes. Guarded by the inbound key like POST /token/refresh: whenever INBOUND_API_KEY is
+   * set (it must be when the admin port is not on loopback, PROTECTED_MODE), a POST without it is refused.
+   */
+  const brakeAction = (what: string, action: () => Promise<void>) => async (request: FastifyRequest, reply: FastifyReply) => {
+    if (inboundKey && !matchesInboundKey(request.headers[INBOUND_KEY_HEADER], inboundKey)) {
+      return sendError(reply, new SidecarError('inboundKeyRequired', `send the inbound key in x-sidecar-key to ${what}`));
+    }
+    try {
+      await action();
+    } catch (err) {
+      const cause = scrubText(String((err as Error)?.message ?? err));
+      return sendError(reply, new SidecarError('storeUnavailable', `could not ${what}: the shared store did not answer`, { cause }));
+    }
+    return opts.brakes.status();
+  };
+  app.get('/admin/brakes', async () => opts.brakes.status());
+  app.post('/admin/halt', brakeAction('halt the run', () => opts.brakes.halt()));
+  app.post('/admin/resume', brakeAction('resume the run', () => opts.brakes.resume()));
+  app.post('/admin/requests/reset', brakeAction('reset the run\'s request count', () => opts.brakes.resetRequests()));
 
   app.setNotFoundHandler((request, reply) => sendError(reply, new SidecarError('notFound', `no admin route ${request.method} ${request.url.split('?')[0]}`)));
 }

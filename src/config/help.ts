@@ -10,6 +10,8 @@ export function serveHelp(): string {
     '',
     'Usage:',
     '  token-sidecar [serve] [settings]   run the proxy (the default command)',
+    '  token-sidecar check [settings]     fetch one token per profile and call a cheap endpoint with it (a',
+    '                                     preflight for CI); see token-sidecar check --help',
     '  token-sidecar mock [options]       run the Genesys-compatible rehearsal upstream (token endpoint + API)',
     '  token-sidecar demo                 compare 200 clients without and with the sidecar; needs no credentials',
     '  token-sidecar login [options]      log a user in (authorization code + PKCE) for the refresh_token grant;',

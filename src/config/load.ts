@@ -76,6 +76,9 @@ export function loadConfig(
     lockGraceMs: settings.value('lockGraceMs'),
     replayBodyLimitBytes: settings.value('replayBodyLimit'),
     shutdownTimeoutMs: settings.value('shutdownTimeoutMs'),
+    serverTiming: settings.value('serverTiming'),
+    ...optional('maxRequests', settings.value('maxRequests')),
+    ...optional('testWindow', settings.value('testWindow')),
     login: { port: settings.value('loginPort'), ...(authorizeUrl !== undefined && { authorizeUrl }) },
   });
 }

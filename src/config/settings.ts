@@ -25,6 +25,7 @@ import {
   scopeList,
   tokenParams,
 } from './provider-rules.js';
+import { parseTestWindow, type TestWindow } from './test-window.js';
 
 /**
  * The one table of `serve` settings: flag, env name, default, meaning and how text becomes a value.
@@ -33,7 +34,7 @@ import {
  * (test/docs/readme.test.ts keeps the two in step), so a rename is a change to both.
  */
 
-// The parsers' types, for code that imports them beside the table (lifecycle/pool.ts).
+// The parsers' types, for code that imports them beside the table (pool/pool.ts).
 export type { Parsed, PoolSizeSetting, RateLimitPolicy } from './parsers.js';
 
 /** Which API a profile talks to, as far as its rate limits go. */
@@ -50,7 +51,8 @@ export type Section =
   | 'Timeouts and limits'
   | 'OAuth2 provider'
   | 'Injected header'
-  | 'Login';
+  | 'Login'
+  | 'Load-test run';
 
 export interface SettingDefinition<T> {
   readonly flag: `--${string}`;
@@ -320,6 +322,26 @@ export const SETTINGS = {
     meaning: 'text before the token in that header, taken verbatim; set but empty (INJECT_PREFIX= or --inject-prefix=) ' +
       'sends the bare token, e.g. for an x-api-key header',
     parse: injectPrefix,
+  },
+
+  // ---- what a load test sees and the brakes on it ----
+  serverTiming: {
+    flag: '--server-timing', env: 'SERVER_TIMING', section: 'Load-test run', default: 'on',
+    meaning: 'on: every proxied answer carries Server-Timing: sidecar;dur, token;dur, budget;dur, upstream;dur (ms) and ' +
+      'replay;desc="401"/"429" when it was replayed; an upstream\'s own Server-Timing is kept',
+    parse: onOff,
+  },
+  maxRequests: {
+    flag: '--max-requests', env: 'MAX_REQUESTS', section: 'Load-test run', defaultText: 'unset: no cap',
+    meaning: 'at most this many requests reach the upstream in the run (replays included), fleet-wide through the store; ' +
+      'past it the sidecar answers 429 sidecar_request_cap without calling the upstream',
+    parse: integer(1),
+  },
+  testWindow: {
+    flag: '--test-window', env: 'TEST_WINDOW', section: 'Load-test run', defaultText: 'unset: always',
+    meaning: 'daily window, e.g. "23:00-05:00 America/Chicago" (may cross midnight); outside it every request is ' +
+      'refused with 403 sidecar_outside_test_window',
+    parse: parseTestWindow as (text: string) => Parsed<TestWindow>,
   },
 
   // ---- token-sidecar login (the authorization-code grant with PKCE) ----

@@ -3,6 +3,7 @@
  * flags, env and an optional profiles file; the sidecar takes its settings from nowhere else.
  */
 import type { GrantOptions, RateLimitPolicy } from './settings.js';
+import type { TestWindow } from './test-window.js';
 
 export type { GrantName as Grant } from '../token/grants/index.js';
 import type { GrantName as Grant } from '../token/grants/index.js';
@@ -114,6 +115,12 @@ export interface Config {
   readonly replayBodyLimitBytes: number;
   /** How long SIGTERM/SIGINT waits for in-flight requests before closing them. */
   readonly shutdownTimeoutMs: number;
+  /** SERVER_TIMING: whether proxied answers carry the Server-Timing header. */
+  readonly serverTiming: boolean;
+  /** MAX_REQUESTS: the most requests that reach the upstream in the run, fleet-wide; undefined: no cap. */
+  readonly maxRequests?: number;
+  /** TEST_WINDOW: outside it every request is refused; undefined: always open. */
+  readonly testWindow?: TestWindow;
   /** `token-sidecar login`: the loopback callback port and the authorization endpoint, when set. */
   readonly login: { readonly port: number; readonly authorizeUrl?: string };
 }

@@ -106,6 +106,23 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
+    /**
+     * The `sidecar` part of Server-Timing (proxy/server-timing.ts), per proxied answer: the sidecar's
+     * own time, without token and budget waits and the upstream's. Fine buckets below a millisecond,
+     * where a healthy sidecar is. Observed whatever SERVER_TIMING says.
+     */
+    addedLatency: new TalliedHistogram({
+      name: 'token_sidecar_added_latency_seconds',
+      help: 'Time each proxied request spent in the sidecar itself, up to the answer\'s headers: not waiting for a token, for rate budget or for the upstream.',
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers,
+    }),
+    refusals: new Counter({
+      name: 'token_sidecar_refusals_total',
+      help: 'Requests the sidecar refused by a brake without calling the upstream, by reason: request_cap (MAX_REQUESTS), halted (POST /admin/halt) or outside_test_window (TEST_WINDOW).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     rateLimitRemaining: new Gauge({
       name: 'token_sidecar_rate_limit_remaining',
       help: 'Requests left in the current Genesys rate-limit window of each slot token (inin-ratelimit-allowed minus inin-ratelimit-count).',
@@ -183,12 +200,16 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
     },
   };
   for (const result of REPLAY_RESULTS) metrics.replays.inc({ result }, 0);
+  for (const reason of REFUSAL_REASONS) metrics.refusals.inc({ reason }, 0);
   return metrics;
 }
 
 const LOCK_RESULTS = ['acquired', 'contended', 'failed'] as const;
 const INVALIDATION_REASONS = ['upstream_401', 'manual', 'expired'] as const;
 const REPLAY_RESULTS = ['success', 'unauthorized', 'not_replayable', 'no_token'] as const;
+/** Why a brake refused a request: the `reason` of token_sidecar_refusals_total. */
+export const REFUSAL_REASONS = ['request_cap', 'halted', 'outside_test_window'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 /** What a request that met an exhausted budget went on to: the `action` of token_sidecar_rate_limited_total. */
 export const RATE_LIMITED_ACTIONS = ['replayed', 'passed', 'waited', 'rejected'] as const;
 export type RateLimitedAction = (typeof RATE_LIMITED_ACTIONS)[number];

@@ -1,6 +1,7 @@
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/types.js';
 import { SidecarError } from '../errors.js';
@@ -8,6 +9,8 @@ import { INBOUND_KEY_HEADER, matchesInboundKey } from '../http/inbound-key.js';
 import { sendError } from '../http/send-error.js';
 import type { LeasePool } from '../pool/lease.js';
 import { carryPool } from './token-interceptor.js';
+import type { RequestGate } from './request-gate.js';
+import { carryTiming, microsecondsSince, RequestTiming } from './server-timing.js';
 
 /** Picks the credential profile (and so the token) of one request; stripped before forwarding. */
 export const PROFILE_HEADER = 'x-token-profile';
@@ -27,6 +30,8 @@ export interface ProxyPluginOptions {
   readonly poolOf: (profile: string) => LeasePool | undefined;
   /** The upstream connection pool with the token interceptor composed in (token-interceptor.ts). */
   readonly dispatcher: Dispatcher;
+  /** The run's brakes (MAX_REQUESTS, halt, TEST_WINDOW); absent: none. */
+  readonly gate?: RequestGate;
 }
 
 /** Where one profile's requests go: its token pool, its upstream, and the request headers it drops. */
@@ -42,6 +47,8 @@ declare module 'fastify' {
     tokenRoute: ProfileRoute | null;
     /** Set when the upstream's answer is being relayed; false means the sidecar answers itself (token_sidecar_client_responses_total's `origin`). */
     answeredByUpstream: boolean;
+    /** Server-Timing: where the request's time goes, from the preHandler on (null until then). */
+    timing: RequestTiming | null;
   }
 }
 
@@ -52,7 +59,7 @@ declare module 'fastify' {
  * looked up here, once; the pool goes to the interceptor with the dispatch headers (carryPool).
  */
 export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
-  const { config, poolOf, dispatcher } = opts;
+  const { config, poolOf, dispatcher, gate } = opts;
   const inboundKey = config.inboundApiKey ? Buffer.from(config.inboundApiKey) : undefined;
   const routes = new Map<string, ProfileRoute>();
   for (const profile of config.profiles) {
@@ -64,10 +71,11 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   const defaultRoute = routes.get(config.defaultProfile)!;
   app.decorateRequest('tokenRoute', null);
   app.decorateRequest('answeredByUpstream', false);
+  app.decorateRequest('timing', null);
 
   /**
-   * preHandler: inbound key, profile, and a valid token. Callback style with a synchronous fast
-   * path, so a request in steady state creates no promise here.
+   * preHandler: inbound key, profile, the run's brakes, and a valid token. Callback style with a
+   * synchronous fast path, so a request in steady state creates no promise here.
    */
   function ensureToken(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     if (inboundKey && !matchesInboundKey(request.headers[INBOUND_KEY_HEADER], inboundKey)) {
@@ -81,9 +89,26 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       return;
     }
     request.tokenRoute = route;
+    request.timing = new RequestTiming(performance.now());
+    const refusal = gate === undefined ? null : gate.admit();
+    if (refusal === null) return withToken(request, reply, route, done);
+    if (!(refusal instanceof Promise)) return void sendError(reply, refusal);
+    refusal.then(
+      (late) => (late === null ? withToken(request, reply, route, done) : void sendError(reply, late)),
+      (err: unknown) => void sendError(reply, err),
+    );
+  }
+
+  /** The last step of the preHandler: a request waits here (once) when its profile holds no valid token yet. */
+  function withToken(request: FastifyRequest, reply: FastifyReply, route: ProfileRoute, done: (err?: Error) => void): void {
     if (route.pool.ready) return done();
+    const timing = request.timing!;
+    const waitedAt = performance.now();
     route.pool.leaseWaiting().then(
-      () => done(),
+      () => {
+        timing.tokenUs += microsecondsSince(waitedAt);
+        done();
+      },
       (err: unknown) => void sendError(reply, err),
     );
   }
@@ -101,6 +126,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       ...(singleUpstream ? {} : { getUpstream: (request) => request.tokenRoute!.upstream }),
       rewriteRequestHeaders: (request, headers) => {
         unsetHeaders(headers, request.tokenRoute!.stripped);
+        carryTiming(headers, request.timing!);
         return carryPool(headers, request.tokenRoute!.pool);
       },
       rewriteHeaders: (headers: IncomingHttpHeaders, request) => {

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Lease, LeasePool } from '../pool/lease.js';
 import { readRateLimit, readRetryAfter, type RateLimitReading } from '../pool/budget-headers.js';
+import { appendServerTiming, microsecondsSince, serverTimingValue, sidecarMicroseconds, type RequestTiming } from './server-timing.js';
 
 /** undici's handler callbacks in the form @fastify/reply-from's requests and undici's clients call them. */
 export type Handler = Dispatcher.DispatchHandler;
@@ -19,6 +20,10 @@ export interface ResponseMeter {
   error(): void;
   /** How a request that met a 401 ended. */
   replay(result: ReplayResult): void;
+  /** The sidecar's own seconds for a proxied answer (server-timing.ts `sidecar`). */
+  added(seconds: number): void;
+  /** SERVER_TIMING: whether answers get the Server-Timing header. */
+  readonly serverTiming: boolean;
 }
 
 /** One proxied request as the handler needs it: everything to send it again, and whom to tell. */
@@ -37,6 +42,10 @@ export interface ReplayRequest {
   /** False for a body that can be sent only once: a 401 or 429 then reaches the client. */
   readonly replayable: boolean;
   readonly meter: ResponseMeter;
+  /** Server-Timing: where this request's time went (server-timing.ts); absent for a request the proxy plugin did not take. */
+  readonly timing: RequestTiming | undefined;
+  /** The run's brakes on a second request to the upstream (RequestGate.mayReplay); absent: always. */
+  readonly mayReplay: (() => boolean) | undefined;
 }
 
 /** Why a first answer was held back and the request sent again. */
@@ -59,6 +68,8 @@ const MAX_HELD_BYTES = 64 * 1024;
  * reports its 401 (or marks its slot exhausted), for the requests that follow.
  *
  * Every answer's rate-limit counters go to the slot whose token was sent, with the request's ticket.
+ * The answer that reaches the client carries Server-Timing (server-timing.ts) when the meter says so,
+ * and its sidecar part goes to the meter. A replay also needs the brakes' permit (mayReplay).
  *
  * Uses undici's handler interface as reply-from's requests and undici's clients both call it
  * (onConnect, onHeaders, onData, onComplete, onError), so no handler translation runs per request.
@@ -77,6 +88,8 @@ export class ReplayHandler implements Handler {
   /** Set when the client gave up or got its answer early: nothing more reaches it. */
   private finished = false;
   private held: { statusCode: number; rawHeaders: Buffer[]; statusText: string; chunks: Buffer[]; size: number } | undefined;
+  /** MAX_REQUESTS: whether the brakes let this request be sent again; asked once, when first needed. */
+  private replayPermit: boolean | undefined;
 
   constructor(private readonly request: ReplayRequest) {
     this.lease = request.lease;
@@ -97,7 +110,11 @@ export class ReplayHandler implements Handler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     const { handler, meter } = this.request;
     if (statusCode < 200) return handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
-    meter.response(statusCode, (performance.now() - this.startedAt) / 1000);
+    const now = performance.now();
+    meter.response(statusCode, (now - this.startedAt) / 1000);
+    // Server-Timing: the upstream's part, summed over the attempts (server-timing.ts).
+    const { timing } = this.request;
+    if (timing !== undefined) timing.upstreamUs += Math.round((now - this.startedAt) * 1000);
     const limit = readRateLimit(statusCode, rawHeaders);
     if (limit) this.lease.slot.observeRateLimit(limit.allowed, limit.count, limit.resetSeconds, this.ticket);
     this.lease.slot.noteAnswer(statusCode);
@@ -106,14 +123,23 @@ export class ReplayHandler implements Handler {
       if (this.reason === 'unauthorized') meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
       else if (statusCode === 429) this.noteOwnBudget429(limit, rawHeaders);
     } else if ((this.reason = this.replayReason(statusCode, limit, rawHeaders)) !== undefined) {
-      if (this.request.replayable) {
+      if (this.replayAllowed()) {
         this.held = { statusCode, rawHeaders, statusText, chunks: [], size: 0 };
         return true;
       }
       meter.replay('not_replayable');
       this.lease.slot.onUnauthorized(this.lease.token).catch(() => {});
     }
+    if (timing !== undefined) this.stampTiming(timing, rawHeaders, now);
     return handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
+  }
+
+  /** The answer going to the client: the sidecar's part into the histogram, and the Server-Timing header when on. */
+  private stampTiming(timing: RequestTiming, rawHeaders: Buffer[], now: number): void {
+    const { meter } = this.request;
+    const sidecarUs = sidecarMicroseconds(timing, now);
+    meter.added(sidecarUs / 1e6);
+    if (meter.serverTiming) appendServerTiming(rawHeaders, serverTimingValue(timing, sidecarUs));
   }
 
   onData(chunk: Buffer): boolean {
@@ -155,11 +181,21 @@ export class ReplayHandler implements Handler {
    */
   private replayReason(statusCode: number, limit: RateLimitReading | undefined, rawHeaders: Buffer[]): ReplayReason | undefined {
     if (statusCode === 401) return 'unauthorized';
-    if (statusCode !== 429 || !this.noteOwnBudget429(limit, rawHeaders) || !this.request.replayable) return undefined;
+    if (statusCode !== 429 || !this.noteOwnBudget429(limit, rawHeaders) || !this.replayAllowed()) return undefined;
     const { pool } = this.request;
     this.replayLease = pool.leaseForReplay(this.lease.slot);
-    // No slot has budget now: wait for one where the pool holds requests (it is growing, or policy wait).
+    // No slot has budget now: wait for one while the pool grows (PoolSizer.canGrow).
     return this.replayLease !== undefined || pool.canWaitForBudget ? 'rate_limited' : undefined;
+  }
+
+  /**
+   * The body can be sent again and the run's brakes allow one more request upstream (MAX_REQUESTS).
+   * Without a permit the first answer reaches the client as for a body that cannot be replayed.
+   */
+  private replayAllowed(): boolean {
+    if (!this.request.replayable) return false;
+    const { mayReplay } = this.request;
+    return mayReplay === undefined || (this.replayPermit ??= mayReplay());
   }
 
   /** Tells the slot of a 429; returns whether it was the sent token's own budget (the slot is then spent). */
@@ -181,10 +217,17 @@ export class ReplayHandler implements Handler {
 
   private replay(held: NonNullable<ReplayHandler['held']>, trailers: string[] | null): void {
     this.replayed = true;
+    const { timing } = this.request;
+    const waitStartedAt = performance.now();
     this.nextLease().then(
       ({ lease, ticket }) => {
         this.held = undefined;
         if (this.finished) return;
+        if (timing !== undefined) {
+          // Server-Timing: the wait for the newer token (a 401) is the token's part.
+          timing.tokenUs += microsecondsSince(waitStartedAt);
+          timing.replayed = this.reason === 'unauthorized' ? 401 : 429;
+        }
         this.lease = lease;
         this.ticket = ticket ?? lease.slot.noteSent();
         this.startedAt = performance.now();
@@ -197,6 +240,10 @@ export class ReplayHandler implements Handler {
         if (this.reason === 'unauthorized') this.request.meter.replay('no_token');
         if (this.finished) return;
         const { handler } = this.request;
+        if (timing !== undefined) {
+          timing.tokenUs += microsecondsSince(waitStartedAt);
+          this.stampTiming(timing, held.rawHeaders, performance.now());
+        }
         handler.onHeaders?.(held.statusCode, held.rawHeaders, () => {}, held.statusText);
         for (const chunk of held.chunks) handler.onData?.(chunk);
         // Its own trailers (undici's request handler reads them: null would throw there).

@@ -1,7 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Lease, LeasePool } from '../pool/lease.js';
 import { ReplayHandler, type Dispatch, type DispatchOptions, type Handler, type ResponseMeter } from './replay-handler.js';
+import { microsecondsSince, timingOf, type RequestTiming } from './server-timing.js';
 
 /**
  * The key under which a request's dispatch headers carry the pool its token comes from. The proxy
@@ -24,6 +26,8 @@ export interface TokenInterceptorOptions {
   readonly meter: ResponseMeter;
   /** Request bodies with a Content-Length up to this are buffered so a 401 can be replayed. */
   readonly replayBodyLimitBytes: number;
+  /** The run's brakes on replays (RequestGate.mayReplay, MAX_REQUESTS); absent: none. */
+  readonly mayReplay?: () => boolean;
 }
 
 /**
@@ -46,21 +50,21 @@ export interface TokenInterceptorOptions {
  * would convert every response's headers from raw to an object and back: about 3 µs a request.
  */
 export function tokenInterceptor(options: TokenInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
-  const { meter, replayBodyLimitBytes } = options;
+  const { meter, replayBodyLimitBytes, mayReplay } = options;
 
-  function send(dispatch: Dispatch, opts: DispatchOptions, handler: Handler, pool: LeasePool, lease: Lease, ticket: number, replayable: boolean): boolean {
+  function send(dispatch: Dispatch, opts: DispatchOptions, handler: Handler, pool: LeasePool, lease: Lease, ticket: number, replayable: boolean, timing: RequestTiming | undefined): boolean {
     const headers = opts.headers as TokenRequestHeaders;
     // Only the sidecar's credentials go upstream (reply-from passes lower-case names).
     if (lease.header !== 'authorization' && headers.authorization !== undefined) headers.authorization = undefined;
     headers[lease.header] = lease.value;
-    return dispatch(opts, new ReplayHandler({ dispatch, opts, handler, lease, ticket, pool, replayable, meter }));
+    return dispatch(opts, new ReplayHandler({ dispatch, opts, handler, lease, ticket, pool, replayable, meter, timing, mayReplay }));
   }
 
   /**
    * The slow path: a token to wait for, a pool out of budget (`overBudget`: RATE_LIMIT_POLICY, or a
    * hold while the pool grows), or a body to read before it can be sent.
    */
-  async function prepare(opts: DispatchOptions, pool: LeasePool, lease: Lease | undefined, overBudget: boolean) {
+  async function prepare(opts: DispatchOptions, pool: LeasePool, lease: Lease | undefined, overBudget: boolean, timing: RequestTiming | undefined) {
     let ready = opts;
     let replayable = true;
     const { body } = opts;
@@ -71,8 +75,19 @@ export function tokenInterceptor(options: TokenInterceptorOptions): Dispatcher.D
     } else if (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
       replayable = false; // an iterable or form-data body can be sent once only
     }
-    if (overBudget) return { opts: ready, replayable, ...(await pool.leaseOverBudget()) };
-    const chosen = lease ?? pool.lease() ?? (await pool.leaseWaiting());
+    // Server-Timing: a hold for rate budget is the `budget` part, a wait for a token the `token` part.
+    if (overBudget) {
+      const heldAt = performance.now();
+      const sent = await pool.leaseOverBudget();
+      if (timing !== undefined) timing.budgetUs += microsecondsSince(heldAt);
+      return { opts: ready, replayable, ...sent };
+    }
+    let chosen = lease ?? pool.lease();
+    if (chosen === undefined) {
+      const waitedAt = performance.now();
+      chosen = await pool.leaseWaiting();
+      if (timing !== undefined) timing.tokenUs += microsecondsSince(waitedAt);
+    }
     return { opts: ready, replayable, lease: chosen, ticket: chosen.slot.noteSent() };
   }
 
@@ -83,14 +98,15 @@ export function tokenInterceptor(options: TokenInterceptorOptions): Dispatcher.D
         handler.onError?.(new Error('no token pool was chosen for this request'));
         return true;
       }
+      const timing = timingOf(opts.headers);
       const lease = pool.lease();
       const overBudget = lease !== undefined && pool.outOfBudget;
       const { body } = opts;
       if (lease && !overBudget && (body == null || typeof body === 'string' || body instanceof Uint8Array)) {
-        return send(dispatch, opts, handler, pool, lease, lease.slot.noteSent(), true);
+        return send(dispatch, opts, handler, pool, lease, lease.slot.noteSent(), true, timing);
       }
-      prepare(opts, pool, lease, overBudget).then(
-        (ready) => send(dispatch, ready.opts, handler, pool, ready.lease, ready.ticket, ready.replayable),
+      prepare(opts, pool, lease, overBudget, timing).then(
+        (ready) => send(dispatch, ready.opts, handler, pool, ready.lease, ready.ticket, ready.replayable, timing),
         (err: Error) => handler.onError?.(err),
       );
       return true;

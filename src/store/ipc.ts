@@ -1,7 +1,17 @@
 import type { IpcBackendClient } from '../ipc/backend-client.js';
 import type { BackendOperations } from '../ipc/backend-host.js';
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, type PoolSizeRecord, type RateCounter, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
+import {
+  checkPoolSizeArguments,
+  checkReserveArguments,
+  type HaltRecord,
+  type PoolSizeRecord,
+  type RateCounter,
+  type RequestReservation,
+  type StoreEvent,
+  type StoreListener,
+  type TokenStore,
+} from './store.js';
 
 /**
  * A worker's view of the in-memory store held by the primary process (WORKERS > 1 without Redis,
@@ -44,6 +54,19 @@ export class IpcTokenStore implements TokenStore {
   addRateCounts(key: string, bucket: number, windowBuckets: number, ttlSeconds: number, counters: readonly RateCounter[]): Promise<number[]> {
     return this.client.call('addRateCounts', key, bucket, windowBuckets, ttlSeconds, counters);
   }
+  async reserveRequests(key: string, limit: number, maxBlock: number): Promise<RequestReservation> {
+    checkReserveArguments(limit, maxBlock);
+    return this.client.call('reserveRequests', key, limit, maxBlock);
+  }
+  resetRequests(key: string): Promise<void> {
+    return this.client.call('resetRequests', key);
+  }
+  getHalt(key: string): Promise<HaltRecord | null> {
+    return this.client.call('getHalt', key);
+  }
+  setHalt(key: string, record: HaltRecord): Promise<void> {
+    return this.client.call('setHalt', key, record);
+  }
   async subscribe(listener: StoreListener): Promise<() => Promise<void>> {
     const remove = this.client.addListener((event) => listener(event as StoreEvent));
     return async () => void remove();
@@ -68,5 +91,9 @@ export function storeOperations(store: TokenStore): BackendOperations {
       store.setPoolSize(key as string, epoch as number, size as number, updatedAt as number, (stopped as string | null) ?? undefined),
     addRateCounts: (key, bucket, windowBuckets, ttlSeconds, counters) =>
       store.addRateCounts(key as string, bucket as number, windowBuckets as number, ttlSeconds as number, counters as RateCounter[]),
+    reserveRequests: (key, limit, maxBlock) => store.reserveRequests(key as string, limit as number, maxBlock as number),
+    resetRequests: (key) => store.resetRequests(key as string),
+    getHalt: (key) => store.getHalt(key as string),
+    setHalt: (key, record) => store.setHalt(key as string, record as HaltRecord),
   };
 }

@@ -27,3 +27,16 @@ function clientHash(id: PoolIdentity): string {
 export function rateKey(prefix: string, id: PoolIdentity): string {
   return `${prefix}:{${clientHash(id)}:${id.profile}}:rate`;
 }
+
+/**
+ * The run's request count (MAX_REQUESTS): one per key prefix, shared by every profile and instance
+ * on the store. A `{…}` hash tag of its own, like the other keys.
+ */
+export function requestCountKey(prefix: string): string {
+  return `${prefix}:{run}:requests`;
+}
+
+/** The fleet's halt record (POST /admin/halt): one per key prefix. */
+export function haltKey(prefix: string): string {
+  return `${prefix}:{run}:halt`;
+}

@@ -10,7 +10,20 @@
  * All methods run synchronously inside; JavaScript's single thread makes each one atomic.
  */
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, oldestKeptBucket, type PoolSizeRecord, type RateCounter, type PoolSizeStore, type StoreEvent, type StoreListener, type TokenStore } from './store.js';
+import {
+  checkPoolSizeArguments,
+  checkReserveArguments,
+  oldestKeptBucket,
+  grantFor,
+  type HaltRecord,
+  type PoolSizeRecord,
+  type PoolSizeStore,
+  type RateCounter,
+  type RequestReservation,
+  type StoreEvent,
+  type StoreListener,
+  type TokenStore,
+} from './store.js';
 
 export interface MemoryTokenStoreOptions {
   /** Clock for expiry (default Date.now). */
@@ -33,6 +46,8 @@ export class MemoryTokenStore implements TokenStore, PoolSizeStore {
   private readonly poolSizes = new Map<string, PoolSizeRecord>();
   /** rateKey → counter name → bucket → requests (RateCountStore). */
   private readonly rateCounts = new Map<string, Map<string, { buckets: Map<number, number>; touchedAt: number }>>();
+  private readonly requestCounts = new Map<string, number>();
+  private readonly halts = new Map<string, HaltRecord>();
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -107,6 +122,26 @@ export class MemoryTokenStore implements TokenStore, PoolSizeStore {
       }
       return total;
     });
+  }
+
+  async reserveRequests(key: string, limit: number, maxBlock: number): Promise<RequestReservation> {
+    checkReserveArguments(limit, maxBlock);
+    const granted = grantFor(this.requestCounts.get(key) ?? 0, limit, maxBlock);
+    const used = (this.requestCounts.get(key) ?? 0) + granted;
+    this.requestCounts.set(key, used);
+    return { granted, used };
+  }
+
+  async resetRequests(key: string): Promise<void> {
+    this.requestCounts.delete(key);
+  }
+
+  async getHalt(key: string): Promise<HaltRecord | null> {
+    return this.halts.get(key) ?? null;
+  }
+
+  async setHalt(key: string, record: HaltRecord): Promise<void> {
+    this.halts.set(key, { halted: record.halted, at: record.at });
   }
 
   async subscribe(listener: StoreListener): Promise<() => Promise<void>> {

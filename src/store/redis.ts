@@ -12,7 +12,8 @@
  * A write that lands on a minority only reports false; it is still a genuinely newer token, so a
  * read that sees it may return it, and the nodes that took it announce it.
  *
- * Layout per node: the keys of ./redis/scripts.ts under each `tokenKey()` and `poolKey()`, and one pub/sub channel
+ * Layout per node: the keys of ./redis/scripts.ts under each `tokenKey()` and `poolKey()`, those of
+ * ./redis/run-control.ts under `requestCountKey()` and `haltKey()`, and one pub/sub channel
  * (`channel`, default `token-sidecar:events`) carrying ./redis/record.ts events.
  *
  * Every command is bounded (../redis/client.ts): an unreachable node answers at once with an error,
@@ -21,7 +22,19 @@
  */
 import type { Redis } from 'ioredis';
 import type { Token } from '../token/token.js';
-import { checkPoolSizeArguments, oldestKeptBucket, type PoolSizeRecord, type RateCounter, type PoolSizeStore, type StoreListener, type TokenStore } from './store.js';
+import {
+  checkPoolSizeArguments,
+  checkReserveArguments,
+  oldestKeptBucket,
+  type HaltRecord,
+  type PoolSizeRecord,
+  type PoolSizeStore,
+  type RateCounter,
+  type RequestReservation,
+  type StoreListener,
+  type TokenStore,
+} from './store.js';
+import { decodeHalt, defineRunControlScripts, encodeHalt } from './redis/run-control.js';
 import { AvailabilityMonitor, quorumOf, type StoreLogger } from './redis/availability.js';
 import {
   closeClient,
@@ -93,7 +106,7 @@ export class RedisTokenStore implements TokenStore, PoolSizeStore {
     if (options.urls.length === 0) throw new Error('RedisTokenStore needs at least one Redis URL');
     this.nodes = options.urls.map((url) => ({
       label: nodeLabel(url),
-      client: defineRateCountScript(defineTokenScripts(createCommandClient(url))),
+      client: defineRateCountScript(defineRunControlScripts(defineTokenScripts(createCommandClient(url)))),
       subscriber: createSubscriberClient(url),
     }));
     this.quorum = quorumOf(this.nodes.length);
@@ -239,6 +252,45 @@ export class RedisTokenStore implements TokenStore, PoolSizeStore {
       for (const { value } of answers) if (Number(value[i]) > highest) highest = Number(value[i]);
       return highest;
     });
+  }
+
+  /**
+   * Each answering node grants by its own count; the caller gets the smallest grant and the largest
+   * count. Exact on one node, and on several while they all answer (their counts stay equal). With a
+   * node down, reservations made through different quorums may each miss a node's count, so the cap
+   * can be passed by up to the blocks reserved while nodes disagreed; a node that granted more than
+   * the caller got only makes the cap stricter.
+   */
+  async reserveRequests(key: string, limit: number, maxBlock: number): Promise<RequestReservation> {
+    checkReserveArguments(limit, maxBlock);
+    const answers = await this.askQuorum('reserveRequests', (client) => client.runReserveRequests(key, limit, maxBlock));
+    let granted = Number.POSITIVE_INFINITY;
+    let used = 0;
+    for (const { value } of answers) {
+      granted = Math.min(granted, Number(value[0]));
+      used = Math.max(used, Number(value[1]));
+    }
+    return { granted, used };
+  }
+
+  async resetRequests(key: string): Promise<void> {
+    await this.askQuorum('resetRequests', (client) => client.del(key));
+  }
+
+  /** The newest record among a quorum's answers: a node that missed a resume cannot halt the fleet again. */
+  async getHalt(key: string): Promise<HaltRecord | null> {
+    const answers = await this.askQuorum('getHalt', (client) => client.get(key));
+    let newest: HaltRecord | null = null;
+    for (const { value } of answers) {
+      const record = decodeHalt(value);
+      if (record && (!newest || record.at > newest.at)) newest = record;
+    }
+    return newest;
+  }
+
+  async setHalt(key: string, record: HaltRecord): Promise<void> {
+    const value = encodeHalt(record);
+    await this.askQuorum('setHalt', (client) => client.set(key, value));
   }
 
   subscribe(listener: StoreListener): Promise<() => Promise<void>> {

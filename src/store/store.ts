@@ -58,6 +58,60 @@ export interface TokenStore extends PoolSizeStore, RateCountStore {
   onAvailabilityChange(listener: (available: boolean) => void): void;
 
   close(): Promise<void>;
+
+  // ---- The run's brakes, shared by every instance on the store (brakes/). ----
+
+  /**
+   * MAX_REQUESTS: reserves a block of the run's request count under `key` (requestCountKey) in one
+   * atomic step, never one command per request. With `remaining` = `limit` − the count so far, it
+   * grants min(`maxBlock`, ceil(remaining / RESERVE_SPREAD)) (at least 1), or 0 when nothing
+   * remains, and adds the grant to the count. Blocks shrink as the end nears, so the last requests
+   * are spread over the instances that ask rather than held by the first one. Several
+   * instances asking at once never get more than `limit` in all. A block an instance does not use
+   * stays counted: the cap is "at most", never "exactly".
+   */
+  reserveRequests(key: string, limit: number, maxBlock: number): Promise<RequestReservation>;
+
+  /** Sets the run's request count under `key` back to 0: a new run (POST /admin/requests/reset). */
+  resetRequests(key: string): Promise<void>;
+
+  /** The fleet's halt record under `key` (haltKey), or null when never set. */
+  getHalt(key: string): Promise<HaltRecord | null>;
+
+  /**
+   * Sets the halt record (POST /admin/halt, /admin/resume). Not published: instances poll it (at
+   * most every HALT_POLL_MS), which also covers an instance that was away when it changed.
+   */
+  setHalt(key: string, record: HaltRecord): Promise<void>;
+}
+
+/** How many instances a near-exhausted request cap is spread over (reserveRequests). */
+export const RESERVE_SPREAD = 4;
+
+export interface RequestReservation {
+  /** Requests this caller may now send (0: the cap is reached). */
+  readonly granted: number;
+  /** The run's count after this reservation: requests granted to every instance so far. */
+  readonly used: number;
+}
+
+export interface HaltRecord {
+  readonly halted: boolean;
+  /** When it was set (epoch ms, by the setter's clock): across several Redis nodes the newest wins. */
+  readonly at: number;
+}
+
+/** Rejects a cap or block no reservation can have. */
+export function checkReserveArguments(limit: number, maxBlock: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`request limit must be an integer of at least 1, got ${limit}`);
+  if (!Number.isSafeInteger(maxBlock) || maxBlock < 1) throw new RangeError(`request block must be an integer of at least 1, got ${maxBlock}`);
+}
+
+/** The grant of reserveRequests for a count of `used` so far (what the Redis script computes too). */
+export function grantFor(used: number, limit: number, maxBlock: number): number {
+  const remaining = limit - used;
+  if (remaining <= 0) return 0;
+  return Math.min(maxBlock, Math.max(1, Math.ceil(remaining / RESERVE_SPREAD)));
 }
 
 /**

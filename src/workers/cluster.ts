@@ -27,10 +27,18 @@ export async function runPrimary(config: Config, log: Logger, storeHost: IpcBack
     const worker = cluster.fork();
     workers.set(worker, new IpcCaller<AdminReply>(worker, 'admin-reply', ADMIN_TIMEOUT_MS));
     const detach = storeHost?.attach(worker, () => worker.isConnected());
+    let listened = false;
+    worker.once('listening', () => (listened = true));
     worker.on('exit', (code, signal) => {
       detach?.();
       workers.delete(worker);
       if (stopping) return;
+      // Exit 2 before listening is a setting the worker could not start with (a PORT in use): it has
+      // said which on stderr, and a new worker would meet the same.
+      if (!listened && code === 2) {
+        log.error({ worker: worker.id }, 'a worker could not start with these settings: stopping');
+        process.exit(2);
+      }
       log.error({ worker: worker.id, code, signal }, 'worker exited unexpectedly: starting a new one');
       setTimeout(fork, 500).unref();
     });

@@ -61,6 +61,7 @@ describe('loadConfig defaults', () => {
       lockGraceMs: 5000,
       replayBodyLimitBytes: 512000,
       shutdownTimeoutMs: 10000,
+      serverTiming: true,
       login: { port: 8085 },
     });
   });
@@ -152,6 +153,10 @@ describe('loadConfig sources', () => {
     ['LOCK_GRACE_MS', '500', (c) => c.lockGraceMs, 500],
     ['REPLAY_BODY_LIMIT', '0', (c) => c.replayBodyLimitBytes, 0],
     ['SHUTDOWN_TIMEOUT_MS', '0', (c) => c.shutdownTimeoutMs, 0],
+    ['SERVER_TIMING', 'off', (c) => c.serverTiming, false],
+    ['MAX_REQUESTS', '1000', (c) => c.maxRequests, 1000],
+    ['TEST_WINDOW', '23:00-05:00 America/Chicago', (c) => c.testWindow, { text: '23:00-05:00 America/Chicago', startMinute: 1380, endMinute: 300, timeZone: 'America/Chicago' }],
+    ['TEST_WINDOW', ' 09:30 - 17:00   utc ', (c) => c.testWindow?.text, '09:30-17:00 UTC'],
   ];
   for (const [env, value, read, expected] of accepted) {
     it(`accepts ${env}=${JSON.stringify(value)} as ${JSON.stringify(expected)}`, () => {
@@ -252,6 +257,11 @@ describe('loadConfig validation', () => {
     ['a token timeout in seconds', { TOKEN_TIMEOUT_MS: '10s' }, [], 'TOKEN_TIMEOUT_MS (--token-timeout-ms): must be an integer of at least 1, got "10s"'],
     ['a negative replay limit', { REPLAY_BODY_LIMIT: '-1' }, [], 'REPLAY_BODY_LIMIT (--replay-body-limit): must be an integer of at least 0, got "-1"'],
     ['a fractional shutdown timeout', { SHUTDOWN_TIMEOUT_MS: '1.5' }, [], 'SHUTDOWN_TIMEOUT_MS (--shutdown-timeout-ms): must be an integer of at least 0, got "1.5"'],
+    ['a request cap of 0', { MAX_REQUESTS: '0' }, [], 'MAX_REQUESTS (--max-requests): must be an integer of at least 1, got "0"'],
+    ['a test window without a time zone', { TEST_WINDOW: '23:00-05:00' }, [], 'TEST_WINDOW (--test-window): must be HH:MM-HH:MM and an IANA time zone, e.g. "23:00-05:00 America/Chicago" (24-hour clock), got "23:00-05:00"'],
+    ['a test window in an unknown zone', { TEST_WINDOW: '23:00-05:00 America/Springfield' }, [], 'TEST_WINDOW (--test-window): names an unknown time zone "America/Springfield" (use an IANA name such as Europe/London or UTC), got "23:00-05:00 America/Springfield"'],
+    ['a test window at 24:00', { TEST_WINDOW: '22:00-24:00 UTC' }, [], 'TEST_WINDOW (--test-window): must be HH:MM-HH:MM and an IANA time zone, e.g. "23:00-05:00 America/Chicago" (24-hour clock), got "22:00-24:00 UTC"'],
+    ['an empty test window', { TEST_WINDOW: '10:00-10:00 UTC' }, [], 'TEST_WINDOW (--test-window): must end at another time than it starts (leave it unset for no window), got "10:00-10:00 UTC"'],
     ['no client id', { GENESYSCLOUD_OAUTHCLIENT_ID: '' }, [], 'GENESYSCLOUD_OAUTHCLIENT_ID (--client-id): required'],
     ['no client secret', { GENESYSCLOUD_OAUTHCLIENT_SECRET: undefined }, [], 'GENESYSCLOUD_OAUTHCLIENT_SECRET (--client-secret) or GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE (--client-secret-file): required'],
     ['the refresh_token grant without a refresh token', { OAUTH_GRANT: 'refresh_token' }, [], 'OAUTH_REFRESH_TOKEN (--refresh-token) or OAUTH_REFRESH_TOKEN_FILE (--refresh-token-file): required by the refresh_token grant'],

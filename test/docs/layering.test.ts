@@ -14,15 +14,17 @@ const SRC = 'src';
 
 /** Who may import whom. Leaves have an empty row. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  cli: ['config', 'demo', 'logging', 'login', 'mock', 'report', 'serve', 'top', 'v8-flags', 'version'],
-  serve: ['compose', 'config', 'ipc', 'logging', 'server', 'workers'],
+  cli: ['check', 'config', 'demo', 'logging', 'login', 'mock', 'report', 'serve', 'top', 'v8-flags', 'version'],
+  serve: ['compose', 'config', 'ipc', 'logging', 'metrics', 'server', 'workers'],
   workers: ['config', 'ipc', 'logging', 'server'],
-  server: ['admin', 'compose', 'config', 'errors', 'ipc', 'lifecycle', 'logging', 'metrics', 'pool', 'proxy', 'store', 'token'],
+  server: ['admin', 'brakes', 'compose', 'config', 'errors', 'ipc', 'lifecycle', 'logging', 'metrics', 'pool', 'proxy', 'store', 'token'],
   compose: ['config', 'ipc', 'lifecycle', 'lock', 'logging', 'metrics', 'pool', 'redis', 'store', 'token'],
-  admin: ['config', 'errors', 'http', 'logging', 'metrics', 'pool', 'store', 'token'],
+  admin: ['brakes', 'config', 'errors', 'http', 'logging', 'metrics', 'pool', 'store', 'token'],
   proxy: ['config', 'errors', 'http', 'logging', 'metrics', 'pool'],
   login: ['config', 'errors', 'http', 'logging', 'store', 'token'],
   pool: ['config', 'errors', 'lifecycle', 'logging', 'metrics', 'store', 'token'],
+  check: ['config', 'token'],
+  brakes: ['config', 'errors', 'logging', 'metrics', 'store', 'token'],
   lifecycle: ['config', 'errors', 'lock', 'logging', 'metrics', 'store', 'token'],
   store: ['config', 'ipc', 'logging', 'redis', 'token'],
   lock: ['ipc', 'logging', 'redis'],

@@ -98,6 +98,11 @@ export class ListMeter implements ResponseMeter {
   replay(result: ReplayResult): void {
     this.replays.push(result);
   }
+  readonly addedSeconds: number[] = [];
+  readonly serverTiming = true;
+  added(seconds: number): void {
+    this.addedSeconds.push(seconds);
+  }
 }
 
 export interface Seen {

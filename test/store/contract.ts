@@ -4,7 +4,7 @@
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { poolKey, rateKey, tokenKey } from '../../src/store/key.js';
+import { haltKey, poolKey, rateKey, requestCountKey, tokenKey } from '../../src/store/key.js';
 import type { PoolSizeStore, StoreEvent, TokenStore } from '../../src/store/store.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 import type { Token } from '../../src/token/token.js';
@@ -240,6 +240,75 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       assert.deepEqual(await add(first, 1_012, [4], ['0.2']), [4]);
       const other = rateKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'other', profile: pool });
       assert.deepEqual(await first.addRateCounts(other, 1_012, 10, 60, [{ name: '0.1', delta: 0 }]), [0]);
+    });
+
+    // ---- the run's brakes: MAX_REQUESTS blocks and the fleet's halt record ----
+
+    it('grants request blocks that shrink towards the cap and never pass it', async () => {
+      const count = requestCountKey(`contract-${keyCount}`);
+      assert.deepEqual(await store.reserveRequests(count, 1_000, 100), { granted: 100, used: 100 });
+      // 900 left: a quarter of them (225) is more than the block, so the block.
+      assert.deepEqual(await store.reserveRequests(count, 1_000, 100), { granted: 100, used: 200 });
+      let used = 200;
+      const grants: number[] = [];
+      for (;;) {
+        const { granted, used: after } = await store.reserveRequests(count, 1_000, 100);
+        if (granted === 0) {
+          assert.equal(after, 1_000);
+          break;
+        }
+        grants.push(granted);
+        used += granted;
+        assert.equal(after, used);
+      }
+      assert.equal(used, 1_000);
+      // 300 left: a quarter (75) is below the block; from there each grant is a quarter of what is left, down to 1.
+      assert.equal(grants[5], 75, `grants: ${grants.join(', ')}`);
+      assert.equal(grants.at(-1), 1);
+      for (let i = 1; i < grants.length; i++) assert.ok(grants[i]! <= grants[i - 1]!, `grants shrink: ${grants.join(', ')}`);
+      assert.deepEqual(await store.reserveRequests(count, 1_000, 100), { granted: 0, used: 1_000 });
+    });
+
+    it('never grants more than the cap to 40 reservations from 4 instances at once', async () => {
+      const count = requestCountKey(`contract-${keyCount}`);
+      const instances = await Promise.all(Array.from({ length: 4 }, () => fixture.open()));
+      const reservations = await Promise.all(Array.from({ length: 40 }, (_, i) => instances[i % 4]!.reserveRequests(count, 500, 100)));
+      const granted = reservations.reduce((sum, r) => sum + r.granted, 0);
+      assert.equal(granted, 500, `granted ${reservations.map((r) => r.granted).join(', ')}`);
+      assert.equal((await store.reserveRequests(count, 500, 100)).granted, 0);
+    });
+
+    it('starts a new count when reset, and keeps counts of other prefixes apart', async () => {
+      const count = requestCountKey(`contract-${keyCount}`);
+      const other = requestCountKey(`contract-${keyCount}-other`);
+      while ((await store.reserveRequests(count, 10, 10)).granted > 0);
+      assert.equal((await store.reserveRequests(count, 10, 10)).used, 10);
+      assert.equal((await store.reserveRequests(other, 10, 3)).granted, 3);
+      await store.resetRequests(count);
+      assert.deepEqual(await store.reserveRequests(count, 10, 4), { granted: 3, used: 3 });
+    });
+
+    it('refuses a cap or block no reservation can have', async () => {
+      const count = requestCountKey(`contract-${keyCount}`);
+      await assert.rejects(store.reserveRequests(count, 0, 10), RangeError);
+      await assert.rejects(store.reserveRequests(count, 10, 0), RangeError);
+      await assert.rejects(store.reserveRequests(count, 10, 1.5), RangeError);
+    });
+
+    it('tells every instance the halt record last set', async () => {
+      const halt = haltKey(`contract-${keyCount}`);
+      const other = await fixture.open();
+      assert.equal(await other.getHalt(halt), null);
+      await store.setHalt(halt, { halted: true, at: 1_000 });
+      assert.deepEqual(await other.getHalt(halt), { halted: true, at: 1_000 });
+      await other.setHalt(halt, { halted: false, at: 2_000 });
+      assert.deepEqual(await store.getHalt(halt), { halted: false, at: 2_000 });
+      assert.equal(await store.getHalt(haltKey(`contract-${keyCount}-other`)), null);
+    });
+
+    it('is given run keys apart from every token and pool key of the prefix', () => {
+      assert.equal(requestCountKey('prefix'), 'prefix:{run}:requests');
+      assert.equal(haltKey('prefix'), 'prefix:{run}:halt');
     });
 
     it('is given pool keys that name neither the client id nor the token URL', () => {

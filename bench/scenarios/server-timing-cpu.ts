@@ -1,0 +1,130 @@
+import { openLoop, type OpenLoopResult } from '../lib/open-loop.js';
+import { cpuMillisecondsOfTree } from '../lib/process-stats.js';
+import type { Scenario } from '../lib/scenario.js';
+import { median, sum } from '../lib/statistics.js';
+import { formatNumber } from '../lib/table.js';
+import { LOAD_HEADERS, LOAD_PATH, startSidecar, type SidecarTarget } from '../lib/targets.js';
+
+/** Same method as pool-cpu: every sidecar at the same fixed rate, all loaded at the same time. */
+const RATE = 500;
+const CONNECTIONS = 100;
+const ROUNDS = 6;
+const WARMUP_SECONDS = 2;
+const MEASURE_SECONDS = 8;
+
+export type ServerTimingTargetId = 'on' | 'off';
+
+export interface ServerTimingCpuRow {
+  readonly id: ServerTimingTargetId;
+  readonly name: string;
+  /** CPU time (user + system) of the sidecar over every measured round, per request. */
+  readonly cpuMicrosecondsPerRequest: number;
+  readonly requestsPerSecond: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly rounds: readonly (OpenLoopResult & { cpuMs: number })[];
+}
+
+export interface ServerTimingCpuFigures {
+  readonly requestsPerSecond: number;
+  readonly rounds: number;
+  readonly measureSeconds: number;
+  readonly rows: readonly ServerTimingCpuRow[];
+  /** on / off, CPU per request: the target says at most 1.02. */
+  readonly onOverOff: number;
+  /** Median over the rounds of each round's on / off ratio (less swayed by one disturbed round). */
+  readonly medianRoundRatio: number;
+}
+
+/**
+ * What the Server-Timing header costs: two sidecars (one token, the plain fast upstream), one with
+ * SERVER_TIMING=on (the default) and one with off, under the same open-loop load at the same time.
+ * Both measure the parts (the histogram token_sidecar_added_latency_seconds is kept either way); the
+ * difference is formatting the value and the extra header line through reply-from and Fastify.
+ */
+export const serverTimingCpuScenario: Scenario<ServerTimingCpuFigures> = {
+  id: 'server-timing-cpu',
+  async run(ctx) {
+    const targets: [ServerTimingTargetId, SidecarTarget][] = [];
+    try {
+      for (const id of ['on', 'off'] as const) {
+        targets.push([id, await startSidecar({ upstreamUrl: ctx.upstream.url, workers: '1', poolSize: '1', name: `SERVER_TIMING=${id}`, env: { SERVER_TIMING: id } })]);
+      }
+      const rounds = new Map(targets.map(([id]) => [id, [] as ServerTimingCpuRow['rounds'][number][]]));
+      for (let round = 1; round <= ROUNDS; round++) {
+        const measured = await measureTogether(targets.map(([, target]) => target));
+        targets.forEach(([id, target], i) => {
+          rounds.get(id)!.push(measured[i]!);
+          ctx.log(`server-timing-cpu round ${round}/${ROUNDS}: ${target.name}: ${formatNumber((measured[i]!.cpuMs * 1000) / measured[i]!.sent, 1)} µs/request`);
+        });
+      }
+      const rows: ServerTimingCpuRow[] = targets.map(([id, target]) => {
+        const measured = rounds.get(id)!;
+        return {
+          id,
+          name: target.name,
+          cpuMicrosecondsPerRequest: (sum(measured.map((r) => r.cpuMs)) * 1000) / sum(measured.map((r) => r.sent)),
+          requestsPerSecond: median(measured.map((r) => r.achievedRate)),
+          p99Ms: median(measured.map((r) => r.p99Ms)),
+          non2xx: sum(measured.map((r) => r.non2xx)),
+          errors: sum(measured.map((r) => r.errors)),
+          rounds: measured,
+        };
+      });
+      const cpu = (id: ServerTimingTargetId) => rows.find((row) => row.id === id)!;
+      const perRequest = (r: { cpuMs: number; sent: number }) => r.cpuMs / r.sent;
+      const figures: ServerTimingCpuFigures = {
+        requestsPerSecond: RATE,
+        rounds: ROUNDS,
+        measureSeconds: MEASURE_SECONDS,
+        rows,
+        onOverOff: cpu('on').cpuMicrosecondsPerRequest / cpu('off').cpuMicrosecondsPerRequest,
+        medianRoundRatio: median(cpu('on').rounds.map((r, i) => perRequest(r) / perRequest(cpu('off').rounds[i]!))),
+      };
+      return { figures, section: section(figures) };
+    } finally {
+      await Promise.all(targets.map(([, target]) => target.stop()));
+    }
+  },
+};
+
+async function measureTogether(targets: readonly SidecarTarget[]): Promise<(OpenLoopResult & { cpuMs: number })[]> {
+  const load = (target: SidecarTarget, durationSeconds: number) =>
+    openLoop({ origin: target.url, path: LOAD_PATH, requestsPerSecond: RATE, connections: CONNECTIONS, headers: LOAD_HEADERS, durationSeconds });
+  await Promise.all(targets.map((target) => load(target, WARMUP_SECONDS)));
+  const cpuBefore = targets.map((target) => cpuMillisecondsOfTree(target.pid));
+  const results = await Promise.all(targets.map((target) => load(target, MEASURE_SECONDS)));
+  return targets.map((target, i) => {
+    target.assertAlive();
+    return { ...results[i]!, cpuMs: cpuMillisecondsOfTree(target.pid) - cpuBefore[i]! };
+  });
+}
+
+function section(figures: ServerTimingCpuFigures) {
+  const off = figures.rows.find((row) => row.id === 'off')!.cpuMicrosecondsPerRequest;
+  return {
+    title: 'CPU per request with the Server-Timing header on and off',
+    method:
+      `An undici open-loop generator sends GET ${LOAD_PATH} at a fixed ${formatNumber(RATE)} req/s (up to ${CONNECTIONS} connections) ` +
+      `to two sidecar processes (WORKERS=1, one token, the fast upstream) at the same time: SERVER_TIMING=on and off. ` +
+      `${ROUNDS} rounds of ${WARMUP_SECONDS} s warm-up and ${MEASURE_SECONDS} s measured. CPU µs/request: user + system CPU time ` +
+      'of each sidecar over all its measured requests, from /proc. Both measure the parts (the added-latency histogram); off only leaves the header out.',
+    tables: [
+      {
+        columns: ['sidecar', 'CPU µs/request', '× off', 'rounds µs/request', 'req/s', 'p99 ms', 'non-2xx', 'errors'],
+        rows: figures.rows.map((row) => [
+          row.name,
+          formatNumber(row.cpuMicrosecondsPerRequest, 1),
+          formatNumber(row.cpuMicrosecondsPerRequest / off, 3),
+          row.rounds.map((r) => formatNumber((r.cpuMs * 1000) / r.sent)).join(' / '),
+          formatNumber(row.requestsPerSecond),
+          formatNumber(row.p99Ms, 1),
+          formatNumber(row.non2xx),
+          formatNumber(row.errors),
+        ]),
+      },
+    ],
+    notes: [`Median of the rounds' on/off ratios: ${formatNumber(figures.medianRoundRatio, 3)}.`],
+  };
+}
