@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { onSecretFileProblem } from './config/secret-file.js';
 import type { Config } from './config/types.js';
 import type { Logger } from './logging.js';
 import { buildServer } from './server.js';
@@ -14,6 +15,8 @@ import { answerAdminOverIpc, runPrimary } from './workers/cluster.js';
  * what is left), and exit 0.
  */
 export async function runServe(config: Config, log: Logger): Promise<void> {
+  // Names the setting and the file, never the content.
+  onSecretFileProblem((problem) => log.warn(problem, 'a secret file changed but cannot be used: keeping the previous value'));
   if (config.workers > 1 && cluster.isPrimary) {
     return runPrimary(config, log, openStoreHost(config), (close) => drainOnSignal(config, log, close));
   }

@@ -21,6 +21,7 @@ import {
   type SettingName,
   type SettingValue,
 } from './settings.js';
+import type { CredentialFiles } from './rotating-secrets.js';
 import type { Config, ProfileConfig } from './types.js';
 
 /**
@@ -187,6 +188,7 @@ function isVerbatim(name: SettingName): boolean {
 class SettingReader {
   private readonly values = new Map<SettingName, unknown>();
   private readonly fromEnv = new Map<SettingName, string>();
+  private readonly filesRead = new Map<'clientSecret' | 'refreshToken', { path: string; where: string }>();
 
   constructor(
     private readonly flags: ReadonlyMap<SettingName, string>,
@@ -222,8 +224,16 @@ class SettingReader {
       this.io.report(`${label(direct)} and ${label(fromFile)}: give one, not both`);
       return REPORTED;
     }
-    if (file && (!value || file.origin === 'flag')) return readSecretFile(file.text, label(fromFile), this.io);
+    if (file && (!value || file.origin === 'flag')) {
+      this.filesRead.set(direct, { path: file.text, where: label(fromFile) });
+      return readSecretFile(file.text, label(fromFile), this.io);
+    }
     return value?.text;
+  }
+
+  /** The files `secret()` took credentials from (they follow the files when replaced). */
+  credentialFiles(): CredentialFiles {
+    return Object.fromEntries(this.filesRead);
   }
 
   /**
@@ -272,6 +282,18 @@ function readEnv(name: SettingName, env: Record<string, string | undefined>, io:
 }
 
 function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'): ProfileDraft {
+  const clientSecret = settings.secret('clientSecret', 'clientSecretFile');
+  // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
+  const refreshToken = purpose === 'login' ? undefined : settings.secret('refreshToken', 'refreshTokenFile');
+  const keyPath = settings.value('privateKeyFile');
+  const keyId = settings.value('keyId');
+  const certPath = settings.value('certFile');
+  const files: CredentialFiles = {
+    ...settings.credentialFiles(),
+    ...(keyPath !== undefined && {
+      privateKey: { path: keyPath, where: label('privateKeyFile'), ...(keyId !== undefined && { keyId }), ...(certPath !== undefined && { certPath }) },
+    }),
+  };
   return {
     name: FLAT_PROFILE,
     labels: {
@@ -282,15 +304,15 @@ function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'):
       privateKey: label('privateKeyFile'),
     },
     clientId: settings.value('clientId'),
-    clientSecret: settings.secret('clientSecret', 'clientSecretFile'),
-    // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
-    refreshToken: purpose === 'login' ? undefined : settings.secret('refreshToken', 'refreshTokenFile'),
+    clientSecret,
+    refreshToken,
     privateKey: readKeyFile({
-      path: settings.value('privateKeyFile'),
-      keyId: settings.value('keyId'),
-      certPath: settings.value('certFile'),
+      path: keyPath,
+      keyId,
+      certPath,
       where: { file: label('privateKeyFile'), keyId: label('keyId'), cert: label('certFile') },
     }, io),
+    files,
     // The flat provider settings reach every profile as inherited values (readProfiles).
     provider: {},
   };

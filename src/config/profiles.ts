@@ -2,6 +2,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { describeReadError, REPORTED, type Credential, type Io } from './io.js';
 import { clientCredential, providerFields, readKeyFile, readParsed, type KeyCredential, type ProviderFields } from './profile-provider.js';
+import { followCredentialFiles, secretText, type CredentialFiles } from './rotating-secrets.js';
 import type { Region } from './regions.js';
 import { SETTINGS, settingLabel, shownValue, type Parsed, type PoolSizeSetting, type RateLimitPolicy } from './settings.js';
 import type { Grant, ProfileConfig } from './types.js';
@@ -29,6 +30,8 @@ export interface ProfileDraft {
   readonly clientSecret: Credential;
   readonly refreshToken: Credential;
   readonly privateKey: KeyCredential;
+  /** The credentials above that were read from files: they follow the files when replaced. */
+  readonly files?: CredentialFiles;
   readonly provider: Partial<ProviderFields>;
   readonly grant?: Grant;
   readonly region?: Region;
@@ -92,7 +95,7 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
   if (clientId === undefined || (clientSecret === undefined && privateKey === undefined)) return undefined;
   // With the refresh_token grant `auto` means one token, for the same reason.
   const poolAuto = pool.poolSize === 'auto' && grant !== 'refresh_token';
-  return {
+  return followCredentialFiles({
     name: draft.name,
     grant,
     clientId,
@@ -115,7 +118,7 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     defaultLifetimeS: provider.defaultLifetimeS,
     injectHeader: provider.injectHeader,
     injectPrefix: provider.injectPrefix,
-  };
+  }, draft.files);
 }
 
 export interface ProfilesFile {
@@ -237,15 +240,19 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     io.report(`${where(field)}: ${result.rule}, got ${shownValue(given, false)}`);
     return undefined;
   };
+  const files: CredentialFiles = {};
   /** Relative secret files are found next to the profiles file, wherever the sidecar runs. */
-  const secret = (direct: string, fromFile: string): Credential => {
+  const secret = (direct: 'clientSecret' | 'refreshToken', fromFile: string): Credential => {
     const value = text(direct);
     const file = text(fromFile);
     if (value !== undefined && file !== undefined) {
       io.report(`${where()}: give ${direct} or ${fromFile}, not both`);
       return REPORTED;
     }
-    if (typeof file === 'string') return readSecretFile(resolve(dirname(path), file), where(fromFile), io);
+    if (typeof file === 'string') {
+      files[direct] = { path: resolve(dirname(path), file), where: where(fromFile) };
+      return readSecretFile(files[direct].path, where(fromFile), io);
+    }
     return file ?? value;
   };
 
@@ -266,6 +273,11 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     rateLimitMaxWaitMs: parsed('rateLimitMaxWaitMs', SETTINGS.rateLimitMaxWaitMs.parse),
   };
   const givenPool = Object.fromEntries(Object.entries(pool).filter(([, value]) => value !== undefined)) as Partial<PoolSettings>;
+  const keyPath = besideFile(keyFile);
+  const certPath = besideFile(text('certFile'));
+  if (typeof keyPath === 'string') {
+    files.privateKey = { path: keyPath, where: where('privateKeyFile'), ...(keyId !== undefined && { keyId }), ...(typeof certPath === 'string' && { certPath }) };
+  }
   return {
     name,
     labels: {
@@ -280,11 +292,12 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
     refreshToken: purpose === 'login' ? undefined : secret('refreshToken', 'refreshTokenFile'),
     privateKey: readKeyFile({
-      path: besideFile(keyFile),
+      path: keyPath,
       keyId,
-      certPath: besideFile(text('certFile')),
+      certPath,
       where: { file: where('privateKeyFile'), keyId: where('keyId'), cert: where('certFile') },
     }, io),
+    files,
     provider,
     ...(grant !== undefined && { grant }),
     ...(region !== undefined && { region }),
@@ -296,9 +309,6 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
 
 /** Only the trailing newline(s) an editor or `echo` adds are removed; the secret is used as is. */
 export function readSecretFile(path: string, where: string, io: Io): Credential {
-  return readParsed(path, where, (content): Parsed<string> => {
-    const secret = content.replace(/(\r?\n)+$/, '');
-    return secret !== '' ? { ok: true, value: secret } : { ok: false, rule: 'is empty' };
-  }, io);
+  return readParsed(path, where, secretText, io);
 }
 

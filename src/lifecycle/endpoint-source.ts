@@ -46,9 +46,12 @@ const MIN_ATTEMPT_MS = 250;
 
 export class EndpointTokenSource implements TokenSource {
   private lastKnownRefreshToken: string | undefined;
+  /** The seed as last read: OAUTH_REFRESH_TOKEN_FILE may be replaced while running (a new login). */
+  private seed: string | undefined;
 
   constructor(private readonly deps: EndpointSourceDeps) {
-    this.lastKnownRefreshToken = deps.profile.refreshToken;
+    this.seed = deps.profile.refreshToken;
+    this.lastKnownRefreshToken = this.seed;
   }
 
   async token({ after, local = false }: TokenRequest): Promise<Token> {
@@ -96,6 +99,13 @@ export class EndpointTokenSource implements TokenSource {
 
   private async grantRequest(local: boolean): Promise<GrantRequest> {
     if (this.deps.profile.grant === 'client_credentials') return { grant: 'client_credentials' };
+    const seed = this.deps.profile.refreshToken;
+    if (seed !== this.seed) {
+      // A new seed file was put in place (a new login): its chain replaces whatever was kept.
+      this.seed = seed;
+      this.lastKnownRefreshToken = seed;
+      return seed ? { grant: 'refresh_token', refreshToken: seed } : this.grantRequest(local);
+    }
     const stored = local ? null : await this.deps.store.getRefreshToken(this.deps.key);
     const refreshToken = stored ?? this.lastKnownRefreshToken;
     if (!refreshToken) {
