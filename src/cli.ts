@@ -71,7 +71,15 @@ async function serve(argv: string[]): Promise<number | undefined> {
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const { runServe } = await import('./serve.js');
-  await runServe(config, log);
+  try {
+    await runServe(config, log);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      reportProblems('Redis refuses the configured connection', err.problems, 'token-sidecar --help and the README\'s Redis section');
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
   return undefined;
 }
 

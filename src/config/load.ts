@@ -21,6 +21,7 @@ import {
   type SettingName,
   type SettingValue,
 } from './settings.js';
+import { readRedisSettings } from './redis-settings.js';
 import type { CredentialFiles } from './rotating-secrets.js';
 import type { Config, ProfileConfig } from './types.js';
 
@@ -59,6 +60,7 @@ export function loadConfig(
   const settings = new SettingReader(parseArgv(argv, io), env, io);
 
   const { profiles, defaultProfile } = readProfiles(settings, io, options.purpose ?? 'serve');
+  const redis = readRedisSettings(settings, io);
   const authorizeUrl = settings.value('authorizeUrl');
   const host = settings.value('host');
   const adminHost = settings.value('adminHost');
@@ -75,6 +77,7 @@ export function loadConfig(
     profiles,
     defaultProfile,
     redisUrls: settings.value('redis') ?? [],
+    ...(redis !== undefined && { redis }),
     redisKeyPrefix: settings.value('redisKeyPrefix'),
     host,
     port: settings.value('port'),

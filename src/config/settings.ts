@@ -166,6 +166,89 @@ function redisUrls(text: string): Parsed<readonly string[]> {
   return ok(entries);
 }
 
+/** `host:port` or `host` (then `defaultPort`); IPv6 in brackets: `[::1]:6379`. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+function hostPortOf(entry: string, defaultPort: number): HostPort | undefined {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/@\[\]]+)(?::(\d{1,5}))?$/.exec(entry);
+  if (!match) return undefined;
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function hostPortList(defaultPort: number): (text: string) => Parsed<readonly HostPort[]> {
+  return (text) => {
+    const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+    const parsed = entries.map((entry) => hostPortOf(entry, defaultPort));
+    const bad = parsed.flatMap((entry, i) => (entry === undefined ? [i + 1] : []));
+    if (entries.length === 0) return broken('must name at least one host:port');
+    if (bad.length > 0) return broken(`entr${bad.length === 1 ? 'y' : 'ies'} ${bad.join(', ')} not host:port`);
+    return ok(parsed as HostPort[]);
+  };
+}
+
+/** REDIS_CLUSTER: seed nodes as redis:// or rediss:// URLs or bare host:port (plain, port 6379). */
+export interface ClusterSeeds {
+  readonly seeds: readonly HostPort[];
+  readonly tls: boolean;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+function clusterSeeds(text: string): Parsed<ClusterSeeds> {
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) return broken('must name at least one seed node');
+  const seeds: HostPort[] = [];
+  const schemes = new Set<string>();
+  const credentials = new Set<string>();
+  for (const [i, entry] of entries.entries()) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) {
+      const url = URL.canParse(entry) ? new URL(entry) : undefined;
+      if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+        return broken(`entry ${i + 1} is not a redis:// or rediss:// URL nor host:port`);
+      }
+      schemes.add(url.protocol);
+      credentials.add(`${url.username}\n${url.password}`);
+      seeds.push({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) });
+    } else {
+      const seed = hostPortOf(entry, 6379);
+      if (!seed) return broken(`entry ${i + 1} is not a redis:// or rediss:// URL nor host:port`);
+      schemes.add('redis:');
+      credentials.add('\n');
+      seeds.push(seed);
+    }
+  }
+  if (schemes.size > 1) return broken('mixes redis:// and rediss:// seeds: a cluster is all TLS or none');
+  if (credentials.size > 1) return broken('gives different user:password@ on different seeds: every node takes the same');
+  const [username, password] = [...credentials][0]!.split('\n').map(decodeURIComponent);
+  return ok({
+    seeds,
+    tls: schemes.has('rediss:'),
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+  });
+}
+
+/** `announced=reachable,…`, each side host:port: how this sidecar reaches the address a node announces. */
+function natMap(text: string): Parsed<Readonly<Record<string, HostPort>>> {
+  const map: Record<string, HostPort> = {};
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const [i, entry] of entries.entries()) {
+    const [from, to, extra] = entry.split('=').map((side) => side.trim());
+    const announced = from === undefined ? undefined : hostPortOf(from, 6379);
+    const reachable = to === undefined ? undefined : hostPortOf(to, 6379);
+    if (!announced || !reachable || extra !== undefined || !/:\d+$/.test(from!)) {
+      return broken(`entry ${i + 1} is not announced-host:port=reachable-host:port`);
+    }
+    map[`${announced.host}:${announced.port}`] = reachable;
+  }
+  return entries.length > 0 ? ok(map) : broken('must map at least one announced-host:port=reachable-host:port');
+}
+
 /** Store keys are `<prefix>:{…}`; a brace in the prefix would break the Redis Cluster hash tag. */
 function keyPrefix(text: string): Parsed<string> {
   return /^[A-Za-z0-9_.:-]{1,64}$/.test(text) ? ok(text) : broken('must be 1 to 64 of A-Z a-z 0-9 _ . : -');
@@ -289,12 +372,71 @@ export const SETTINGS = {
   },
   redis: {
     flag: '--redis', env: 'REDIS_URL', section: 'Shared store', defaultText: 'unset: in-memory store',
-    meaning: 'redis:// or rediss:// URL, or a comma-separated list of independent nodes (Redlock quorum)',
+    meaning: 'redis:// or rediss:// URL of one primary, or a comma-separated list of independent nodes (Redlock quorum)',
     parse: redisUrls,
+  },
+  redisSentinels: {
+    flag: '--redis-sentinels', env: 'REDIS_SENTINELS', section: 'Shared store',
+    meaning: 'Sentinel instead of --redis: the sentinels as host:port,… (port 26379 when left out); needs --redis-sentinel-name',
+    parse: hostPortList(26379),
+  },
+  redisSentinelName: {
+    flag: '--redis-sentinel-name', env: 'REDIS_SENTINEL_NAME', section: 'Shared store',
+    meaning: 'the primary\'s name as the sentinels know it (sentinel monitor <name> …)', parse: plainValue,
+  },
+  redisSentinelPassword: {
+    flag: '--redis-sentinel-password', env: 'REDIS_SENTINEL_PASSWORD', section: 'Shared store',
+    meaning: 'password of the sentinels themselves (requirepass on the sentinels), when they have one', secret: true, parse: anyText,
+  },
+  redisSentinelTls: {
+    flag: '--redis-sentinel-tls', env: 'REDIS_SENTINEL_TLS', section: 'Shared store', defaultText: 'same as --redis-tls',
+    meaning: 'TLS to the sentinels (same CA and client certificate as the data nodes)', parse: onOff,
+  },
+  redisCluster: {
+    flag: '--redis-cluster', env: 'REDIS_CLUSTER', section: 'Shared store',
+    meaning: 'Redis Cluster instead of --redis: seed nodes as redis:// or rediss:// URLs (user:password@ allowed, the same on each) ' +
+      'or host:port. Needs Redis 7 (sharded pub/sub)',
+    parse: clusterSeeds,
+  },
+  redisClusterNatMap: {
+    flag: '--redis-cluster-nat-map', env: 'REDIS_CLUSTER_NAT_MAP', section: 'Shared store',
+    meaning: 'announced-host:port=reachable-host:port,…: where to reach a cluster node that announces an address this ' +
+      'sidecar cannot use (NAT, port forwarding); with TLS, --redis-tls-servername names the certificate',
+    parse: natMap,
+  },
+  redisUsername: {
+    flag: '--redis-username', env: 'REDIS_USERNAME', section: 'Shared store', defaultText: 'the URL\'s user, else default',
+    meaning: 'ACL user (see the README for the smallest rule the sidecar needs)', parse: plainValue,
+  },
+  redisPasswordFile: {
+    flag: '--redis-password-file', env: 'REDIS_PASSWORD_FILE', section: 'Shared store',
+    meaning: 'file holding the Redis password (instead of :password@ in the URL); re-read when replaced, for the next connection',
+    parse: anyText,
+  },
+  redisTls: {
+    flag: '--redis-tls', env: 'REDIS_TLS', section: 'Shared store', defaultText: 'on with rediss://, else off',
+    meaning: 'TLS to the data nodes; needed to say so with --redis-sentinels, which take no URL', parse: onOff,
+  },
+  redisTlsCaFile: {
+    flag: '--redis-tls-ca-file', env: 'REDIS_TLS_CA_FILE', section: 'Shared store', defaultText: 'Node\'s default CAs',
+    meaning: 'PEM CA bundle the Redis server certificates must chain to (a managed service\'s own CA)', parse: anyText,
+  },
+  redisTlsCertFile: {
+    flag: '--redis-tls-cert-file', env: 'REDIS_TLS_CERT_FILE', section: 'Shared store',
+    meaning: 'client certificate (PEM) for mutual TLS; with --redis-tls-key-file', parse: anyText,
+  },
+  redisTlsKeyFile: {
+    flag: '--redis-tls-key-file', env: 'REDIS_TLS_KEY_FILE', section: 'Shared store',
+    meaning: 'its private key (PEM, unencrypted); TLS files are re-read when replaced, for the next connection', parse: anyText,
+  },
+  redisTlsServername: {
+    flag: '--redis-tls-servername', env: 'REDIS_TLS_SERVERNAME', section: 'Shared store', defaultText: 'the host connected to',
+    meaning: 'name the server certificate must carry (and SNI), when nodes are reached by an address their certificate does not name',
+    parse: plainValue,
   },
   redisKeyPrefix: {
     flag: '--redis-key-prefix', env: 'REDIS_KEY_PREFIX', section: 'Shared store', default: 'token-sidecar',
-    meaning: 'prefix of every store key', parse: keyPrefix,
+    meaning: 'prefix of every store key, and of the events channels (the ACL rule\'s ~prefix:* and &prefix:*)', parse: keyPrefix,
   },
   logLevel: {
     flag: '--log-level', env: 'LOG_LEVEL', section: 'Logging', default: 'info', meaning: 'pino level: fatal, error, warn, info, debug, trace or silent',

@@ -7,7 +7,7 @@
  * `/db` suffix. It may carry a password, so it is never logged: use `nodeLabel()`.
  */
 import { once } from 'node:events';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 
 /**
  * A command reaching a stalled (e.g. SIGSTOPped) server rejects after this long. Not shorter: on a
@@ -16,12 +16,12 @@ import { Redis, type RedisOptions } from 'ioredis';
  * instance's own, which, with a provider that revokes the previous token on issue, cuts off the
  * token the rest of the fleet is sending.
  */
-const COMMAND_TIMEOUT_MS = 2_000;
-const CONNECT_TIMEOUT_MS = 1_000;
+export const COMMAND_TIMEOUT_MS = 2_000;
+export const CONNECT_TIMEOUT_MS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 1_000;
 
 /** Reconnect forever with a backoff capped at one second: recovery is noticed within a second. */
-function reconnectDelay(attempt: number): number {
+export function reconnectDelay(attempt: number): number {
   return Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS);
 }
 
@@ -79,7 +79,7 @@ function withErrorsHandled(client: Redis): Redis {
  * still opening; callers await this before their first command so a fresh instance does not treat
  * a healthy Redis as down. Afterwards it is an already-resolved promise.
  */
-export async function firstConnectionAttempts(clients: readonly Redis[]): Promise<void> {
+export async function firstConnectionAttempts(clients: readonly (Redis | Cluster)[]): Promise<void> {
   const signal = AbortSignal.timeout(CONNECT_TIMEOUT_MS);
   const opening = clients.filter((client) => client.status === 'connecting' || client.status === 'connect');
   // `once` rejects on an 'error' event or on the timeout: both end the attempt as well.
@@ -102,7 +102,7 @@ export function nodeLabel(url: string): string {
 }
 
 /** Closes a connection politely when it is up, at once when it is not (QUIT would wait for it). */
-export async function closeClient(client: Redis): Promise<void> {
+export async function closeClient(client: Redis | Cluster): Promise<void> {
   if (client.status === 'ready') {
     try {
       await client.quit();

@@ -4,7 +4,7 @@
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { poolKey, tokenKey } from '../../src/store/key.js';
+import { eventsChannelOfKey, poolKey, profileEventsChannel, profileTag, tokenKey } from '../../src/store/key.js';
 import type { PoolSizeStore, StoreEvent, TokenStore } from '../../src/store/store.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 import type { Token } from '../../src/token/token.js';
@@ -226,8 +226,17 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       const clientId = 'b7c3a9e2-client-id';
       const tokenUrl = 'https://login.example/oauth/token';
       const built = tokenKey('prefix', { tokenUrl, clientId, profile: 'default', slot: 0 });
-      assert.match(built, /^prefix:\{[0-9a-f]{16}:default:0\}$/);
+      assert.match(built, /^prefix:\{[0-9a-f]{16}:default\}:0$/);
       assert.ok(!built.includes(clientId) && !built.includes(tokenUrl), built);
+    });
+
+    it('is given keys that share one hash tag per profile (one Redis Cluster slot), and only that profile\'s', () => {
+      const id = { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: 'default' };
+      const tag = profileTag(id);
+      const keys = [tokenKey('prefix', { ...id, slot: 0 }), tokenKey('prefix', { ...id, slot: 7 }), poolKey('prefix', id), profileEventsChannel('prefix', id)];
+      for (const built of keys) assert.equal(/\{[^}]*\}/.exec(built)?.[0], tag, built);
+      assert.equal(eventsChannelOfKey(keys[0]!), profileEventsChannel('prefix', id));
+      assert.notEqual(profileTag({ ...id, profile: 'other' }), tag);
     });
   });
 }
