@@ -149,6 +149,7 @@ function openSentinelPrimary(target: Extract<RedisTarget, { mode: 'sentinel' }>,
 function openCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, connection: RedisConnection, role: 'command' | 'subscriber'): Cluster {
   const nodeOptions = (): RedisOptions => ({
     connectTimeout: CONNECT_TIMEOUT_MS,
+    ...NO_CLIENT_INFO,
     ...(role === 'command' && { commandTimeout: COMMAND_TIMEOUT_MS }),
     ...credentials(connection.username, connection.password),
     ...(connection.tls && { tls: tlsOptions(connection.tls) }),
@@ -181,7 +182,14 @@ const baseOptions = (retryStrategy: (attempt: number) => number): RedisOptions =
   lazyConnect: false,
   connectTimeout: CONNECT_TIMEOUT_MS,
   retryStrategy,
+  ...NO_CLIENT_INFO,
 });
+
+/**
+ * No CLIENT SETINFO on connect: it is only a label, and leaving it out keeps the ACL rule the README
+ * gives to the commands the sidecar needs.
+ */
+export const NO_CLIENT_INFO = { disableClientInfo: true } as const satisfies RedisOptions;
 
 /**
  * Builds a client whose password and TLS material are refreshed before every reconnection:

@@ -9,7 +9,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { COMMAND_TIMEOUT_MS, CONNECT_TIMEOUT_MS, nodeLabel } from './client.js';
-import { hostPort, tlsOptions, type RedisConnection, type RedisTls } from './connections.js';
+import { hostPort, NO_CLIENT_INFO, tlsOptions, type RedisConnection, type RedisTls } from './connections.js';
 
 export type ProbeFailureKind =
   /** The server's certificate does not chain to the CA given (or to Node's CAs). */
@@ -101,6 +101,7 @@ const oneAttempt: RedisOptions = {
   retryStrategy: () => null,
   maxRetriesPerRequest: 0,
   enableReadyCheck: false,
+  ...NO_CLIENT_INFO,
 };
 
 async function probeOne(endpoint: string, to: 'data' | 'sentinel', options: RedisOptions, tls: RedisTls | undefined): Promise<ProbeFailure | undefined> {

@@ -21,7 +21,8 @@ export type MakeFixture = (clock: FakeClock) => Promise<StoreFixture>;
 
 const LIFETIME_MS = 60_000;
 
-export function storeContract(name: string, makeFixture: MakeFixture): void {
+/** `keyPrefix`: what every key starts with (an ACL test limits the user to `<prefix>:*`). */
+export function storeContract(name: string, makeFixture: MakeFixture, keyPrefix = 'contract'): void {
   describe(`${name} honours the TokenStore contract`, () => {
     let clock: FakeClock;
     let fixture: StoreFixture;
@@ -40,8 +41,8 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       fixture = await makeFixture(clock);
       store = await fixture.open();
       // A fresh key per test: Redis data outlives a store instance.
-      key = tokenKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: 'default', slot: keyCount });
-      pool = poolKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `p${keyCount++}` });
+      key = tokenKey(keyPrefix, { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: 'default', slot: keyCount });
+      pool = poolKey(keyPrefix, { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `p${keyCount++}` });
     });
 
     afterEach(() => fixture.close());
@@ -202,7 +203,7 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
     });
 
     it('keeps pool sizes of different profiles apart, and apart from their tokens', async () => {
-      const other = poolKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `${pool}-other` });
+      const other = poolKey(keyPrefix, { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `${pool}-other` });
       await store.setPoolSize(pool, 0, 5, 1);
       assert.equal(await store.getPoolSize(other), null);
       assert.equal(await store.get(key), null);
