@@ -27,6 +27,9 @@ end
 return 0
 `;
 
+/** How soon a failed release is tried again. */
+const RELEASE_RETRY_MS = 200;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     lockReleaseIfHeld(lockKey: string, value: string): Result<number, Context>;
@@ -36,6 +39,7 @@ declare module 'ioredis' {
 export class SinglePrimaryRefreshLock implements RefreshLock {
   private readonly client: Redis | Cluster;
   private readonly connecting: Promise<void>;
+  private closed = false;
 
   constructor(connection: RedisConnection) {
     const endpoints = openEndpoints(connection, 'command');
@@ -51,17 +55,33 @@ export class SinglePrimaryRefreshLock implements RefreshLock {
     // A key of its own beside the store's (`key` is where the token is kept); same hash tag, same slot.
     const lockKey = `${key}:lock`;
     const value = randomBytes(16).toString('hex');
+    const lapsesAt = Date.now() + ttlMs;
     const taken = await this.client.set(lockKey, value, 'PX', Math.ceil(ttlMs), 'NX');
     if (taken !== 'OK') return null;
-    return {
-      release: async () => {
-        // A failed release just lets the lock lapse at its TTL.
-        await this.client.lockReleaseIfHeld(lockKey, value).catch(() => 0);
-      },
+    return { release: () => this.release(lockKey, value, lapsesAt) };
+  }
+
+  /**
+   * Deletes the hold if it is still ours. A release that fails because the connection is down (the
+   * primary failed over while we held the lock, and the new one has the hold by replication) is
+   * tried again in the background until it lands or the hold lapses: otherwise every other instance
+   * would wait out the whole TTL for a holder that has long finished.
+   */
+  private async release(lockKey: string, value: string, lapsesAt: number): Promise<void> {
+    const attempt = (): void => {
+      this.client.lockReleaseIfHeld(lockKey, value).catch(() => {
+        if (Date.now() + RELEASE_RETRY_MS < lapsesAt && !this.closed) setTimeout(attempt, RELEASE_RETRY_MS).unref();
+      });
     };
+    try {
+      await this.client.lockReleaseIfHeld(lockKey, value);
+    } catch {
+      if (!this.closed) setTimeout(attempt, RELEASE_RETRY_MS).unref();
+    }
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await closeClient(this.client);
   }
 }

@@ -4,7 +4,7 @@ import { loadDuring } from '../helpers/load-during.js';
 import { startCli } from '../helpers/processes.js';
 import { RedisNode, stopAllRedisNodes } from '../helpers/redis-server.js';
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls-certs.js';
-import { REFRESH_INTERVAL_MS, startTokenFleet, tokenFigures } from '../helpers/token-fleet.js';
+import { REFRESH_INTERVAL_MS, startTokenFleet } from '../helpers/token-fleet.js';
 
 // Redis over TLS with the test's own CA (as a managed service's), then with mutual TLS (the server
 // wants a client certificate): two sidecars share one token through it under load.
@@ -29,7 +29,7 @@ for (const mutual of [false, true]) {
   test(`two sidecars on Redis over ${mutual ? 'mutual ' : ''}TLS serve a load across two refreshes with no error and one token request per refresh`, async (t) => {
     const fleet = await fleetOverTls(mutual);
     const { result } = await loadDuring({ clients: CLIENTS, step: fleet.step }, () => fleet.refreshes(2, 'two refreshes under load'));
-    const figures = tokenFigures(fleet.tokenRequests);
+    const figures = fleet.figures();
     const redisUp = await fleet.redisUp();
     t.diagnostic(JSON.stringify({ mode: mutual ? 'mutual TLS' : 'TLS', ...result, ...figures, redisUp }));
     assert.deepEqual(redisUp, [1, 1], 'both work through the store');
