@@ -21,8 +21,8 @@ export interface RedisNodeOptions {
    * port stays open for the harness (readiness, test-side commands).
    */
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string; readonly authClients: boolean };
-  /** Further `--name value` arguments (replication, cluster mode). */
-  readonly args?: readonly string[];
+  /** Further `--name value` arguments (replication, cluster mode), or a function of the port. */
+  readonly args?: readonly string[] | ((port: number) => readonly string[]);
   /** Run as a sentinel with this configuration (written to a file the sentinel may rewrite). */
   readonly sentinelConfig?: (port: number) => string;
   /** Where config files go (cluster nodes.conf, sentinel.conf); default: the OS temp dir. */
@@ -88,7 +88,8 @@ export class RedisNode {
         '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ? 'yes' : 'no');
     }
     if (this.options.dir) args.push('--dir', this.options.dir);
-    args.push(...(this.options.args ?? []));
+    const extra = this.options.args;
+    args.push(...(typeof extra === 'function' ? extra(this.port) : (extra ?? [])));
     const proc = startProcess('redis-server', args, { name: `redis-server :${this.port}` });
     running.add(proc);
     this.process = proc;
