@@ -469,8 +469,10 @@ export const SETTINGS = {
     parse: integer(0),
   },
   shutdownTimeoutMs: {
-    flag: '--shutdown-timeout-ms', env: 'SHUTDOWN_TIMEOUT_MS', section: 'Timeouts and limits', default: '10000',
-    meaning: 'how long SIGTERM/SIGINT waits for in-flight requests before closing them', parse: integer(0),
+    flag: '--shutdown-timeout-ms', env: 'SHUTDOWN_TIMEOUT_MS', section: 'Timeouts and limits', default: '8000',
+    meaning: 'how long SIGTERM/SIGINT waits for in-flight requests before closing them; keep it below the platform\'s ' +
+      'grace before SIGKILL (docker stop: 10 s, Kubernetes: terminationGracePeriodSeconds)',
+    parse: integer(0),
   },
 
   // OAuth2 providers other than Genesys Cloud: client authentication, token request parameters and

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
 import { CONTRACT_ENV, asArray, asRecord, asString, readRepoFile } from './contract.js';
+import { SETTINGS } from '../../src/config/settings.js';
 
 type Obj = Record<string, unknown>;
 
@@ -167,4 +168,11 @@ test('the image is used as loaded into the cluster, not pulled for :latest', () 
   assert.ok(sidecar);
   assert.equal(sidecar.image, 'token-sidecar:latest');
   assert.equal(sidecar.imagePullPolicy, 'IfNotPresent');
+});
+
+test('the pod\'s grace before SIGKILL outlasts the sidecar\'s longest stop (default drain plus closing)', () => {
+  const longestStopS = Number(SETTINGS.shutdownTimeoutMs.default) / 1000 + 0.5;
+  const grace = podSpec.terminationGracePeriodSeconds;
+  assert.equal(typeof grace, 'number', 'terminationGracePeriodSeconds is set explicitly');
+  assert.ok((grace as number) > longestStopS, `terminationGracePeriodSeconds ${String(grace)} must exceed ${longestStopS} s`);
 });
