@@ -78,7 +78,7 @@ const COMMAND: RedisOptions = {
   commandTimeout: COMMAND_TIMEOUT_MS,
 };
 
-/** Subscriber connections: no command timeout (see client.ts createSubscriberClient). */
+/** Subscriber connections: no command timeout, no auto-resubscribe (see client.ts). */
 const SUBSCRIBER: RedisOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,

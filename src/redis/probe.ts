@@ -51,7 +51,7 @@ export async function probeConnection(connection: RedisConnection): Promise<Prob
       }
       break;
     case 'cluster':
-      for (const seed of target.seeds) probes.push(probeOne(hostPort(target.natMap?.[hostPort(seed)] ?? seed), 'data', { ...seed, ...secrets }, connection.tls));
+      for (const seed of target.seeds) probes.push(probeOne(hostPort(seed), 'data', { ...seed, ...secrets }, connection.tls));
       break;
     case 'sentinel':
       for (const sentinel of target.sentinels) {
