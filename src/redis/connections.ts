@@ -112,7 +112,7 @@ function openNode(url: string, connection: RedisConnection, roleOptions: RedisOp
   const tls = url.startsWith('rediss:') ? (connection.tls ?? {}) : undefined;
   return handled(
     withFreshSecrets(
-      (retry) => new Redis(url, { ...baseOptions(retry), ...roleOptions, ...urlOverrides(url, connection, tls) }),
+      (retry) => new Redis({ ...baseOptions(retry), ...roleOptions, ...urlOptions(url), ...urlOverrides(url, connection, tls) }),
       (options) => Object.assign(options, urlOverrides(url, connection, tls)),
     ),
   );
@@ -202,6 +202,23 @@ function withFreshSecrets(build: (retry: (attempt: number) => number) => Redis, 
     return reconnectDelay(attempt);
   });
   return client;
+}
+
+/**
+ * Where a `redis://` or `rediss://` URL points, and as whom: host, port, user, password, database.
+ * Read here rather than by ioredis, whose parser gives a URL without a password an empty one, which
+ * would shadow REDIS_PASSWORD_FILE.
+ */
+function urlOptions(url: string): RedisOptions {
+  const parsed = new URL(url);
+  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(parsed.port || 6379),
+    ...(parsed.username && { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password && { password: decodeURIComponent(parsed.password) }),
+    ...(db !== undefined && Number.isSafeInteger(db) && { db }),
+  };
 }
 
 /** What a URL leaves to the connection settings: user, password and TLS material. */
