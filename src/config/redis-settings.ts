@@ -26,7 +26,8 @@ const ANY_MODE = ['redisUsername', 'redisPasswordFile', 'redisTls', 'redisTlsCaF
 const TLS_FILES = ['redisTlsCaFile', 'redisTlsCertFile', 'redisTlsKeyFile', 'redisTlsServername'] as const;
 
 export function readRedisSettings(settings: RedisSettingSource, io: Io): RedisSettings | undefined {
-  const modes = MODE_SETTINGS.filter((name) => settings.isSet(name));
+  // REDIS_URL=`,` is a list of no nodes: the memory store, as before.
+  const modes = MODE_SETTINGS.filter((name) => settings.isSet(name) && (name !== 'redis' || (settings.value('redis') ?? []).length > 0));
   if (modes.length > 1) {
     io.report(`${modes.map(label).join(' and ')}: give one (a list of nodes, Sentinel or Cluster), not ${modes.length === 2 ? 'both' : 'several'}`);
     return undefined;
