@@ -86,6 +86,10 @@ async function serve(argv: string[]): Promise<number | undefined> {
   try {
     await runServe(config, log);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      reportProblems('Redis refuses the configured connection', err.problems, 'token-sidecar --help and the README\'s Redis section');
+      return EXIT_USAGE;
+    }
     if (!(err instanceof ListenError)) throw err;
     reportProblems('cannot listen', [err.message], 'token-sidecar --help');
     // Token fetches and store connections have started: leave without waiting for them.

@@ -14,10 +14,11 @@ import { IpcRefreshLock, lockOperations } from './lock/ipc.js';
 import { LocalRefreshLock } from './lock/local.js';
 import type { RefreshLock } from './lock/lock.js';
 import { RedlockRefreshLock } from './lock/redlock.js';
+import { SinglePrimaryRefreshLock } from './lock/single-primary.js';
 import type { Logger } from './logging.js';
 import type { Metrics } from './metrics/metrics.js';
 import { IpcTokenStore, storeOperations } from './store/ipc.js';
-import { poolKey, rateKey, tokenKey } from './store/key.js';
+import { poolKey, profileEventsChannel, rateKey, tokenKey } from './store/key.js';
 import { FleetCounts } from './pool/fleet-counts.js';
 import { APP_USER_RATE_KEY, CLIENT_CREDENTIALS_RATE_KEY, readLimitFromLimitsApi, type LimitsApiResult } from './pool/limits-api.js';
 import { GENESYS_TOKEN_LIMIT_PER_MINUTE, TokenLimit } from './pool/token-limit.js';
@@ -26,6 +27,10 @@ import { RedisTokenStore } from './store/redis.js';
 import type { TokenStore } from './store/store.js';
 import type { Clock } from './token/clock.js';
 import { createGrant } from './token/grants/index.js';
+import { isSinglePrimary } from './redis/connections.js';
+import { probeConnection } from './redis/probe.js';
+import { SecretFile } from './config/secret-file.js';
+import { settingLabel } from './config/settings.js';
 
 /**
  * The composition root of the token lifecycle: the only place that picks the store and lock
@@ -41,16 +46,22 @@ export interface Backends {
 }
 
 /**
- * The store and lock this process uses. REDIS_URL set: the Redis store and Redlock over the same
- * nodes, whatever the process. Otherwise: in memory for a single process; for a worker (WORKERS > 1),
- * the memory store and lock of its primary, over the IPC `channel` (see `openStoreHost`).
+ * The store and lock this process uses. Redis set (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER): the
+ * Redis store, whatever the process, with the lock its mode calls for: Redlock over several
+ * independent nodes, a single-primary lock on one URL, Sentinel's primary or a cluster. Otherwise: in
+ * memory for a single process; for a worker (WORKERS > 1), the memory store and lock of its primary,
+ * over the IPC `channel` (see `openStoreHost`).
  */
 export function openBackends(config: Config, log: Logger, worker?: { channel: IpcChannel }): Backends {
-  if (config.redisUrls.length > 0) {
+  if (config.redis) {
+    const connection = config.redis;
     const logger = log.child({ component: 'redis' });
+    const shardChannels = config.profiles.map((profile) =>
+      profileEventsChannel(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name }),
+    );
     return {
-      store: new RedisTokenStore({ urls: config.redisUrls, channel: `${config.redisKeyPrefix}:events`, logger }),
-      lock: new RedlockRefreshLock({ urls: config.redisUrls }),
+      store: new RedisTokenStore({ connection, channel: `${config.redisKeyPrefix}:events`, shardChannels, logger }),
+      lock: isSinglePrimary(connection) ? new SinglePrimaryRefreshLock(connection) : new RedlockRefreshLock({ connection }),
       kind: 'redis',
       shared: true,
     };
@@ -64,7 +75,7 @@ export function openBackends(config: Config, log: Logger, worker?: { channel: Ip
 
 /** The primary's side of the workers' shared memory store and lock; none when they share Redis instead. */
 export function openStoreHost(config: Config): IpcBackendHost | undefined {
-  return config.redisUrls.length > 0 ? undefined : hostBackends(new MemoryTokenStore(), new LocalRefreshLock());
+  return config.redis ? undefined : hostBackends(new MemoryTokenStore(), new LocalRefreshLock());
 }
 
 /** Offers `store` and `lock` to the workers over IPC (the workers' side: openBackends with a channel). */
@@ -175,4 +186,43 @@ function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: 
   const injection = { header: profile.injectHeader, prefix: profile.injectPrefix };
   const slot = new PoolSlot(profile.name, index, cache, clock, metrics.rateLimitCells.cell(profile.name, index), injection, tokenLimit);
   return { slot, shared };
+}
+
+/**
+ * Settings that can never work, learnt by connecting once (../redis/probe.ts): each as a problem
+ * naming the setting to fix and the address, never a credential. Empty when Redis is unset, fine,
+ * or only unreachable (the sidecar then serves from memory until it comes up).
+ */
+export async function redisStartProblems(config: Config): Promise<string[]> {
+  const redis = config.redis;
+  if (!redis) return [];
+  const failures = await probeConnection(redis);
+  return failures.map((failure) => {
+    const address = `${failure.to === 'sentinel' ? '' : 'Redis '}${failure.endpoint}`;
+    const tls = failure.to === 'sentinel' && redis.target.mode === 'sentinel' ? redis.target.sentinelTls : redis.tls;
+    const file = (name: 'redisTlsCaFile' | 'redisTlsCertFile') => {
+      const part = name === 'redisTlsCaFile' ? tls?.ca : tls?.cert;
+      return part instanceof SecretFile ? ` in ${JSON.stringify(part.path)}` : '';
+    };
+    switch (failure.kind) {
+      case 'tls-untrusted':
+        return tls?.ca
+          ? `${settingLabel('redisTlsCaFile')}: the certificate of ${address} is not signed by the CA${file('redisTlsCaFile')} (${failure.code})`
+          : `${settingLabel('redisTlsCaFile')}: the certificate of ${address} is not signed by a CA Node trusts (${failure.code}); give the server's CA`;
+      case 'tls-name':
+        return `${settingLabel('redisTlsServername')}: the certificate of ${address} does not name ${tls?.servername === undefined ? 'the host connected to' : JSON.stringify(tls.servername)} (${failure.code}); set a name it carries`;
+      case 'tls-expired':
+        return `${settingLabel('redisTlsCaFile')}: the certificate of ${address} is expired or not valid yet (${failure.code})`;
+      case 'tls-client-certificate':
+        return tls?.cert
+          ? `${settingLabel('redisTlsCertFile')}: ${address} refused the client certificate${file('redisTlsCertFile')} (${failure.code})`
+          : `${settingLabel('redisTlsCertFile')}: ${address} requires a client certificate (mutual TLS) (${failure.code})`;
+      case 'not-tls':
+        return `${settingLabel(failure.to === 'sentinel' ? 'redisSentinelTls' : 'redisTls')}: ${address} does not speak TLS (${failure.code}); use redis:// or turn TLS off`;
+      case 'auth':
+        return failure.to === 'sentinel'
+          ? `${settingLabel('redisSentinelPassword')}: ${address} refused the password (${failure.code})`
+          : `${settingLabel(redis.password instanceof SecretFile ? 'redisPasswordFile' : 'redis')}: ${address} refused the user or password (${failure.code})`;
+    }
+  });
 }

@@ -1,9 +1,11 @@
 import cluster from 'node:cluster';
+import { onSecretFileProblem } from './config/secret-file.js';
 import type { Config } from './config/types.js';
 import type { Logger } from './logging.js';
 import { runSummary, summaryLine } from './metrics/run-summary.js';
 import { buildServer, type Sidecar } from './server.js';
-import { openStoreHost } from './compose.js';
+import { openStoreHost, redisStartProblems } from './compose.js';
+import { ConfigError } from './config/load.js';
 import type { IpcChannel } from './ipc/call.js';
 import { answerAdminOverIpc, runPrimary } from './workers/cluster.js';
 
@@ -15,6 +17,13 @@ import { answerAdminOverIpc, runPrimary } from './workers/cluster.js';
  * what is left), and exit 0.
  */
 export async function runServe(config: Config, log: Logger): Promise<void> {
+  // Names the setting and the file, never the content.
+  onSecretFileProblem((problem) => log.warn(problem, 'a secret file changed but cannot be used: keeping the previous value'));
+  if (cluster.isPrimary) {
+    // A certificate or password Redis refuses never starts working by waiting: stop with the setting named.
+    const problems = await redisStartProblems(config);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
   if (config.workers > 1 && cluster.isPrimary) {
     return runPrimary(config, log, openStoreHost(config), (close) => drainOnSignal(config, log, close));
   }
@@ -66,10 +75,24 @@ function announce(config: Config, log: Logger, proxyAddress: string, adminAddres
       proxy: proxyAddress,
       admin: adminAddress,
       profiles: config.profiles.map((p) => ({ name: p.name, upstream: p.upstreamUrl, tokenUrl: p.tokenUrl, grant: p.grant, poolSize: p.poolSize })),
-      store: config.redisUrls.length ? `redis (${config.redisUrls.length} node${config.redisUrls.length > 1 ? 's' : ''})` : 'memory',
+      store: storeDescription(config),
     },
     'token-sidecar listening',
   );
+}
+
+function storeDescription(config: Config): string {
+  const target = config.redis?.target;
+  if (!target) return 'memory';
+  const tls = config.redis?.tls ? ', TLS' : '';
+  switch (target.mode) {
+    case 'nodes':
+      return `redis (${target.urls.length} node${target.urls.length > 1 ? 's, Redlock' : ''}${tls})`;
+    case 'sentinel':
+      return `redis (Sentinel ${target.name}, ${target.sentinels.length} sentinels${tls})`;
+    case 'cluster':
+      return `redis (Cluster, ${target.seeds.length} seed${target.seeds.length > 1 ? 's' : ''}${tls})`;
+  }
 }
 
 /** After the drain timeout has cut the remaining connections, how long the rest of close() may take. */

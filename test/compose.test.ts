@@ -5,6 +5,8 @@ import { openBackends, openStoreHost } from '../src/compose.js';
 import { IpcRefreshLock } from '../src/lock/ipc.js';
 import { LocalRefreshLock } from '../src/lock/local.js';
 import { RedlockRefreshLock } from '../src/lock/redlock.js';
+import { SinglePrimaryRefreshLock } from '../src/lock/single-primary.js';
+import type { Config } from '../src/config/types.js';
 import { IpcTokenStore } from '../src/store/ipc.js';
 import { MemoryTokenStore } from '../src/store/memory.js';
 import { RedisTokenStore } from '../src/store/redis.js';
@@ -30,14 +32,24 @@ test("without REDIS_URL a worker uses its primary's store and lock over IPC, and
   assert.ok(openStoreHost(config));
 });
 
-test('with REDIS_URL every process uses the Redis store and Redlock, and no primary hosts a store', async () => {
-  const redis = { ...config, redisUrls: [`redis://127.0.0.1:${await freePort()}`] };
-  const backends = openBackends(redis, quietLog(), { channel: Object.assign(new EventEmitter(), { send: () => true }) });
-  try {
-    assert.ok(backends.store instanceof RedisTokenStore && backends.lock instanceof RedlockRefreshLock);
-    assert.equal(backends.kind, 'redis');
-    assert.equal(openStoreHost(redis), undefined);
-  } finally {
-    await Promise.all([backends.store.close(), backends.lock.close()]);
+test('with Redis every process uses the Redis store, with the lock its mode calls for, and no primary hosts a store', async () => {
+  const [a, b, c] = [await freePort(), await freePort(), await freePort()];
+  const modes: [string, NonNullable<Config['redis']>['target'], new (...args: never[]) => unknown][] = [
+    ['one URL', { mode: 'nodes', urls: [`redis://127.0.0.1:${a}`] }, SinglePrimaryRefreshLock],
+    ['independent nodes', { mode: 'nodes', urls: [a, b, c].map((port) => `redis://127.0.0.1:${port}`) }, RedlockRefreshLock],
+    ['Sentinel', { mode: 'sentinel', sentinels: [{ host: '127.0.0.1', port: a }], name: 'primary' }, SinglePrimaryRefreshLock],
+    ['Cluster', { mode: 'cluster', seeds: [{ host: '127.0.0.1', port: a }] }, SinglePrimaryRefreshLock],
+  ];
+  for (const [mode, target, lockClass] of modes) {
+    const redis: Config = { ...config, redis: { target } };
+    const backends = openBackends(redis, quietLog(), { channel: Object.assign(new EventEmitter(), { send: () => true }) });
+    try {
+      assert.ok(backends.store instanceof RedisTokenStore, mode);
+      assert.ok(backends.lock instanceof lockClass, `${mode}: ${backends.lock.constructor.name}`);
+      assert.equal(backends.kind, 'redis');
+      assert.equal(openStoreHost(redis), undefined);
+    } finally {
+      await Promise.all([backends.store.close(), backends.lock.close()]);
+    }
   }
 });

@@ -1,3 +1,4 @@
+import { secretText } from './rotating-secrets.js';
 import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { REPORTED, type Credential, type Io } from './io.js';
@@ -32,10 +33,7 @@ export function readParsed<T>(path: string, where: string, parse: (text: string)
 
 /** Only the trailing newline(s) an editor or `echo` adds are removed; the secret is used as is. */
 export function readSecretFile(path: string, where: string, io: Io): Credential {
-  return readParsed(path, where, (content): Parsed<string> => {
-    const secret = content.replace(/(\r?\n)+$/, '');
-    return secret !== '' ? { ok: true, value: secret } : { ok: false, rule: 'is empty' };
-  }, io);
+  return readParsed(path, where, secretText, io);
 }
 
 

@@ -5,6 +5,8 @@ import { completeProfile, type ProfileDefaults, type ProfileDraft } from './prof
 import { readProfilesFile } from './profiles-file.js';
 import { checkLoopback } from './protected-mode.js';
 import { parseArgv, SettingReader } from './read-settings.js';
+import { readRedisSettings } from './redis-settings.js';
+import type { CredentialFiles } from './rotating-secrets.js';
 import { GRANT_OPTION_NAMES, settingLabel as label, type GrantOptions } from './settings.js';
 import type { Config, ProfileConfig } from './types.js';
 
@@ -43,6 +45,7 @@ export function loadConfig(
   const settings = new SettingReader(parseArgv(argv, io), env, io);
 
   const { profiles, defaultProfile } = readProfiles(settings, io, options.purpose ?? 'serve');
+  const redis = readRedisSettings(settings, io);
   const authorizeUrl = settings.value('authorizeUrl');
   const host = settings.value('host');
   const adminHost = settings.value('adminHost');
@@ -59,6 +62,7 @@ export function loadConfig(
     profiles,
     defaultProfile,
     redisUrls: settings.value('redis') ?? [],
+    ...(redis !== undefined && { redis }),
     redisKeyPrefix: settings.value('redisKeyPrefix'),
     host,
     port: settings.value('port'),
@@ -148,6 +152,18 @@ function flatGrantOptions(settings: SettingReader): GrantOptions {
 }
 
 function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'): ProfileDraft {
+  const clientSecret = settings.secret('clientSecret', 'clientSecretFile');
+  // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
+  const refreshToken = purpose === 'login' ? undefined : settings.secret('refreshToken', 'refreshTokenFile');
+  const keyPath = settings.value('privateKeyFile');
+  const keyId = settings.value('keyId');
+  const certPath = settings.value('certFile');
+  const files: CredentialFiles = {
+    ...settings.credentialFiles(),
+    ...(keyPath !== undefined && {
+      privateKey: { path: keyPath, where: label('privateKeyFile'), ...(keyId !== undefined && { keyId }), ...(certPath !== undefined && { certPath }) },
+    }),
+  };
   return {
     name: FLAT_PROFILE,
     labels: {
@@ -159,15 +175,15 @@ function flatDraft(settings: SettingReader, io: Io, purpose: 'serve' | 'login'):
       grantOption: label,
     },
     clientId: settings.value('clientId'),
-    clientSecret: settings.secret('clientSecret', 'clientSecretFile'),
-    // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
-    refreshToken: purpose === 'login' ? undefined : settings.secret('refreshToken', 'refreshTokenFile'),
+    clientSecret,
+    refreshToken,
     privateKey: readKeyFile({
-      path: settings.value('privateKeyFile'),
-      keyId: settings.value('keyId'),
-      certPath: settings.value('certFile'),
+      path: keyPath,
+      keyId,
+      certPath,
       where: { file: label('privateKeyFile'), keyId: label('keyId'), cert: label('certFile') },
     }, io),
+    files,
     // The flat provider settings reach every profile as inherited values (readProfiles).
     provider: {},
     // The flat grant options do too; the flat profile also counts them as its own, so that one its

@@ -126,3 +126,86 @@ export function redisUrls(text: string): Parsed<readonly string[]> {
 export function keyPrefix(text: string): Parsed<string> {
   return /^[A-Za-z0-9_.:-]{1,64}$/.test(text) ? ok(text) : broken('must be 1 to 64 of A-Z a-z 0-9 _ . : -');
 }
+
+/** `host:port` or `host` (then `defaultPort`); IPv6 in brackets: `[::1]:6379`. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export function hostPortOf(entry: string, defaultPort: number): HostPort | undefined {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/@\[\]]+)(?::(\d{1,5}))?$/.exec(entry);
+  if (!match) return undefined;
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export function hostPortList(defaultPort: number): (text: string) => Parsed<readonly HostPort[]> {
+  return (text) => {
+    const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+    const parsed = entries.map((entry) => hostPortOf(entry, defaultPort));
+    const bad = parsed.flatMap((entry, i) => (entry === undefined ? [i + 1] : []));
+    if (entries.length === 0) return broken('must name at least one host:port');
+    if (bad.length > 0) return broken(`entr${bad.length === 1 ? 'y' : 'ies'} ${bad.join(', ')} not host:port`);
+    return ok(parsed as HostPort[]);
+  };
+}
+
+/** REDIS_CLUSTER: seed nodes as redis:// or rediss:// URLs or bare host:port (plain, port 6379). */
+export interface ClusterSeeds {
+  readonly seeds: readonly HostPort[];
+  readonly tls: boolean;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+export function clusterSeeds(text: string): Parsed<ClusterSeeds> {
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) return broken('must name at least one seed node');
+  const seeds: HostPort[] = [];
+  const schemes = new Set<string>();
+  const credentials = new Set<string>();
+  for (const [i, entry] of entries.entries()) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) {
+      const url = URL.canParse(entry) ? new URL(entry) : undefined;
+      if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+        return broken(`entry ${i + 1} is not a redis:// or rediss:// URL nor host:port`);
+      }
+      schemes.add(url.protocol);
+      credentials.add(`${url.username}\n${url.password}`);
+      seeds.push({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 6379) });
+    } else {
+      const seed = hostPortOf(entry, 6379);
+      if (!seed) return broken(`entry ${i + 1} is not a redis:// or rediss:// URL nor host:port`);
+      schemes.add('redis:');
+      credentials.add('\n');
+      seeds.push(seed);
+    }
+  }
+  if (schemes.size > 1) return broken('mixes redis:// and rediss:// seeds: a cluster is all TLS or none');
+  if (credentials.size > 1) return broken('gives different user:password@ on different seeds: every node takes the same');
+  const [username, password] = [...credentials][0]!.split('\n').map(decodeURIComponent);
+  return ok({
+    seeds,
+    tls: schemes.has('rediss:'),
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+  });
+}
+
+/** `announced=reachable,…`, each side host:port: how this sidecar reaches the address a node announces. */
+export function natMap(text: string): Parsed<Readonly<Record<string, HostPort>>> {
+  const map: Record<string, HostPort> = {};
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const [i, entry] of entries.entries()) {
+    const [from, to, extra] = entry.split('=').map((side) => side.trim());
+    const announced = from === undefined ? undefined : hostPortOf(from, 6379);
+    const reachable = to === undefined ? undefined : hostPortOf(to, 6379);
+    if (!announced || !reachable || extra !== undefined || !/:\d+$/.test(from!)) {
+      return broken(`entry ${i + 1} is not announced-host:port=reachable-host:port`);
+    }
+    map[`${announced.host}:${announced.port}`] = reachable;
+  }
+  return entries.length > 0 ? ok(map) : broken('must map at least one announced-host:port=reachable-host:port');
+}

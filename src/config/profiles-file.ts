@@ -3,6 +3,7 @@ import { readDocument, readKeyFile, readSecretFile } from './files.js';
 import { REPORTED, type Credential, type Io } from './io.js';
 import type { Parsed } from './parsers.js';
 import type { PoolSettings, ProfileDraft, ProviderFields } from './profiles.js';
+import type { CredentialFiles } from './rotating-secrets.js';
 import {
   GRANT_OPTION_NAMES,
   SETTINGS,
@@ -100,15 +101,20 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     io.report(`${where(field)}: ${result.rule}, got ${shownValue(given, false)}`);
     return undefined;
   };
+  /** The secret files read: the profile follows them when they change (rotating-secrets.ts). */
+  const files: CredentialFiles = {};
   /** Relative secret files are found next to the profiles file, wherever the sidecar runs. */
-  const secret = (direct: string, fromFile: string): Credential => {
+  const secret = (direct: 'clientSecret' | 'refreshToken', fromFile: string): Credential => {
     const value = text(direct);
     const file = text(fromFile);
     if (value !== undefined && file !== undefined) {
       io.report(`${where()}: give ${direct} or ${fromFile}, not both`);
       return REPORTED;
     }
-    if (typeof file === 'string') return readSecretFile(resolve(dirname(path), file), where(fromFile), io);
+    if (typeof file === 'string') {
+      files[direct] = { path: resolve(dirname(path), file), where: where(fromFile) };
+      return readSecretFile(files[direct].path, where(fromFile), io);
+    }
     return file ?? value;
   };
 
@@ -135,6 +141,11 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     return value === undefined ? [] : [[option, value]];
   })) as GrantOptions;
   const givenPool = Object.fromEntries(Object.entries(pool).filter(([, value]) => value !== undefined)) as Partial<PoolSettings>;
+  const keyPath = besideFile(keyFile);
+  const certPath = besideFile(text('certFile'));
+  if (typeof keyPath === 'string') {
+    files.privateKey = { path: keyPath, where: where('privateKeyFile'), ...(keyId !== undefined && { keyId }), ...(typeof certPath === 'string' && { certPath }) };
+  }
   return {
     name,
     labels: {
@@ -150,11 +161,12 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     // login is what writes the refresh token file, so it need not exist yet, and login never reads it.
     refreshToken: purpose === 'login' ? undefined : secret('refreshToken', 'refreshTokenFile'),
     privateKey: readKeyFile({
-      path: besideFile(keyFile),
+      path: keyPath,
       keyId,
-      certPath: besideFile(text('certFile')),
+      certPath,
       where: { file: where('privateKeyFile'), keyId: where('keyId'), cert: where('certFile') },
     }, io),
+    files,
     provider,
     grantOptions,
     ...(grant !== undefined && { grant }),

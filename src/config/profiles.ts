@@ -3,6 +3,7 @@ import type { KeyCredential } from './files.js';
 import { REPORTED, type Credential, type Io } from './io.js';
 import type { PoolSizeSetting, RateLimitPolicy } from './parsers.js';
 import { isGenesysTokenUrl, type Region } from './regions.js';
+import { followCredentialFiles, type CredentialFiles } from './rotating-secrets.js';
 import { GRANT_OPTION_NAMES, SETTINGS, type GrantOptionName, type GrantOptions, type ProviderSetting, type SettingDefinition } from './settings.js';
 import type { Grant, ProfileConfig, SigningKey, TokenAuthMethod } from './types.js';
 
@@ -29,6 +30,8 @@ export interface ProfileDraft {
   readonly clientSecret: Credential;
   readonly refreshToken: Credential;
   readonly privateKey: KeyCredential;
+  /** The credentials above that were read from files: they follow the files when replaced. */
+  readonly files?: CredentialFiles;
   readonly provider: Partial<ProviderFields>;
   /** The grant's own settings as this profile gives them (the flat ones for the flat profile). */
   readonly grantOptions: GrantOptions;
@@ -110,7 +113,7 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
   // With a grant of one chain `auto` means one token, for the same reason.
   const poolAuto = pool.poolSize === 'auto' && !oneToken;
   const tokenUrlOf = draft.tokenUrl ?? draft.region?.tokenUrl ?? inherited.tokenUrl ?? inherited.region.tokenUrl;
-  return {
+  return followCredentialFiles({
     name: draft.name,
     grant,
     clientId,
@@ -136,7 +139,7 @@ export function completeProfile(draft: ProfileDraft, inherited: ProfileDefaults,
     defaultLifetimeS: provider.defaultLifetimeS,
     injectHeader: provider.injectHeader,
     injectPrefix: provider.injectPrefix,
-  };
+  }, draft.files);
 }
 
 /** The grants that read `credential`, for a problem's wording. */

@@ -1,5 +1,6 @@
 import { readSecretFile } from './files.js';
 import { REPORTED, type Credential, type Io } from './io.js';
+import type { CredentialFiles } from './rotating-secrets.js';
 import {
   SETTINGS,
   settingLabel as label,
@@ -53,6 +54,7 @@ function isVerbatim(name: SettingName): boolean {
 
 /** Reads settings through their definitions, recording each problem. */
 export class SettingReader {
+  private readonly filesRead = new Map<'clientSecret' | 'refreshToken', { path: string; where: string }>();
   private readonly values = new Map<SettingName, unknown>();
   private readonly fromEnv = new Map<SettingName, string>();
 
@@ -90,8 +92,16 @@ export class SettingReader {
       this.io.report(`${label(direct)} and ${label(fromFile)}: give one, not both`);
       return REPORTED;
     }
-    if (file && (!value || file.origin === 'flag')) return readSecretFile(file.text, label(fromFile), this.io);
+    if (file && (!value || file.origin === 'flag')) {
+      this.filesRead.set(direct, { path: file.text, where: label(fromFile) });
+      return readSecretFile(file.text, label(fromFile), this.io);
+    }
     return value?.text;
+  }
+
+  /** The secret files read by `secret`, for the profile to follow when they change (rotating-secrets.ts). */
+  credentialFiles(): CredentialFiles {
+    return Object.fromEntries(this.filesRead);
   }
 
   /**

@@ -2,7 +2,10 @@ import { TOKEN_AUTH_METHODS } from '../token/client-auth.js';
 import { GRANT_NAMES, type GrantName } from '../token/grants/index.js';
 import {
   anyText,
+  clusterSeeds,
+  hostPortList,
   integer,
+  natMap,
   keyPrefix,
   onOff,
   oneOf,
@@ -17,6 +20,7 @@ import {
   type Parsed,
   type RateLimitPolicy,
 } from './parsers.js';
+export type { ClusterSeeds, HostPort } from './parsers.js';
 import {
   injectHeaderName,
   injectPrefix,
@@ -212,12 +216,71 @@ export const SETTINGS = {
   },
   redis: {
     flag: '--redis', env: 'REDIS_URL', section: 'Shared store', defaultText: 'unset: in-memory store',
-    meaning: 'redis:// or rediss:// URL, or a comma-separated list of independent nodes (Redlock quorum)',
+    meaning: 'redis:// or rediss:// URL of one primary, or a comma-separated list of independent nodes (Redlock quorum)',
     parse: redisUrls,
+  },
+  redisSentinels: {
+    flag: '--redis-sentinels', env: 'REDIS_SENTINELS', section: 'Shared store',
+    meaning: 'Sentinel instead of --redis: the sentinels as host:port,… (port 26379 when left out); needs --redis-sentinel-name',
+    parse: hostPortList(26379),
+  },
+  redisSentinelName: {
+    flag: '--redis-sentinel-name', env: 'REDIS_SENTINEL_NAME', section: 'Shared store',
+    meaning: 'the primary\'s name as the sentinels know it (sentinel monitor <name> …)', parse: plainValue,
+  },
+  redisSentinelPassword: {
+    flag: '--redis-sentinel-password', env: 'REDIS_SENTINEL_PASSWORD', section: 'Shared store',
+    meaning: 'password of the sentinels themselves (requirepass on the sentinels), when they have one', secret: true, parse: anyText,
+  },
+  redisSentinelTls: {
+    flag: '--redis-sentinel-tls', env: 'REDIS_SENTINEL_TLS', section: 'Shared store', defaultText: 'same as --redis-tls',
+    meaning: 'TLS to the sentinels (same CA and client certificate as the data nodes)', parse: onOff,
+  },
+  redisCluster: {
+    flag: '--redis-cluster', env: 'REDIS_CLUSTER', section: 'Shared store',
+    meaning: 'Redis Cluster instead of --redis: seed nodes as redis:// or rediss:// URLs (user:password@ allowed, the same on each) ' +
+      'or host:port. Needs Redis 7 (sharded pub/sub)',
+    parse: clusterSeeds,
+  },
+  redisClusterNatMap: {
+    flag: '--redis-cluster-nat-map', env: 'REDIS_CLUSTER_NAT_MAP', section: 'Shared store',
+    meaning: 'announced-host:port=reachable-host:port,…: where to reach a cluster node that announces an address this ' +
+      'sidecar cannot use (NAT, port forwarding); with TLS, --redis-tls-servername names the certificate',
+    parse: natMap,
+  },
+  redisUsername: {
+    flag: '--redis-username', env: 'REDIS_USERNAME', section: 'Shared store', defaultText: 'the URL\'s user, else default',
+    meaning: 'ACL user (see the README for the smallest rule the sidecar needs)', parse: plainValue,
+  },
+  redisPasswordFile: {
+    flag: '--redis-password-file', env: 'REDIS_PASSWORD_FILE', section: 'Shared store',
+    meaning: 'file holding the Redis password (instead of :password@ in the URL); re-read when replaced, for the next connection',
+    parse: anyText,
+  },
+  redisTls: {
+    flag: '--redis-tls', env: 'REDIS_TLS', section: 'Shared store', defaultText: 'on with rediss://, else off',
+    meaning: 'TLS to the data nodes; needed to say so with --redis-sentinels, which take no URL', parse: onOff,
+  },
+  redisTlsCaFile: {
+    flag: '--redis-tls-ca-file', env: 'REDIS_TLS_CA_FILE', section: 'Shared store', defaultText: 'Node\'s default CAs',
+    meaning: 'PEM CA bundle the Redis server certificates must chain to (a managed service\'s own CA)', parse: anyText,
+  },
+  redisTlsCertFile: {
+    flag: '--redis-tls-cert-file', env: 'REDIS_TLS_CERT_FILE', section: 'Shared store',
+    meaning: 'client certificate (PEM) for mutual TLS; with --redis-tls-key-file', parse: anyText,
+  },
+  redisTlsKeyFile: {
+    flag: '--redis-tls-key-file', env: 'REDIS_TLS_KEY_FILE', section: 'Shared store',
+    meaning: 'its private key (PEM, unencrypted); TLS files are re-read when replaced, for the next connection', parse: anyText,
+  },
+  redisTlsServername: {
+    flag: '--redis-tls-servername', env: 'REDIS_TLS_SERVERNAME', section: 'Shared store', defaultText: 'the host connected to',
+    meaning: 'name the server certificate must carry (and SNI), when nodes are reached by an address their certificate does not name',
+    parse: plainValue,
   },
   redisKeyPrefix: {
     flag: '--redis-key-prefix', env: 'REDIS_KEY_PREFIX', section: 'Shared store', default: 'token-sidecar',
-    meaning: 'prefix of every store key', parse: keyPrefix,
+    meaning: 'prefix of every store key, and of the events channels (the ACL rule\'s ~prefix:* and &prefix:*)', parse: keyPrefix,
   },
   logLevel: {
     flag: '--log-level', env: 'LOG_LEVEL', section: 'Logging', default: 'info', meaning: 'pino level: fatal, error, warn, info, debug, trace or silent',
@@ -250,8 +313,10 @@ export const SETTINGS = {
     parse: integer(0),
   },
   shutdownTimeoutMs: {
-    flag: '--shutdown-timeout-ms', env: 'SHUTDOWN_TIMEOUT_MS', section: 'Timeouts and limits', default: '10000',
-    meaning: 'how long SIGTERM/SIGINT waits for in-flight requests before closing them', parse: integer(0),
+    flag: '--shutdown-timeout-ms', env: 'SHUTDOWN_TIMEOUT_MS', section: 'Timeouts and limits', default: '8000',
+    meaning: 'how long SIGTERM/SIGINT waits for in-flight requests before closing them; keep it below the platform\'s ' +
+      'grace before SIGKILL (docker stop: 10 s, Kubernetes: terminationGracePeriodSeconds)',
+    parse: integer(0),
   },
 
   // OAuth2 providers other than Genesys Cloud: client authentication, token request parameters and

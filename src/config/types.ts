@@ -2,7 +2,7 @@
  * The validated, frozen configuration. Produced once by `loadConfig()` (src/config/load.ts) from
  * flags, env and an optional profiles file; the sidecar takes its settings from nowhere else.
  */
-import type { GrantOptions, RateLimitPolicy } from './settings.js';
+import type { GrantOptions, HostPort, RateLimitPolicy } from './settings.js';
 import type { TestWindow } from './test-window.js';
 
 export type { GrantName as Grant } from '../token/grants/index.js';
@@ -77,12 +77,50 @@ export interface ProfileConfig {
   readonly rateLimitMaxWaitMs: number;
 }
 
+/** A value read where it is used: a SecretFile (re-read when the file is replaced) or a fixed value. */
+export interface CurrentValue<T> {
+  readonly current: T;
+}
+
+/** TLS material: files read at each new connection. */
+export interface RedisTlsSettings {
+  readonly ca?: CurrentValue<string>;
+  readonly cert?: CurrentValue<string>;
+  readonly key?: CurrentValue<string>;
+  readonly servername?: string;
+}
+
+/**
+ * How to reach Redis, one of three modes (the README's Redis section says what each promises).
+ * Structurally the connection description of src/redis/connections.ts, which the composer hands to
+ * the store and the lock. Files (password, TLS) are SecretFiles: read at each new connection.
+ */
+export interface RedisSettings {
+  readonly target:
+    | { readonly mode: 'nodes'; readonly urls: readonly string[] }
+    | {
+        readonly mode: 'sentinel';
+        readonly sentinels: readonly HostPort[];
+        readonly name: string;
+        readonly sentinelPassword?: string;
+        /** Present: TLS to the sentinels, with this material. */
+        readonly sentinelTls?: RedisTlsSettings;
+      }
+    | { readonly mode: 'cluster'; readonly seeds: readonly HostPort[]; readonly natMap?: Readonly<Record<string, HostPort>> };
+  /** Present: TLS to the data nodes. */
+  readonly tls?: RedisTlsSettings;
+  readonly username?: string;
+  readonly password?: CurrentValue<string>;
+}
+
 export interface Config {
   /** At least one. `defaultProfile` names the one used when a request sends no x-token-profile. */
   readonly profiles: readonly ProfileConfig[];
   readonly defaultProfile: string;
-  /** Empty: in-memory store (one instance). One URL: one Redis. Several: independent Redlock nodes. */
+  /** REDIS_URL as given. Empty: no nodes mode (see `redis`). One URL: one Redis. Several: independent Redlock nodes. */
   readonly redisUrls: readonly string[];
+  /** Unset: the in-memory store (one instance, or its workers). */
+  readonly redis?: RedisSettings;
   readonly redisKeyPrefix: string;
   readonly host: string;
   readonly port: number;

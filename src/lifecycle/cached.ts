@@ -1,7 +1,7 @@
 import { SidecarError } from '../errors.js';
 import type { Clock } from '../token/clock.js';
 import type { SharedTokenEvent, SharedTokenSource, TokenRequest, TokenSource } from '../token/source.js';
-import { isFresh, refreshDueAt, type Token } from '../token/token.js';
+import { isFresh, refreshDueAt, safetyMarginOf, type Token } from '../token/token.js';
 import { RetryBackoff } from './backoff.js';
 import type { CacheReport } from './cache-report.js';
 import { RefreshTimer } from './refresh-timer.js';
@@ -126,7 +126,9 @@ export class RefreshAheadCache implements TokenSource {
     const after = Math.max(held && !held.local ? held.generation : 0, this.rejected);
     const started = clock.now();
     report.refreshStarted(reason, after);
-    const attempt = this.source.token({ after }).then(
+    // While the held token stays fresh the source may wait out a store failover rather than fetch alone.
+    const heldFreshUntil = held && !held.local && isFresh(held, started) ? held.expiresAt - safetyMarginOf(held) : undefined;
+    const attempt = this.source.token({ after, ...(heldFreshUntil !== undefined && { heldFreshUntil }) }).then(
       (token) => {
         this.backoff.succeeded();
         this.install(token);

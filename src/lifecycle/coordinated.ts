@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { RefreshLock } from '../lock/lock.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StoreEvent, TokenStore } from '../store/store.js';
-import type { Clock } from '../token/clock.js';
+import { sleep, type Clock } from '../token/clock.js';
 import type { SharedTokenEvent, SharedTokenSource, TokenRequest, TokenSource } from '../token/source.js';
 import { isFresh, type Token } from '../token/token.js';
 import { PublicationWaiters } from './publication-waiters.js';
@@ -23,6 +23,13 @@ export interface CoordinatedDeps {
 /** How often a loser re-reads the store while it waits, in case a publication was missed. */
 const POLL_MS = 250;
 
+/**
+ * How long before the held token stops being fresh a refresh stops waiting for the store and fetches
+ * a token of its own: room for that fetch. How often it looks whether the store is back meanwhile.
+ */
+const RIDE_OUT_MARGIN_MS = 1_000;
+const RIDE_OUT_POLL_MS = 100;
+
 /** waitForHolder's answer when the store stopped answering. */
 const STORE_UNREACHABLE: unique symbol = Symbol('store unreachable');
 
@@ -40,7 +47,11 @@ const STORE_UNREACHABLE: unique symbol = Symbol('store unreachable');
  * store's compare-and-set keeps a stale writer (a holder that outlived its lock) from landing.
  *
  * When the store or lock service is unreachable, it fetches without coordination and the token is
- * marked `local`: clients keep being served.
+ * marked `local`: clients keep being served. Except while the caller still holds a fresh token
+ * (`heldFreshUntil`, a refresh ahead of expiry): then it waits for the store to come back (a Sentinel
+ * or Cluster failover takes seconds) until shortly before that token stops being fresh, and runs the
+ * protocol again. A fleet that rides out a failover this way makes no token request of its own for
+ * it; one instance fetches once the store is back.
  */
 export class CoordinatedTokenSource implements SharedTokenSource {
   private readonly waiters: PublicationWaiters;
@@ -74,7 +85,7 @@ export class CoordinatedTokenSource implements SharedTokenSource {
     if (!token.local) await this.deps.store.invalidate(this.deps.key, token.generation).catch(() => false);
   }
 
-  async token({ after }: TokenRequest): Promise<Token> {
+  async token({ after, heldFreshUntil }: TokenRequest): Promise<Token> {
     const { store, lock, clock, metrics, profile, key } = this.deps;
     const waitStarted = clock.now();
     let lockAttempts = 0;
@@ -87,6 +98,7 @@ export class CoordinatedTokenSource implements SharedTokenSource {
         acquired = await lock.tryAcquire(key, this.deps.lockTtlMs);
       } catch (err) {
         metrics.lockAcquisitions.inc({ profile, result: 'failed' });
+        if (await this.storeBackBefore(heldFreshUntil)) continue;
         return this.fetchLocally(after, err);
       }
 
@@ -94,7 +106,7 @@ export class CoordinatedTokenSource implements SharedTokenSource {
         metrics.lockAcquisitions.inc({ profile, result: 'acquired' });
         metrics.lockWait.observe({ profile }, (clock.now() - waitStarted) / 1000);
         try {
-          return await this.refreshHoldingLock(after);
+          return await this.refreshHoldingLock(after, heldFreshUntil);
         } finally {
           await acquired.release();
         }
@@ -103,7 +115,10 @@ export class CoordinatedTokenSource implements SharedTokenSource {
       metrics.lockAcquisitions.inc({ profile, result: 'contended' });
       if (lockAttempts === 1) this.deps.log.info({ profile }, 'refresh lock contended: waiting for the holder to publish');
       const published = await this.waitForHolder(after);
-      if (published === STORE_UNREACHABLE) return this.fetchLocally(after, new Error('the store stopped answering while the lock holder fetched'));
+      if (published === STORE_UNREACHABLE) {
+        if (await this.storeBackBefore(heldFreshUntil)) continue;
+        return this.fetchLocally(after, new Error('the store stopped answering while the lock holder fetched'));
+      }
       if (published) {
         metrics.lockWait.observe({ profile }, (clock.now() - waitStarted) / 1000);
         return published;
@@ -112,26 +127,39 @@ export class CoordinatedTokenSource implements SharedTokenSource {
     }
   }
 
-  private async refreshHoldingLock(after: number): Promise<Token> {
+  /**
+   * Holding the lock: double-check, reserve, fetch, write. A store that fails on the way is waited
+   * for while the caller's token stays fresh (a failover), still holding the lock, which the new
+   * primary has too when it was replicated; the others wait for this holder's publication meanwhile.
+   */
+  private async refreshHoldingLock(after: number, heldFreshUntil: number | undefined): Promise<Token> {
     const { store, key } = this.deps;
     let generation: number;
-    try {
-      // Double-check: another instance may have written between our read and our lock.
-      const stored = await store.get(key);
-      if (this.isUsable(stored, after)) return stored;
-      generation = await store.nextGeneration(key);
-    } catch (err) {
-      // The store went away between the lock and the fetch: serve from a token of our own.
-      return this.fetchLocally(after, err);
+    for (;;) {
+      try {
+        // Double-check: another instance may have written between our read and our lock.
+        const stored = await store.get(key);
+        if (this.isUsable(stored, after)) return stored;
+        generation = await store.nextGeneration(key);
+        break;
+      } catch (err) {
+        if (await this.storeBackBefore(heldFreshUntil)) continue;
+        // The store went away between the lock and the fetch: serve from a token of our own.
+        return this.fetchLocally(after, err);
+      }
     }
     const token = await this.source.token({ after: generation - 1 });
     let landed: boolean;
-    try {
-      landed = await store.putIfNewer(key, token);
-    } catch {
-      // Fetched but not stored: only this instance knows it, so it is held as a local token, which
-      // any token from the store replaces once the store is back.
-      return { ...token, local: true };
+    for (;;) {
+      try {
+        landed = await store.putIfNewer(key, token);
+        break;
+      } catch {
+        if (await this.storeBackBefore(heldFreshUntil)) continue;
+        // Fetched but not stored: only this instance knows it, so it is held as a local token, which
+        // any token from the store replaces once the store is back.
+        return { ...token, local: true };
+      }
     }
     if (landed) return token;
     // A newer generation landed while we fetched (our lock expired mid-fetch): theirs wins.
@@ -155,6 +183,23 @@ export class CoordinatedTokenSource implements SharedTokenSource {
       if (this.isUsable(stored, after)) return stored;
     }
     return null;
+  }
+
+  /**
+   * Waits for the store to be available again, until RIDE_OUT_MARGIN_MS before `heldFreshUntil`.
+   * True when it is back in time; false at once when nothing fresh is held.
+   */
+  private async storeBackBefore(heldFreshUntil: number | undefined): Promise<boolean> {
+    if (heldFreshUntil === undefined) return false;
+    const { store, clock } = this.deps;
+    const deadline = heldFreshUntil - RIDE_OUT_MARGIN_MS;
+    if (clock.now() >= deadline) return false;
+    this.deps.log.debug({ profile: this.deps.profile, waitMs: deadline - clock.now() }, 'shared store unreachable: riding it out on the held token');
+    while (clock.now() < deadline) {
+      await sleep(clock, Math.min(RIDE_OUT_POLL_MS, deadline - clock.now()));
+      if (store.available) return true;
+    }
+    return false;
   }
 
   private fetchLocally(after: number, cause: unknown): Promise<Token> {

@@ -12,12 +12,15 @@
  */
 import { ExecutionError, Redlock, ResourceLockedError, type Lock } from '@sesamecare-oss/redlock';
 import type { Redis } from 'ioredis';
-import { closeClient, createCommandClient, firstConnectionAttempts } from '../redis/client.js';
+import { closeClient, firstConnectionAttempts } from '../redis/client.js';
+import { openEndpoints, type RedisConnection } from '../redis/connections.js';
 import type { HeldLock, RefreshLock } from './lock.js';
 
 export interface RedlockRefreshLockOptions {
   /** One URL per independent node, the same list the store uses. */
-  readonly urls: readonly string[];
+  readonly urls?: readonly string[];
+  /** The store's `nodes` connection (TLS, user, password file); takes the place of `urls`. */
+  readonly connection?: RedisConnection;
 }
 
 /** Fewer than a quorum of lock nodes answered: nobody can tell who holds the lock. */
@@ -35,9 +38,12 @@ export class RedlockRefreshLock implements RefreshLock {
   private readonly connecting: Promise<void>;
 
   constructor(options: RedlockRefreshLockOptions) {
-    if (options.urls.length === 0) throw new Error('RedlockRefreshLock needs at least one Redis URL');
+    const connection: RedisConnection = options.connection ?? { target: { mode: 'nodes', urls: options.urls ?? [] } };
+    if (connection.target.mode !== 'nodes' || connection.target.urls.length === 0) {
+      throw new Error('RedlockRefreshLock needs at least one Redis URL of independent nodes');
+    }
     // Its own connections, not the store's: each owner closes what it opened.
-    this.clients = options.urls.map(createCommandClient);
+    this.clients = openEndpoints(connection, 'command').map((endpoint) => endpoint.client as Redis);
     this.redlock = new Redlock(this.clients, { retryCount: 0 });
     this.connecting = firstConnectionAttempts(this.clients);
   }

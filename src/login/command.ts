@@ -84,7 +84,7 @@ function planLogin(argv: string[], env: Record<string, string | undefined>): Pla
   if (profile === undefined) {
     problems.push(`--profile: no profile named ${JSON.stringify(name)} (profiles: ${config.profiles.map((p) => p.name).join(', ')})`);
   }
-  const toStore = config.redisUrls.length > 0;
+  const toStore = config.redis !== undefined;
   if (!toStore && options.out === undefined) {
     problems.push(`nowhere to put the refresh token: give --out FILE and/or ${settingLabel('redis')}`);
   }
@@ -137,7 +137,7 @@ async function login(plan: Plan, io: LoginIo, log: Logger): Promise<void> {
       await writeRefreshTokenFile(options.out, refreshToken);
       written.push(`written to ${options.out} (mode 0600; OAUTH_REFRESH_TOKEN_FILE)`);
     }
-    if (config.redisUrls.length > 0) {
+    if (config.redis !== undefined) {
       const generation = await storeLogin(config, profile, { ...tokens, refreshToken }, issuedAt, log).catch((err: unknown) => {
         if (err instanceof LoginError && written.length > 0) throw new LoginError(`${err.message} (the refresh token was ${written.join('; ')})`);
         throw err;

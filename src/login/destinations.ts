@@ -56,7 +56,8 @@ export async function storeLogin(
   issuedAt: number,
   log: Logger,
 ): Promise<number> {
-  const store = new RedisTokenStore({ urls: config.redisUrls, channel: `${config.redisKeyPrefix}:events`, logger: log.child({ component: 'redis' }) });
+  if (!config.redis) throw new LoginError('no Redis store is configured');
+  const store = new RedisTokenStore({ connection: config.redis, channel: `${config.redisKeyPrefix}:events`, logger: log.child({ component: 'redis' }) });
   const key = tokenKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name, slot: 0 });
   try {
     const generation = await store.nextGeneration(key);

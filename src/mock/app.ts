@@ -6,7 +6,8 @@
  * Routes: POST /oauth/token (token-endpoint.ts); GET/POST /oauth/authorize, the login page of the
  * authorization-code grant (authorize.ts); /api/v2/users/me, /api/v2/tokens/me and a 404 for
  * other /api/v2 paths (api-routes.ts); the Limits API (limits-api.ts); ALL /api/v2/echo/*
- * (echo-route.ts); GET /__stats and POST /__reset (here, unauthenticated).
+ * (echo-route.ts); GET /__stats and POST /__reset (here, unauthenticated); POST /__client-secret
+ * rotates the accepted secret (client-secret-route.ts).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installApiGate } from './api-gate.js';
@@ -20,6 +21,7 @@ import { mockDefaults, type MockOptions } from './options.js';
 import { ApiRateLimit } from './rate-limits.js';
 import { FixedWindowCounter } from './rate-window.js';
 import { MockCounters, type MockStats, type RateLimitStats } from './stats.js';
+import { registerClientSecretRoute } from './client-secret-route.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
 import { TokenRegistry } from './token-registry.js';
 import { SEED_USER } from './users.js';
@@ -107,6 +109,7 @@ export function buildMockUpstream(overrides: Partial<MockOptions> = {}, deps: Mo
   });
 
   app.get('/__stats', async () => stats());
+  registerClientSecretRoute(app, options);
   app.post('/__reset', async (_request, reply) => {
     reset();
     return reply.code(204).send();

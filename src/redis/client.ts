@@ -1,13 +1,17 @@
 /**
- * How the sidecar connects to one Redis node. Shared by the token store and the Redlock lock so
- * both fail the same way: fast. A request path must never hang on a dead Redis; callers fall back
- * to their in-memory lifecycle when a call rejects.
+ * What every Redis connection of the sidecar shares (connections.ts opens them, per mode): the
+ * timeouts and reconnect backoff that make store and lock fail the same way, fast. A request path
+ * must never hang on a dead Redis; callers fall back to their in-memory lifecycle when a call
+ * rejects. Command connections never queue while disconnected (`enableOfflineQueue: false`) and a
+ * command to a node that stops answering rejects after COMMAND_TIMEOUT_MS. Subscriber connections
+ * have no command timeout and no ioredis auto-resubscribe: their owner subscribes on every 'ready'
+ * (../store/redis/events.ts), because ioredis' own re-subscribe does not handle its rejection, and
+ * a node that drops again during it would crash the process with an unhandled rejection.
  *
- * The URL is parsed by ioredis: `redis://host:port`, `redis://:password@host`, `rediss://` (TLS),
- * `/db` suffix. It may carry a password, so it is never logged: use `nodeLabel()`.
+ * A URL may carry a password, so it is never logged: use `nodeLabel()`.
  */
 import { once } from 'node:events';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * A command reaching a stalled (e.g. SIGSTOPped) server rejects after this long. Not shorter: on a
@@ -16,61 +20,13 @@ import { Redis, type RedisOptions } from 'ioredis';
  * instance's own, which, with a provider that revokes the previous token on issue, cuts off the
  * token the rest of the fleet is sending.
  */
-const COMMAND_TIMEOUT_MS = 2_000;
-const CONNECT_TIMEOUT_MS = 1_000;
+export const COMMAND_TIMEOUT_MS = 2_000;
+export const CONNECT_TIMEOUT_MS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 1_000;
 
 /** Reconnect forever with a backoff capped at one second: recovery is noticed within a second. */
-function reconnectDelay(attempt: number): number {
+export function reconnectDelay(attempt: number): number {
   return Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS);
-}
-
-const baseOptions: RedisOptions = {
-  lazyConnect: false,
-  connectTimeout: CONNECT_TIMEOUT_MS,
-  retryStrategy: reconnectDelay,
-};
-
-/**
- * A connection for commands: while the node is not connected, a command rejects at once instead of
- * queueing (`enableOfflineQueue: false`); a command sent to a node that stops answering rejects
- * after `COMMAND_TIMEOUT_MS`.
- */
-export function createCommandClient(url: string): Redis {
-  return withErrorsHandled(
-    new Redis(url, {
-      ...baseOptions,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-    }),
-  );
-}
-
-/**
- * A connection for subscriber mode. Its owner subscribes on every 'ready' (see ../store/redis/events.ts):
- * ioredis' own autoResubscribe sends SUBSCRIBE without handling its rejection, so a node that drops
- * again during the re-subscribe would crash the process with an unhandled rejection. No command
- * timeout: a SUBSCRIBE to a stalled node completes when the node wakes up.
- */
-export function createSubscriberClient(url: string): Redis {
-  return withErrorsHandled(
-    new Redis(url, {
-      ...baseOptions,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResubscribe: false,
-    }),
-  );
-}
-
-/**
- * Connection errors are expected (a node is down) and surface as rejected commands and status
- * changes; without a listener ioredis would print every reconnect failure to stderr.
- */
-function withErrorsHandled(client: Redis): Redis {
-  client.on('error', () => {});
-  return client;
 }
 
 /**
@@ -79,7 +35,7 @@ function withErrorsHandled(client: Redis): Redis {
  * still opening; callers await this before their first command so a fresh instance does not treat
  * a healthy Redis as down. Afterwards it is an already-resolved promise.
  */
-export async function firstConnectionAttempts(clients: readonly Redis[]): Promise<void> {
+export async function firstConnectionAttempts(clients: readonly (Redis | Cluster)[]): Promise<void> {
   const signal = AbortSignal.timeout(CONNECT_TIMEOUT_MS);
   const opening = clients.filter((client) => client.status === 'connecting' || client.status === 'connect');
   // `once` rejects on an 'error' event or on the timeout: both end the attempt as well.
@@ -102,7 +58,7 @@ export function nodeLabel(url: string): string {
 }
 
 /** Closes a connection politely when it is up, at once when it is not (QUIT would wait for it). */
-export async function closeClient(client: Redis): Promise<void> {
+export async function closeClient(client: Redis | Cluster): Promise<void> {
   if (client.status === 'ready') {
     try {
       await client.quit();

@@ -1,5 +1,6 @@
 /**
- * The token store on one Redis, or on several independent Redis nodes (not a cluster) that share
+ * The token store on one Redis primary (a node, or the primary Sentinel points to, or a Redis
+ * Cluster, which counts as one), or on several independent Redis nodes (not a cluster) that share
  * the load of being right: the store keeps working while a minority of them is down.
  *
  * Per node, correctness comes from Lua compare-and-set scripts (./redis/scripts.ts). Across nodes,
@@ -13,14 +14,17 @@
  * read that sees it may return it, and the nodes that took it announce it.
  *
  * Layout per node: the keys of ./redis/scripts.ts under each `tokenKey()` and `poolKey()`, those of
- * ./redis/run-control.ts under `requestCountKey()` and `haltKey()`, and one pub/sub channel
- * (`channel`, default `token-sidecar:events`) carrying ./redis/record.ts events.
+ * ./redis/run-control.ts under `requestCountKey()` and `haltKey()`, those of ./redis/rate-counts.ts
+ * under `rateKey()`, and one pub/sub channel (`channel`, default `token-sidecar:events`) carrying
+ * ./redis/record.ts events. In a cluster every key of a profile shares the profile's hash tag
+ * (./key.ts), and events go over sharded pub/sub on the profile's channel (`profileEventsChannel()`),
+ * on the same slot as the keys: no script ever touches two slots.
  *
  * Every command is bounded (../redis/client.ts): an unreachable node answers at once with an error,
  * a stalled one after the command timeout (2 s), so no call waits longer than that; only the calls made
  * while the connections are first being opened wait for that first (bounded) attempt.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Token } from '../token/token.js';
 import {
   checkPoolSizeArguments,
@@ -36,13 +40,9 @@ import {
 } from './store.js';
 import { decodeHalt, defineRunControlScripts, encodeHalt } from './redis/run-control.js';
 import { AvailabilityMonitor, quorumOf, type StoreLogger } from './redis/availability.js';
-import {
-  closeClient,
-  createCommandClient,
-  createSubscriberClient,
-  firstConnectionAttempts,
-  nodeLabel,
-} from '../redis/client.js';
+import { closeClient, firstConnectionAttempts } from '../redis/client.js';
+import { openEndpoints, usesShardedPubSub, type RedisConnection } from '../redis/connections.js';
+import { eventsChannelOfKey } from './key.js';
 import { EventSubscription } from './redis/events.js';
 import {
   decodePoolSize,
@@ -55,15 +55,26 @@ import {
   type RefreshRecord,
 } from './redis/record.js';
 import { defineRateCountScript, rateCounterKey } from './redis/rate-counts.js';
-import { defineTokenScripts, generationCounterKey, highestWrittenKey, refreshTokenKey } from './redis/scripts.js';
+import { defineTokenScripts, generationCounterKey, highestWrittenKey, refreshTokenKey, type PublishCommand } from './redis/scripts.js';
 
 export type { StoreLogger } from './redis/availability.js';
 
 export interface RedisTokenStoreOptions {
-  /** One URL per independent node (`redis://`, `rediss://`, `redis://:password@host:port`). */
-  readonly urls: readonly string[];
+  /**
+   * One URL per independent node (`redis://`, `rediss://`, `redis://:password@host:port`): short for
+   * a `nodes` connection without further settings.
+   */
+  readonly urls?: readonly string[];
+  /** How to reach Redis (../redis/connections.ts); takes the place of `urls`. */
+  readonly connection?: RedisConnection;
   /** The pub/sub channel for store events; the composer passes `<key prefix>:events`. */
   readonly channel?: string;
+  /**
+   * Redis Cluster only: the shard channels to listen on, one per profile (`profileEventsChannel()`).
+   * Events of a key go to the channel of its tag whatever this says; a store that only writes
+   * (login) passes none.
+   */
+  readonly shardChannels?: readonly string[];
   /** Hears availability transitions, once each. Never given a URL, a token or a password. */
   readonly logger?: StoreLogger;
   /** Clock for TTLs and expiry checks on read (default Date.now). */
@@ -84,8 +95,8 @@ export class RedisQuorumError extends Error {
 
 interface NodeConnections {
   readonly label: string;
-  readonly client: Redis;
-  readonly subscriber: Redis;
+  readonly client: Redis | Cluster;
+  readonly subscriber: Redis | Cluster;
 }
 
 interface Answer<T> {
@@ -97,27 +108,40 @@ export class RedisTokenStore implements TokenStore, PoolSizeStore {
   private readonly nodes: readonly NodeConnections[];
   private readonly quorum: number;
   private readonly channel: string;
+  private readonly publish: PublishCommand;
   private readonly now: () => number;
   private readonly availability: AvailabilityMonitor;
   private readonly events: EventSubscription;
   private readonly connecting: Promise<void>;
 
   constructor(options: RedisTokenStoreOptions) {
-    if (options.urls.length === 0) throw new Error('RedisTokenStore needs at least one Redis URL');
-    this.nodes = options.urls.map((url) => ({
-      label: nodeLabel(url),
-      client: defineRateCountScript(defineRunControlScripts(defineTokenScripts(createCommandClient(url)))),
-      subscriber: createSubscriberClient(url),
+    const connection: RedisConnection = options.connection ?? { target: { mode: 'nodes', urls: options.urls ?? [] } };
+    if (connection.target.mode === 'nodes' && connection.target.urls.length === 0) {
+      throw new Error('RedisTokenStore needs at least one Redis URL');
+    }
+    const commands = openEndpoints(connection, 'command');
+    const subscribers = openEndpoints(connection, 'subscriber');
+    this.nodes = commands.map((endpoint, i) => ({
+      label: endpoint.label,
+      client: defineRateCountScript(defineRunControlScripts(defineTokenScripts(endpoint.client))),
+      subscriber: subscribers[i]!.client,
     }));
     this.quorum = quorumOf(this.nodes.length);
     this.channel = options.channel ?? 'token-sidecar:events';
+    const sharded = usesShardedPubSub(connection);
+    this.publish = sharded ? 'SPUBLISH' : 'PUBLISH';
     this.now = options.now ?? Date.now;
     this.connecting = firstConnectionAttempts(this.nodes.map((node) => node.client));
     this.availability = new AvailabilityMonitor(this.nodes, options.logger);
     this.events = new EventSubscription(
       this.nodes.map((node) => node.subscriber),
-      this.channel,
+      sharded ? { sharded, channels: options.shardChannels ?? [] } : { sharded, channel: this.channel },
     );
+  }
+
+  /** Where the events of `key` are published. */
+  private channelOf(key: string): string {
+    return this.publish === 'SPUBLISH' ? eventsChannelOfKey(key) : this.channel;
   }
 
   get available(): boolean {
@@ -172,7 +196,7 @@ export class RedisTokenStore implements TokenStore, PoolSizeStore {
     const record = encodeToken(token);
     const event = encodeEvent({ type: 'stored', key, token });
     const answers = await this.askQuorum('putIfNewer', (client) =>
-      client.tokenPutIfNewer(key, highestWrittenKey(key), token.generation, record, ttlMs, this.channel, event),
+      client.tokenPutIfNewer(key, highestWrittenKey(key), token.generation, record, ttlMs, this.channelOf(key), event, this.publish),
     );
     return answers.filter(({ value }) => value === 1).length >= this.quorum;
   }
@@ -181,7 +205,7 @@ export class RedisTokenStore implements TokenStore, PoolSizeStore {
   async invalidate(key: string, generation: number): Promise<boolean> {
     const event = encodeEvent({ type: 'invalidated', key, generation });
     const answers = await this.askQuorum('invalidate', (client) =>
-      client.tokenInvalidate(key, generation, this.channel, event),
+      client.tokenInvalidate(key, generation, this.channelOf(key), event, this.publish),
     );
     return answers.some(({ value }) => value === 1);
   }
@@ -304,7 +328,7 @@ export class RedisTokenStore implements TokenStore, PoolSizeStore {
   }
 
   /** Runs `command` on every node at once; the answers, or RedisQuorumError if fewer than a quorum. */
-  private async askQuorum<T>(operation: string, command: (client: Redis) => Promise<T>): Promise<Answer<T>[]> {
+  private async askQuorum<T>(operation: string, command: (client: Redis | Cluster) => Promise<T>): Promise<Answer<T>[]> {
     await this.connecting;
     const results = await Promise.allSettled(
       this.nodes.map(async (node) => ({ node, value: await command(node.client) })),

@@ -25,6 +25,12 @@ export interface TokenRequest {
    * is marked `local` (its generation means nothing to other instances).
    */
   readonly local?: boolean;
+  /**
+   * The caller still holds a fresh token until this time (a refresh ahead of expiry): a source that
+   * cannot reach the shared store may wait for it until shortly before then, instead of fetching a
+   * token of its own at once. Unset: the caller has nothing to serve meanwhile.
+   */
+  readonly heldFreshUntil?: number;
 }
 
 /**

@@ -60,7 +60,7 @@ describe('loadConfig defaults', () => {
       tokenTimeoutMs: 10000,
       lockGraceMs: 5000,
       replayBodyLimitBytes: 512000,
-      shutdownTimeoutMs: 10000,
+      shutdownTimeoutMs: 8000,
       serverTiming: true,
       login: { port: 8085 },
     });

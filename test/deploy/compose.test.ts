@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { SETTINGS } from '../../src/config/settings.js';
 import { mockDefaults } from '../../src/mock/options.js';
 import {
   CONTRACT_ENV,
@@ -275,4 +276,18 @@ test('.env.example works as is for the rehearsal: the mock\'s address and demo c
   assert.equal(value('OAUTH_REFRESH_TOKEN'), mockDefaults.refreshTokenSeed);
   assert.equal(value('COMPOSE_PROFILES'), 'rehearsal');
   assert.equal(value('INBOUND_API_KEY'), '', 'each user generates their own key');
+});
+
+/** Docker's grace between SIGTERM and SIGKILL when nothing sets one (`docker stop`). */
+const DOCKER_DEFAULT_GRACE_S = 10;
+/** The sidecar's longest stop: the default drain, then up to half a second to close (serve.ts). */
+const LONGEST_STOP_S = Number(SETTINGS.shutdownTimeoutMs.default) / 1000 + 0.5;
+
+test('the default drain ends well inside docker stop\'s default grace, and compose gives the sidecars more', () => {
+  assert.ok(LONGEST_STOP_S <= DOCKER_DEFAULT_GRACE_S - 1, `a default stop of ${LONGEST_STOP_S} s against docker's ${DOCKER_DEFAULT_GRACE_S} s`);
+  for (const name of ['sidecar-1', 'sidecar-2']) {
+    const grace = asString(service(name).stop_grace_period, `${name}.stop_grace_period`);
+    const seconds = Number(/^(\d+)s$/.exec(grace)?.[1]);
+    assert.ok(seconds > LONGEST_STOP_S, `${name}: stop_grace_period ${grace} must exceed the ${LONGEST_STOP_S} s stop`);
+  }
 });

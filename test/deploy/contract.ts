@@ -20,6 +20,7 @@ export const CONTRACT_ENV: ReadonlySet<string> = new Set([
   'OAUTH_REFRESH_TOKEN',
   'OAUTH_REFRESH_TOKEN_FILE',
   'REDIS_URL',
+  'REDIS_PASSWORD_FILE',
   'HOST',
   'PORT',
   'ADMIN_HOST',

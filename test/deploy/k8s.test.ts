@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
 import { CONTRACT_ENV, asArray, asRecord, asString, readRepoFile } from './contract.js';
+import { SETTINGS } from '../../src/config/settings.js';
 
 type Obj = Record<string, unknown>;
 
@@ -20,7 +21,13 @@ function byKind(docs: Obj[], kind: string): Obj {
 
 const loadtest = manifests('loadtest.yaml');
 const redis = manifests('redis.yaml');
-const secret = byKind(manifests('secret.example.yaml'), 'Secret');
+const secrets = manifests('secret.example.yaml').filter((doc) => doc.kind === 'Secret');
+const secretNamed = (name: string) => {
+  const found = secrets.find((doc) => asRecord(doc.metadata, 'metadata').name === name);
+  assert.ok(found, `secret.example.yaml has a Secret ${name}`);
+  return found;
+};
+const secret = secretNamed('genesys-oauth');
 const job = byKind(loadtest, 'Job');
 const podSpec = asRecord(asRecord(asRecord(job.spec, 'Job.spec').template, 'template').spec, 'pod spec');
 const initContainers = asArray(podSpec.initContainers ?? [], 'initContainers').map((c) => asRecord(c, 'initContainer'));
@@ -139,7 +146,25 @@ test('the sidecar points at the Redis Service and its port', () => {
   assert.ok(sidecar);
   const service = byKind(redis, 'Service');
   const port = asRecord(asArray(asRecord(service.spec, 'spec').ports, 'ports')[0], 'port').port;
-  assert.equal(envValue(sidecar, 'REDIS_URL'), `redis://${String(asRecord(service.metadata, 'metadata').name)}:${String(port)}`);
+  assert.equal(envValue(sidecar, 'REDIS_URL'), `redis://token-sidecar@${String(asRecord(service.metadata, 'metadata').name)}:${String(port)}`);
+});
+
+test('the sidecar\'s Redis user has the README\'s ACL rule, and its password file is that Secret\'s key', () => {
+  assert.ok(sidecar);
+  const auth = asRecord(secretNamed('redis-auth').stringData, 'redis-auth stringData');
+  const password = asString(auth.password, 'password');
+  const acl = asString(auth['users.acl'], 'users.acl');
+  const readmeRule = /^ACL SETUSER token-sidecar (.+)$/m.exec(readRepoFile('README.md'))?.[1];
+  assert.ok(readmeRule, 'the README gives the rule');
+  assert.ok(acl.split('\n').includes(`user token-sidecar ${readmeRule.replace('>CHANGE-ME', `>${password}`)}`), 'users.acl holds the README\'s rule with the password key\'s value');
+  const path = envValue(sidecar, 'REDIS_PASSWORD_FILE');
+  const mounts = asArray(sidecar.volumeMounts, 'volumeMounts').map((m) => asRecord(m, 'mount'));
+  const mount = mounts.find((m) => path.startsWith(`${String(m.mountPath)}/`));
+  assert.ok(mount, `REDIS_PASSWORD_FILE=${path} is inside a volume mount`);
+  const volume = asArray(podSpec.volumes, 'volumes').map((v) => asRecord(v, 'volume')).find((v) => v.name === mount.name);
+  assert.equal(asRecord(volume?.secret, 'secret volume').secretName, 'redis-auth');
+  const item = asArray(asRecord(volume?.secret, 'secret').items, 'items').map((i) => asRecord(i, 'item')).find((i) => i.path === path.slice(String(mount.mountPath).length + 1));
+  assert.equal(item?.key, 'password');
 });
 
 test('every container sets resource requests and limits', () => {
@@ -167,4 +192,11 @@ test('the image is used as loaded into the cluster, not pulled for :latest', () 
   assert.ok(sidecar);
   assert.equal(sidecar.image, 'token-sidecar:latest');
   assert.equal(sidecar.imagePullPolicy, 'IfNotPresent');
+});
+
+test('the pod\'s grace before SIGKILL outlasts the sidecar\'s longest stop (default drain plus closing)', () => {
+  const longestStopS = Number(SETTINGS.shutdownTimeoutMs.default) / 1000 + 0.5;
+  const grace = podSpec.terminationGracePeriodSeconds;
+  assert.equal(typeof grace, 'number', 'terminationGracePeriodSeconds is set explicitly');
+  assert.ok((grace as number) > longestStopS, `terminationGracePeriodSeconds ${String(grace)} must exceed ${longestStopS} s`);
 });

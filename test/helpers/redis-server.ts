@@ -6,13 +6,27 @@
  * hook) and the shared starter's `exit` hook (src/harness/child-processes.ts) make sure none
  * outlives the test run.
  */
+import { writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort, startProcess, type RunningProcess } from '../../src/harness/child-processes.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 
 export interface RedisNodeOptions {
   /** Starts the server with `--requirepass`; `url` then carries it (`redis://:pw@127.0.0.1:port`). */
   readonly password?: string;
+  /**
+   * Also listens for TLS on a second free port (`tlsPort`, `tlsUrl`) with these PEM files; the plain
+   * port stays open for the harness (readiness, test-side commands).
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string; readonly authClients: boolean };
+  /** Further `--name value` arguments (replication, cluster mode), or a function of the port. */
+  readonly args?: readonly string[] | ((port: number) => readonly string[]);
+  /** Run as a sentinel with this configuration (written to a file the sentinel may rewrite). */
+  readonly sentinelConfig?: (port: number) => string;
+  /** Where config files go (cluster nodes.conf, sentinel.conf); default: the OS temp dir. */
+  readonly dir?: string;
 }
 
 const READY_TIMEOUT_MS = 5_000;
@@ -25,12 +39,14 @@ export class RedisNode {
   private constructor(
     readonly port: number,
     private readonly options: RedisNodeOptions,
+    /** The TLS port, when started with `tls`. */
+    readonly tlsPort?: number,
   ) {}
 
   static async start(options: RedisNodeOptions = {}): Promise<RedisNode> {
     // Another test file may grab the free port between our probe and the server's bind: try again.
     for (let attempt = 1; ; attempt++) {
-      const node = new RedisNode(await freePort(), options);
+      const node = new RedisNode(await freePort(), options, options.tls ? await freePort() : undefined);
       try {
         await node.restart();
         return node;
@@ -45,6 +61,12 @@ export class RedisNode {
     return `redis://${auth}127.0.0.1:${this.port}`;
   }
 
+  /** `rediss://127.0.0.1:<tlsPort>` (with the password, if any). */
+  get tlsUrl(): string {
+    const auth = this.options.password === undefined ? '' : `:${encodeURIComponent(this.options.password)}@`;
+    return `rediss://${auth}127.0.0.1:${this.tlsPort}`;
+  }
+
   /** Whether the process is up (possibly paused). */
   get running(): boolean {
     return this.process !== null;
@@ -54,7 +76,20 @@ export class RedisNode {
   async restart(): Promise<void> {
     if (this.process) throw new Error(`redis-server on port ${this.port} is already running`);
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    if (this.options.sentinelConfig) {
+      const file = join(this.options.dir ?? tmpdir(), `sentinel-${this.port}.conf`);
+      writeFileSync(file, this.options.sentinelConfig(this.port));
+      args.unshift(file, '--sentinel');
+    }
     if (this.options.password !== undefined) args.push('--requirepass', this.options.password);
+    const tls = this.options.tls;
+    if (tls) {
+      args.push('--tls-port', String(this.tlsPort), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile,
+        '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ? 'yes' : 'no');
+    }
+    if (this.options.dir) args.push('--dir', this.options.dir);
+    const extra = this.options.args;
+    args.push(...(typeof extra === 'function' ? extra(this.port) : (extra ?? [])));
     const proc = startProcess('redis-server', args, { name: `redis-server :${this.port}` });
     running.add(proc);
     this.process = proc;

@@ -23,7 +23,8 @@ export type MakeLockFixture = (clock: FakeClock) => Promise<LockFixture>;
 const SHORT_TTL_MS = 300;
 const LONG_TTL_MS = 10_000;
 
-export function lockContract(name: string, makeFixture: MakeLockFixture): void {
+/** `keyPrefix`: what every key starts with (an ACL test limits the user to `<prefix>:*`). */
+export function lockContract(name: string, makeFixture: MakeLockFixture, keyPrefix = 'lock-contract'): void {
   describe(`${name} honours the RefreshLock contract`, () => {
     let fixture: LockFixture;
     let sidecarA: RefreshLock;
@@ -35,7 +36,7 @@ export function lockContract(name: string, makeFixture: MakeLockFixture): void {
       fixture = await makeFixture(new FakeClock());
       [sidecarA, sidecarB] = [await fixture.open(), await fixture.open()];
       // A fresh key per test: Redis holds outlive a lock instance.
-      key = `lock-contract:{${process.pid}-${Date.now()}-${keyCount++}}`;
+      key = `${keyPrefix}:{${process.pid}-${Date.now()}-${keyCount++}}`;
     });
 
     afterEach(() => fixture.close());

@@ -4,7 +4,7 @@
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { haltKey, poolKey, rateKey, requestCountKey, tokenKey } from '../../src/store/key.js';
+import { eventsChannelOfKey, haltKey, poolKey, profileEventsChannel, profileTag, rateKey, requestCountKey, tokenKey } from '../../src/store/key.js';
 import type { PoolSizeStore, StoreEvent, TokenStore } from '../../src/store/store.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 import type { Token } from '../../src/token/token.js';
@@ -21,7 +21,8 @@ export type MakeFixture = (clock: FakeClock) => Promise<StoreFixture>;
 
 const LIFETIME_MS = 60_000;
 
-export function storeContract(name: string, makeFixture: MakeFixture): void {
+/** `keyPrefix`: what every key starts with (an ACL test limits the user to `<prefix>:*`). */
+export function storeContract(name: string, makeFixture: MakeFixture, keyPrefix = 'contract'): void {
   describe(`${name} honours the TokenStore contract`, () => {
     let clock: FakeClock;
     let fixture: StoreFixture;
@@ -40,8 +41,8 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       fixture = await makeFixture(clock);
       store = await fixture.open();
       // A fresh key per test: Redis data outlives a store instance.
-      key = tokenKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: 'default', slot: keyCount });
-      pool = poolKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `p${keyCount++}` });
+      key = tokenKey(keyPrefix, { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: 'default', slot: keyCount });
+      pool = poolKey(keyPrefix, { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `p${keyCount++}` });
     });
 
     afterEach(() => fixture.close());
@@ -202,7 +203,7 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
     });
 
     it('keeps pool sizes of different profiles apart, and apart from their tokens', async () => {
-      const other = poolKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `${pool}-other` });
+      const other = poolKey(keyPrefix, { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `${pool}-other` });
       await store.setPoolSize(pool, 0, 5, 1);
       assert.equal(await store.getPoolSize(other), null);
       assert.equal(await store.get(key), null);
@@ -322,8 +323,17 @@ export function storeContract(name: string, makeFixture: MakeFixture): void {
       const clientId = 'b7c3a9e2-client-id';
       const tokenUrl = 'https://login.example/oauth/token';
       const built = tokenKey('prefix', { tokenUrl, clientId, profile: 'default', slot: 0 });
-      assert.match(built, /^prefix:\{[0-9a-f]{16}:default:0\}$/);
+      assert.match(built, /^prefix:\{[0-9a-f]{16}:default\}:0$/);
       assert.ok(!built.includes(clientId) && !built.includes(tokenUrl), built);
+    });
+
+    it('is given keys that share one hash tag per profile (one Redis Cluster slot), and only that profile\'s', () => {
+      const id = { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: 'default' };
+      const tag = profileTag(id);
+      const keys = [tokenKey('prefix', { ...id, slot: 0 }), tokenKey('prefix', { ...id, slot: 7 }), poolKey('prefix', id), profileEventsChannel('prefix', id)];
+      for (const built of keys) assert.equal(/\{[^}]*\}/.exec(built)?.[0], tag, built);
+      assert.equal(eventsChannelOfKey(keys[0]!), profileEventsChannel('prefix', id));
+      assert.notEqual(profileTag({ ...id, profile: 'other' }), tag);
     });
   });
 }

@@ -6,7 +6,7 @@
  * unreachable (at start or mid-run), an info line when it is back. Log lines name nodes by
  * `host:port` and carry ioredis' error message; never a URL (it may hold a password).
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** A strict majority of `nodeCount` independent nodes: any two quorums share at least one node. */
 export function quorumOf(nodeCount: number): number {
@@ -21,7 +21,7 @@ export interface StoreLogger {
 
 export interface MonitoredNode {
   readonly label: string;
-  readonly client: Redis;
+  readonly client: Redis | Cluster;
 }
 
 export class AvailabilityMonitor {

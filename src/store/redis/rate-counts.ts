@@ -1,4 +1,4 @@
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 /**
  * The Redis side of RateCountStore (../store.ts): one hash per counter (a pool slot's token) under
@@ -52,7 +52,7 @@ declare module 'ioredis' {
 }
 
 /** Registers the script on a command connection (EVALSHA, falling back to EVAL after a restart). */
-export function defineRateCountScript(client: Redis): Redis {
+export function defineRateCountScript<C extends Redis | Cluster>(client: C): C {
   client.defineCommand('tokenAddRateCounts', { lua: ADD_RATE_COUNTS });
   return client;
 }

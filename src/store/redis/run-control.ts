@@ -4,7 +4,7 @@
  *   <prefix>:{run}:requests   the run's count of granted requests (integer, no TTL)
  *   <prefix>:{run}:halt       the halt record (JSON {halted, at}, no TTL, never published)
  */
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 import { RESERVE_SPREAD, type HaltRecord } from '../store.js';
 
 /**
@@ -30,7 +30,7 @@ declare module 'ioredis' {
 }
 
 /** Registers the run-control script on a command connection (EVALSHA, falling back to EVAL after a restart). */
-export function defineRunControlScripts(client: Redis): Redis {
+export function defineRunControlScripts<C extends Redis | Cluster>(client: C): C {
   client.defineCommand('runReserveRequests', { numberOfKeys: 1, lua: RESERVE_REQUESTS });
   return client;
 }

@@ -2,7 +2,10 @@
  * The Lua scripts that make the token store correct on one Redis node. Each runs atomically on its
  * node, so a compare and the write it guards can never be split by another instance's write.
  *
- * Keys of one token lifecycle (all share the `{…}` hash tag of `tokenKey()`):
+ * Every key a script touches, and the channel it publishes on in a cluster, carries the profile's
+ * hash tag (../key.ts `profileTag()`), so each script runs on one Redis Cluster slot.
+ *
+ * Keys of one token lifecycle:
  *   <key>             the token record (JSON), PX TTL = expiresAt - now
  *   <key>:generation  the generation counter (no TTL)
  *   <key>:written     the highest generation ever written (no TTL): outlives the token, so a
@@ -11,7 +14,7 @@
  *   <key>:refresh     the refresh token and the generation it came with (JSON, no TTL, never
  *                     published, never deleted: the one it rotated from is already spent)
  */
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 /*
  * And one key per profile, under `poolKey()`: the pool-size record (JSON {size, epoch, updatedAt},
@@ -31,8 +34,14 @@ export function refreshTokenKey(key: string): string {
 }
 
 /**
- * KEYS: record, highest written. ARGV: generation, record JSON, TTL ms, channel, event JSON.
- * Lands only if generation > max(stored record's generation, highest ever written); publishes the
+ * How an event is published: PUBLISH on one channel (a node, Sentinel), or SPUBLISH on the profile's
+ * shard channel (Redis Cluster: the message stays on the shard that holds the keys).
+ */
+export type PublishCommand = 'PUBLISH' | 'SPUBLISH';
+
+/**
+ * KEYS: record, highest written. ARGV: generation, record JSON, TTL ms, channel, event JSON,
+ * publish command. Lands only if generation > max(stored record's generation, highest ever written); publishes the
  * event in the same atomic step, so a landed write is never left unannounced. Returns 1 or 0.
  */
 const PUT_IF_NEWER = `
@@ -47,12 +56,12 @@ if generation <= highest then
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[1])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+redis.call(ARGV[6], ARGV[4], ARGV[5])
 return 1
 `;
 
 /**
- * KEYS: record. ARGV: generation, channel, event JSON.
+ * KEYS: record. ARGV: generation, channel, event JSON, publish command.
  * Deletes the record only if it still holds that generation (a 401 on an old token must not remove
  * its successor), and publishes the removal. Returns 1 or 0.
  */
@@ -62,7 +71,7 @@ if not current or tonumber(cjson.decode(current)['generation']) ~= tonumber(ARGV
   return 0
 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call(ARGV[4], ARGV[2], ARGV[3])
 return 1
 `;
 
@@ -128,8 +137,9 @@ declare module 'ioredis' {
       ttlMs: number,
       channel: string,
       event: string,
+      publish: PublishCommand,
     ): Result<number, Context>;
-    tokenInvalidate(recordKey: string, generation: number, channel: string, event: string): Result<number, Context>;
+    tokenInvalidate(recordKey: string, generation: number, channel: string, event: string, publish: PublishCommand): Result<number, Context>;
     tokenPutRefreshIfNewer(refreshKey: string, generation: number, record: string): Result<number, Context>;
     tokenNextGeneration(counterKey: string, highestWrittenKey: string): Result<number, Context>;
     tokenRaiseGeneration(counterKey: string, floor: number): Result<number, Context>;
@@ -138,7 +148,7 @@ declare module 'ioredis' {
 }
 
 /** Registers the scripts on a command connection (EVALSHA, falling back to EVAL after a restart). */
-export function defineTokenScripts(client: Redis): Redis {
+export function defineTokenScripts<C extends Redis | Cluster>(client: C): C {
   client.defineCommand('tokenPutIfNewer', { numberOfKeys: 2, lua: PUT_IF_NEWER });
   client.defineCommand('tokenInvalidate', { numberOfKeys: 1, lua: INVALIDATE });
   client.defineCommand('tokenPutRefreshIfNewer', { numberOfKeys: 1, lua: PUT_REFRESH_TOKEN_IF_NEWER });
