@@ -223,7 +223,7 @@ export function storeContract(name: string, makeFixture: MakeFixture, keyPrefix 
     });
 
     it('adds the fleet\'s request counts per slot and answers each slot\'s count over the window', async () => {
-      const rates = rateKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: pool });
+      const rates = rateKey(keyPrefix, { tokenUrl: 'https://login.example/oauth/token', clientId: 'client', profile: `r${keyCount}` });
       const first = store;
       const second = await fixture.open();
       const add = (instance: TokenStore, bucket: number, deltas: number[], names = ['0.1', '1.1', '2.1']) =>
@@ -239,14 +239,14 @@ export function storeContract(name: string, makeFixture: MakeFixture, keyPrefix 
       assert.deepEqual(await add(first, 1_012, [0, 0, 0]), [1, 0, 0]);
       // A new token of slot 0 (generation 2) starts from nothing.
       assert.deepEqual(await add(first, 1_012, [4], ['0.2']), [4]);
-      const other = rateKey('contract', { tokenUrl: 'https://login.example/oauth/token', clientId: 'other', profile: pool });
+      const other = rateKey(keyPrefix, { tokenUrl: 'https://login.example/oauth/token', clientId: 'other', profile: `r${keyCount}` });
       assert.deepEqual(await first.addRateCounts(other, 1_012, 10, 60, [{ name: '0.1', delta: 0 }]), [0]);
     });
 
     // ---- the run's brakes: MAX_REQUESTS blocks and the fleet's halt record ----
 
     it('grants request blocks that shrink towards the cap and never pass it', async () => {
-      const count = requestCountKey(`contract-${keyCount}`);
+      const count = requestCountKey(`${keyPrefix}:run${keyCount}`);
       assert.deepEqual(await store.reserveRequests(count, 1_000, 100), { granted: 100, used: 100 });
       // 900 left: a quarter of them (225) is more than the block, so the block.
       assert.deepEqual(await store.reserveRequests(count, 1_000, 100), { granted: 100, used: 200 });
@@ -271,7 +271,7 @@ export function storeContract(name: string, makeFixture: MakeFixture, keyPrefix 
     });
 
     it('never grants more than the cap to 40 reservations from 4 instances at once', async () => {
-      const count = requestCountKey(`contract-${keyCount}`);
+      const count = requestCountKey(`${keyPrefix}:run${keyCount}`);
       const instances = await Promise.all(Array.from({ length: 4 }, () => fixture.open()));
       const reservations = await Promise.all(Array.from({ length: 40 }, (_, i) => instances[i % 4]!.reserveRequests(count, 500, 100)));
       const granted = reservations.reduce((sum, r) => sum + r.granted, 0);
@@ -280,8 +280,8 @@ export function storeContract(name: string, makeFixture: MakeFixture, keyPrefix 
     });
 
     it('starts a new count when reset, and keeps counts of other prefixes apart', async () => {
-      const count = requestCountKey(`contract-${keyCount}`);
-      const other = requestCountKey(`contract-${keyCount}-other`);
+      const count = requestCountKey(`${keyPrefix}:run${keyCount}`);
+      const other = requestCountKey(`${keyPrefix}:run${keyCount}-other`);
       while ((await store.reserveRequests(count, 10, 10)).granted > 0);
       assert.equal((await store.reserveRequests(count, 10, 10)).used, 10);
       assert.equal((await store.reserveRequests(other, 10, 3)).granted, 3);
@@ -290,21 +290,21 @@ export function storeContract(name: string, makeFixture: MakeFixture, keyPrefix 
     });
 
     it('refuses a cap or block no reservation can have', async () => {
-      const count = requestCountKey(`contract-${keyCount}`);
+      const count = requestCountKey(`${keyPrefix}:run${keyCount}`);
       await assert.rejects(store.reserveRequests(count, 0, 10), RangeError);
       await assert.rejects(store.reserveRequests(count, 10, 0), RangeError);
       await assert.rejects(store.reserveRequests(count, 10, 1.5), RangeError);
     });
 
     it('tells every instance the halt record last set', async () => {
-      const halt = haltKey(`contract-${keyCount}`);
+      const halt = haltKey(`${keyPrefix}:run${keyCount}`);
       const other = await fixture.open();
       assert.equal(await other.getHalt(halt), null);
       await store.setHalt(halt, { halted: true, at: 1_000 });
       assert.deepEqual(await other.getHalt(halt), { halted: true, at: 1_000 });
       await other.setHalt(halt, { halted: false, at: 2_000 });
       assert.deepEqual(await store.getHalt(halt), { halted: false, at: 2_000 });
-      assert.equal(await store.getHalt(haltKey(`contract-${keyCount}-other`)), null);
+      assert.equal(await store.getHalt(haltKey(`${keyPrefix}:run${keyCount}-other`)), null);
     });
 
     it('is given run keys apart from every token and pool key of the prefix', () => {
