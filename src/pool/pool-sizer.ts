@@ -202,7 +202,9 @@ export class PoolSizer {
     const rate = this.fleetDemand(now, local);
     const demanded = desiredPoolSize(pool.budgets, size, now, local, rate);
     const bump = exhausted && demanded <= size;
-    const desired = bump ? size + 1 : demanded;
+    // Every token out of budget reads the last seconds' rate, which a burst of held requests or a
+    // window's edge can inflate: grow by a tenth at a time there (each step one store round trip).
+    const desired = bump ? size + 1 : exhausted ? Math.min(demanded, size + Math.max(1, Math.ceil(size / 10))) : demanded;
     if (desired > size && size >= this.options.max) this.noteCap(rate, desired);
     else if (size < this.options.max) this.capLogged = false;
     if (desired > size) {

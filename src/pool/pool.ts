@@ -237,7 +237,12 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
     return sizer.revokes ? this.leaseOnNewest(sent) : slot.refreshAfter401(sent);
   }
 
-  /** After a fall back to one token: slot 0's token if it is the newest any slot holds, else a newer one for slot 0. */
+  /**
+   * After a fall back to one token: slot 0's token if it was issued after the refused one and is the
+   * newest any slot holds (it may be the one that revoked the others), else a newer one for slot 0
+   * (compare-and-set: the newer token another instance already stored, or one fetch fleet-wide).
+   * A token issued before the refused one was revoked with it.
+   */
   private leaseOnNewest(sent: Token): Promise<Lease> {
     const first = this.slots[0]!;
     const held = first.heldToken;
@@ -246,7 +251,7 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
       const token = slot.heldToken;
       if (token !== undefined && token !== sent && (newest === undefined || token.issuedAt > newest.issuedAt)) newest = token;
     }
-    if (held !== undefined && held === newest && held !== sent) {
+    if (held !== undefined && held === newest && held !== sent && held.issuedAt > sent.issuedAt) {
       const lease = first.lease();
       if (lease !== undefined && lease.token === held) return Promise.resolve(lease);
     }

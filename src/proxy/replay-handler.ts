@@ -119,6 +119,14 @@ export class ReplayHandler implements Handler {
     if (limit) this.lease.slot.observeRateLimit(limit.allowed, limit.count, limit.resetSeconds, this.ticket);
     this.lease.slot.noteAnswer(statusCode);
 
+    if (this.replayed && this.reason === 'rate_limited' && statusCode === 401 && this.mayReplayAgain()) {
+      // The 429's replay went out on another slot's token, which a newer token has since revoked (an
+      // endpoint that revokes older tokens on issue, while the pool falls back to one token): one
+      // 401 replay more, so the pool never costs the client a 401 (README "What it guarantees" 8).
+      this.reason = 'unauthorized';
+      this.held = { statusCode, rawHeaders, statusText, chunks: [], size: 0 };
+      return true;
+    }
     if (this.replayed) {
       if (this.reason === 'unauthorized') meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
       else if (statusCode === 429) this.noteOwnBudget429(limit, rawHeaders);
@@ -186,6 +194,13 @@ export class ReplayHandler implements Handler {
     this.replayLease = pool.leaseForReplay(this.lease.slot);
     // No slot has budget now: wait for one while the pool grows (PoolSizer.canGrow).
     return this.replayLease !== undefined || pool.canWaitForBudget ? 'rate_limited' : undefined;
+  }
+
+  /** A second replay (a 401 after a 429's replay): a permit of its own under MAX_REQUESTS. */
+  private mayReplayAgain(): boolean {
+    if (!this.request.replayable) return false;
+    const { mayReplay } = this.request;
+    return mayReplay === undefined || mayReplay();
   }
 
   /**

@@ -53,9 +53,13 @@ async function scenario(mockArgs: string[], count: number, env: Record<string, s
   };
 }
 
-/** Tokens of 4 s refreshed at 0.6 of their life: one token request every 2.4 s is the one-token ideal. */
-const SHORT_TOKENS = ['--revoke-on-issue', '--token-lifetime', '4'];
-const idealTokenRequests = (elapsedMs: number) => 1 + Math.floor(elapsedMs / 2_400);
+/**
+ * Tokens of 6 s refreshed at 0.6 of their life: one token request every 3.6 s is the one-token ideal.
+ * (Shorter lifetimes make a request meet two revocations, its first attempt's and its replay's, more
+ * often; the second 401 then reaches the client, as guarantee 4 says, pool or no pool.)
+ */
+const SHORT_TOKENS = ['--revoke-on-issue', '--token-lifetime', '6'];
+const idealTokenRequests = (elapsedMs: number) => 1 + Math.floor(elapsedMs / 3_600);
 
 for (const fleet of [1, 3]) {
   test(`revoke-on-issue with a per-token limit, ${fleet} sidecar(s): the pool falls back to one token, no client sees a 401, token requests within 3 of the one-token ideal`, async (t) => {
