@@ -3,6 +3,7 @@ import { after, test } from 'node:test';
 import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
 import { openLoop, peakPerWindow, poolSize, ramp, type Target } from '../helpers/pool-load.js';
+import { waitFor } from '../../src/harness/wait-for.js';
 
 // The auto pool (TOKEN_POOL_SIZE=auto, the default) against an upstream that behaves like Genesys
 // today: a per-token limit of 300 requests a minute, kept as a ratio on a shorter window (50 per
@@ -36,7 +37,11 @@ export async function runPoolScenario(
   const before = await mock.stats();
   const load = await openLoop(sidecars, rate, durationMs, async () => (await mock.stats()).tokenRequests.total);
   const afterRun = await mock.stats();
-  const finalSizes = await Promise.all(sidecars.map((s) => poolSize(s.adminUrl)));
+  // Instances adopt the fleet's size at their next poll of the store (each second): the last growth
+  // may be a poll away on some of them when the load ends.
+  const sizes = () => Promise.all(sidecars.map((s) => poolSize(s.adminUrl)));
+  await waitFor(async () => new Set(await sizes()).size === 1, { timeoutMs: 5_000 }).catch(() => {});
+  const finalSizes = await sizes();
   // With WORKERS the admin port answers for each worker: the first one's pool stands for the fleet's.
   const answer = (await (await fetch(`${sidecars[0]!.adminUrl}/token`)).json()) as TokenAnswer & { workers?: TokenAnswer[] };
   const token = answer.workers?.[0] ?? answer;
