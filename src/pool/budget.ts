@@ -100,9 +100,10 @@ export class SlotBudget {
   firstSentAt = 0;
   /** Answers to the current token that were neither 401 nor 429: a fresh token that served this many is not refused. */
   accepted = 0;
-  /** This instance's requests with the current token, and the final answers they got. */
+  /** This instance's requests with the current token, the final answers they got, and how many were 429s. */
   sentWithToken = 0;
   answered = 0;
+  refused = 0;
   /**
    * When a 429 came on this token while this instance had sent it only a few requests (0: none):
    * a fresh token refused at once, unless the next batch shows the other instances had used it up.
@@ -423,6 +424,7 @@ export class SlotBudget {
     this.accepted = 0;
     this.sentWithToken = 0;
     this.answered = 0;
+    this.refused = 0;
     this.suspectFreshAt = 0;
     this.refusedFresh = false;
     this.generation = generation;

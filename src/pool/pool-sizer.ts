@@ -44,8 +44,11 @@ export const GROWTH_STOPPED_REVOKES = 'stopped: issuing a token revokes the olde
 const STOPPED_CODES = { shared: 'shared', revokes: 'revokes' } as const;
 /** The arrival rate's horizon when every token is out of budget: a step in the load shows at once. */
 const SHORT_RATE_HORIZON_MS = 2_000;
-/** A probe's fresh token that served this many requests (or a tenth of the limit) without a 429 shows the limit is per token. */
+/** A probe's fresh token that served this many requests (or a tenth of the limit) over PROBE_MS without a 429 shows the limit is per token. */
 const PROBE_ACCEPTED = 5;
+const PROBE_MS = 1_000;
+/** Answers a probe's token must have had before it is judged. */
+const PROBE_ANSWERS = 10;
 
 /** Why growth stopped for good, if it did. */
 export type GrowthStop = 'shared' | 'revokes';
@@ -389,12 +392,16 @@ export class PoolSizer {
     const budget = pool.budgets[this.probe];
     if (budget === undefined) return;
     if (!budget.fromUpstream) {
-      // No counters to compare: a fresh token that served requests without a 429 shows the limit is
-      // per token (one refused at once stops growth through the pool's rateLimited instead).
-      if (budget.accepted >= Math.max(PROBE_ACCEPTED, budget.limit / 10)) {
-        this.probe = -1;
-        this.scope = 'per_token';
-      }
+      // No counters to compare: a fresh token that served requests for a while, hardly a 429 among
+      // them, shows the limit is per token. A while: a limit per client lets a fresh token through until the
+      // client's budget is spent, a fraction of a second at a load that needs a pool. (One refused at
+      // once stops growth through the pool's rateLimited instead.)
+      const answers = budget.accepted + budget.refused;
+      if (budget.firstSentAt === 0 || now - budget.firstSentAt < PROBE_MS || answers < PROBE_ANSWERS) return;
+      this.probe = -1;
+      // Mostly served: per token (a few 429s are other instances' overdraw). Mostly refused: this
+      // probe says nothing; the next growth adds one token at a time and probes again.
+      if (budget.refused <= answers / 10 && budget.accepted >= Math.max(PROBE_ACCEPTED, budget.limit / 10)) this.scope = 'per_token';
       return;
     }
     if (budget.firstCount < 0) return;

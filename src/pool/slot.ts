@@ -104,7 +104,8 @@ export class PoolSlot implements LeaseSlot {
   noteAnswer(statusCode: number): void {
     const budget = this.budget;
     budget.answered++;
-    if (statusCode !== 401 && statusCode !== 429) budget.accepted++;
+    if (statusCode === 429) budget.refused++;
+    else if (statusCode !== 401) budget.accepted++;
   }
 
   rateLimited(allowed: number, count: number, retryAfterSeconds: number | undefined): boolean {
