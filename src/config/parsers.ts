@@ -1,3 +1,4 @@
+import type { HostPort } from '../redis/connections.js';
 import { availableParallelism } from 'node:os';
 import { resolveRegion, type Region } from './regions.js';
 
@@ -127,12 +128,7 @@ export function keyPrefix(text: string): Parsed<string> {
   return /^[A-Za-z0-9_.:-]{1,64}$/.test(text) ? ok(text) : broken('must be 1 to 64 of A-Z a-z 0-9 _ . : -');
 }
 
-/** `host:port` or `host` (then `defaultPort`); IPv6 in brackets: `[::1]:6379`. */
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
+/** `host:port` or `host` (then `defaultPort`); IPv6 in brackets: `[::1]:6379`. The type is the Redis connection's. */
 export function hostPortOf(entry: string, defaultPort: number): HostPort | undefined {
   const match = /^(\[[0-9A-Fa-f:.]+\]|[^\s:/@\[\]]+)(?::(\d{1,5}))?$/.exec(entry);
   if (!match) return undefined;
@@ -209,3 +205,5 @@ export function natMap(text: string): Parsed<Readonly<Record<string, HostPort>>>
   }
   return entries.length > 0 ? ok(map) : broken('must map at least one announced-host:port=reachable-host:port');
 }
+
+export type { HostPort };

@@ -77,41 +77,13 @@ export interface ProfileConfig {
   readonly rateLimitMaxWaitMs: number;
 }
 
-/** A value read where it is used: a SecretFile (re-read when the file is replaced) or a fixed value. */
-export interface CurrentValue<T> {
-  readonly current: T;
-}
-
-/** TLS material: files read at each new connection. */
-export interface RedisTlsSettings {
-  readonly ca?: CurrentValue<string>;
-  readonly cert?: CurrentValue<string>;
-  readonly key?: CurrentValue<string>;
-  readonly servername?: string;
-}
-
 /**
- * How to reach Redis, one of three modes (the README's Redis section says what each promises).
- * Structurally the connection description of src/redis/connections.ts, which the composer hands to
- * the store and the lock. Files (password, TLS) are SecretFiles: read at each new connection.
+ * How to reach Redis, one of three modes (the README's Redis section says what each promises): the
+ * connection description of src/redis/connections.ts itself, which the composer hands to the store
+ * and the lock. Files (password, TLS) are SecretFiles: read at each new connection.
  */
-export interface RedisSettings {
-  readonly target:
-    | { readonly mode: 'nodes'; readonly urls: readonly string[] }
-    | {
-        readonly mode: 'sentinel';
-        readonly sentinels: readonly HostPort[];
-        readonly name: string;
-        readonly sentinelPassword?: string;
-        /** Present: TLS to the sentinels, with this material. */
-        readonly sentinelTls?: RedisTlsSettings;
-      }
-    | { readonly mode: 'cluster'; readonly seeds: readonly HostPort[]; readonly natMap?: Readonly<Record<string, HostPort>> };
-  /** Present: TLS to the data nodes. */
-  readonly tls?: RedisTlsSettings;
-  readonly username?: string;
-  readonly password?: CurrentValue<string>;
-}
+export type { Current as CurrentValue, RedisConnection as RedisSettings } from '../redis/connections.js';
+import type { RedisConnection as RedisSettings } from '../redis/connections.js';
 
 export interface Config {
   /** At least one. `defaultProfile` names the one used when a request sends no x-token-profile. */

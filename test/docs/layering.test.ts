@@ -39,7 +39,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   ipc: [],
   redis: [],
   // The grant table and the client-authentication types: the settings accept what token/grants offers.
-  config: ['token'],
+  config: ['redis', 'token'],
   errors: [],
   metrics: [],
   logging: [],
