@@ -52,9 +52,9 @@ const RESET_ROUNDING_MS = 1_000;
 const DEFAULT_EXHAUSTED_MS = 1_000;
 
 /** Own requests between two answers of a window before their ratio to the count's rise is taken as the fleet's. */
-const MIN_OWN_FOR_FACTOR = 20;
+export const MIN_OWN_FOR_FACTOR = 20;
 /** Bounds that ratio: under a limit shared by all tokens it reads every token's traffic, not one's. */
-const MAX_FLEET_FACTOR = 16;
+export const MAX_FLEET_FACTOR = 16;
 
 /**
  * One slot's budget in the current rate window. `used` is the best estimate of requests counted

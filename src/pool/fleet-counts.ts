@@ -1,13 +1,9 @@
 import type { Logger } from 'pino';
 import type { RateCounter, RateCountStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
-import type { SlotBudget } from './budget.js';
+import { MAX_FLEET_FACTOR, MIN_OWN_FOR_FACTOR, type SlotBudget } from './budget.js';
 import { BUCKETS_PER_WINDOW } from './token-limit.js';
 
-/** Own requests in the window below which the fleet's ratio to them is left as it was (too few to measure). */
-const MIN_OWN_FOR_FACTOR = 20;
-/** Bounds that ratio (sixteen instances sharing a load evenly). */
-const MAX_FLEET_FACTOR = 16;
 
 /** How often this instance hands its sends to the store and reads the fleet's: 4 store calls a second per profile. */
 export const FLEET_COUNT_INTERVAL_MS = 250;

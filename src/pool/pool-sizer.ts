@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { PoolSizeRecord, PoolSizeStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
-import type { SlotBudget } from './budget.js';
+import { MIN_OWN_FOR_FACTOR, type SlotBudget } from './budget.js';
 import { fleetRatio } from './fleet-counts.js';
 import { desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
 
@@ -31,8 +31,6 @@ export interface PoolSizerOptions {
 
 /** How often the request path re-judges the size (each judgement is O(slots)). */
 const CHECK_EVERY_MS = 100;
-/** Own answered requests in the current windows below which the fleet ratio is left as it was (too few to measure). */
-const MIN_OWN_FOR_RATIO = 20;
 /** The arrival rate's horizon before a window length is known, and its longest (Genesys's window is a minute). */
 const DEFAULT_RATE_HORIZON_MS = 2_000;
 const MAX_RATE_HORIZON_MS = 60_000;
@@ -315,7 +313,7 @@ export class PoolSizer {
       counted += b.riseSinceFirstAnswer;
       own += b.ownSinceFirstAnswer;
     }
-    if (own >= MIN_OWN_FOR_RATIO) this.ratio = counted > own ? counted / own : 1;
+    if (own >= MIN_OWN_FOR_FACTOR) this.ratio = counted > own ? counted / own : 1;
     return local * this.ratio;
   }
 
