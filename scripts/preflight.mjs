@@ -3,6 +3,8 @@
 //   redis-server          (Debian package redis-server)  the store, lock and fleet tests start their own
 //   promtool, prometheus  (Debian package prometheus)    metrics format, alert rules, a real scrape
 //   chromium              (Debian package chromium)      the login test drives a real browser
+//   xmllint               (Debian package libxml2-utils) the report's JUnit file against the published schemas
+//   tmux                  (Debian package tmux)          `top` drawn in a real terminal, its screen read back
 //
 // Whatever is missing is installed with apt-get when this process may (root, or passwordless sudo,
 // on a machine with apt-get); otherwise it stops at once, naming each missing program, its package
@@ -18,6 +20,8 @@ const NEEDED = [
   { program: 'prometheus', pkg: 'prometheus' },
   // test/login/browser.test.ts starts CHROMIUM_PATH, else /usr/bin/chromium.
   { program: 'chromium', pkg: 'chromium', path: process.env.CHROMIUM_PATH },
+  { program: 'xmllint', pkg: 'libxml2-utils' },
+  { program: 'tmux', pkg: 'tmux' },
 ];
 
 function onPath(program) {
