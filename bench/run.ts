@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: every scenario in order against a fresh build, a table per scenario on stdout, the
  * targets at the end, and the results written under bench/results/ (JSON + Markdown, with the machine
- * and the date). About seven minutes on 2 CPUs.
+ * and the date). About eight minutes on 2 CPUs.
  *
  *   npm run bench                         every scenario except the soak
  *   npm run bench -- --soak               the soak alone (10 minutes; --soak-minutes N to change)
  *   npm run bench -- --only latency,memory  some scenarios; results go to bench/results/tmp/
  *   npm run bench -- --only pool-cpu        the token pool's CPU per request alone (about 1.5 minutes)
  *   npm run bench -- --only server-timing-cpu  the Server-Timing header's CPU per request (about 2 minutes)
+ *   npm run bench -- --only redis-commands  Redis commands per instance per second, 100 to 5,000 req/s (about 1 minute)
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
