@@ -56,7 +56,8 @@ export function openBackends(config: Config, log: Logger, worker?: { channel: Ip
   if (config.redis) {
     const connection = config.redis;
     const logger = log.child({ component: 'redis' });
-    const shardChannels = config.profiles.map((profile) =>
+    // A group's tokens are its members', published on the members' channels.
+    const shardChannels = config.profiles.filter((profile) => profile.members === undefined).map((profile) =>
       profileEventsChannel(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name }),
     );
     return {
@@ -116,16 +117,45 @@ export function initialTokenLimit(profile: ProfileConfig): TokenLimit {
  * starting size and builds more through the slot factory as its PoolSizer grows it (slot keys as
  * for a fixed pool, so every instance sharing the store uses the same slots). Slots built later
  * join the subscribers that stop with the profiles.
+ *
+ * A group profile (`members`, config/groups.ts) gets one fixed slot per member, slot i on member i's
+ * own lifecycle: the very refresh-ahead cache of the member profile's slot 0, on the same store key.
+ * So the process has one lifecycle per key, whichever profile a request names: one refresh timer and
+ * one grant reading the member's seed (two grants on one family would each present a replaced seed
+ * file's token, the second a spent one), one subscription, one token request per refresh; across
+ * processes the store and lock coordinate it as for the member profile alone. The cache counts the
+ * slots that start and stop it (RefreshAheadCache.start). The group's slots keep budgets of their
+ * own (counted under the group's name): a member loaded directly and through its group at once is
+ * counted twice, once per profile.
  */
 export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfiles {
   const coordinated: CoordinatedTokenSource[] = [];
+  const lifecycles = new Map<string, RefreshAheadCache>();
+  /** The lifecycle on slot `index`'s key of `profile`, built once per key; `started` subscribes a late one. */
+  const lifecycleOf = (profile: ProfileConfig, index: number, started = false): RefreshAheadCache => {
+    const key = tokenKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name, slot: index });
+    let cache = lifecycles.get(key);
+    if (cache === undefined) {
+      const built = buildLifecycle(config, profile, index, key, deps);
+      coordinated.push(built.shared);
+      if (started) built.shared.start().catch((err: Error) => deps.log.warn({ err: err.message, slot: index }, 'could not subscribe to token publications yet'));
+      lifecycles.set(key, built.cache);
+      cache = built.cache;
+    }
+    return cache;
+  };
+  const byName = new Map(config.profiles.map((profile) => [profile.name, profile]));
   const pools = config.profiles.map((profile) => {
     const tokenLimit = initialTokenLimit(profile);
-    const slots = Array.from({ length: profile.poolSize }, (_, index) => {
-      const { slot, shared } = buildSlot(config, profile, index, deps, tokenLimit);
-      coordinated.push(shared);
-      return slot;
-    });
+    // Budgets per user for user tokens (PoolSlot `budgetOf`), a group's members included.
+    const budgetOf = profile.grant === 'refresh_token' ? 'user' : 'token';
+    const slotOf = (index: number, started = false) => {
+      const member = profile.members === undefined ? profile : byName.get(profile.members[index]!)!;
+      const cache = lifecycleOf(member, profile.members === undefined ? index : 0, started);
+      const injection = { header: member.injectHeader, prefix: member.injectPrefix };
+      return new PoolSlot(profile.name, index, cache, deps.clock, deps.metrics.rateLimitCells.cell(profile.name, index), injection, tokenLimit, budgetOf);
+    };
+    const slots = Array.from({ length: profile.poolSize }, (_, index) => slotOf(index));
     const labels = { profile: profile.name };
     const pool = new TokenPool(profile.name, slots, {
       clock: deps.clock,
@@ -135,16 +165,9 @@ export function buildProfiles(config: Config, deps: LifecycleDeps): TokenProfile
       onSize: (size) => deps.metrics.setPoolSize(profile.name, size),
       tokenLimit,
       readLimit: limitsApiReader(profile),
-      userContext: profile.grant === 'refresh_token',
+      ...(profile.grant === 'refresh_token' && { userContext: profile.members === undefined ? 'user' : 'group' }),
       log: deps.log.child({ profile: profile.name }),
-      slotFactory: profile.poolAuto
-        ? (index) => {
-            const { slot, shared } = buildSlot(config, profile, index, deps, tokenLimit);
-            coordinated.push(shared);
-            shared.start().catch((err: Error) => deps.log.warn({ err: err.message, slot: index }, 'could not subscribe to token publications yet'));
-            return slot;
-          }
-        : undefined,
+      slotFactory: profile.poolAuto ? (index) => slotOf(index, true) : undefined,
     });
     if (profile.poolAuto) {
       const key = poolKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name });
@@ -172,9 +195,9 @@ function limitsApiReader(profile: ProfileConfig): ((accessToken: string) => Prom
 /** The Limits API is asked once at start; the default stands if it has not answered by then. */
 const LIMITS_API_TIMEOUT_MS = 5_000;
 
-function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: LifecycleDeps, tokenLimit: TokenLimit) {
+/** One token lifecycle on store key `key`: endpoint → coordinated (fleet-wide single fetch) → refresh-ahead cache. */
+function buildLifecycle(config: Config, profile: ProfileConfig, index: number, key: string, deps: LifecycleDeps) {
   const { store, lock, clock, metrics, log } = deps;
-  const key = tokenKey(config.redisKeyPrefix, { tokenUrl: profile.tokenUrl, clientId: profile.clientId, profile: profile.name, slot: index });
   // One fetch may take the whole token timeout including retries; the lock outlives it by the
   // grace so a working holder is never overtaken, and an abandoned lock frees itself soon after.
   const budgetMs = config.tokenTimeoutMs;
@@ -183,9 +206,7 @@ function buildSlot(config: Config, profile: ProfileConfig, index: number, deps: 
   const shared = new CoordinatedTokenSource(endpoint, { profile: profile.name, key, store, lock, clock, metrics, log, lockTtlMs: budgetMs + config.lockGraceMs });
   const report = new CacheReport(profile.name, index, metrics, log);
   const cache = new RefreshAheadCache(shared, { report, clock, refreshAt: config.refreshAt, random: deps.random });
-  const injection = { header: profile.injectHeader, prefix: profile.injectPrefix };
-  const slot = new PoolSlot(profile.name, index, cache, clock, metrics.rateLimitCells.cell(profile.name, index), injection, tokenLimit);
-  return { slot, shared };
+  return { cache, shared };
 }
 
 /**

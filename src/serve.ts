@@ -74,7 +74,7 @@ function announce(config: Config, log: Logger, proxyAddress: string, adminAddres
     {
       proxy: proxyAddress,
       admin: adminAddress,
-      profiles: config.profiles.map((p) => ({ name: p.name, upstream: p.upstreamUrl, tokenUrl: p.tokenUrl, grant: p.grant, poolSize: p.poolSize })),
+      profiles: config.profiles.map((p) => ({ name: p.name, upstream: p.upstreamUrl, tokenUrl: p.tokenUrl, grant: p.grant, poolSize: p.poolSize, ...(p.members && { members: p.members }) })),
       store: storeDescription(config),
     },
     'token-sidecar listening',

@@ -40,10 +40,19 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
+  // Group profiles' members, in slot order (config/groups.ts): slot i of a group is member i's token.
+  const membersOf = new Map(config.profiles.flatMap((profile) => (profile.members === undefined ? [] : [[profile.name, profile.members] as const])));
+  const groupMembers = new Set([...membersOf.values()].flat());
+
   app.get('/readyz', async (_request, reply) => {
-    const reasons = profiles.all.filter((pool) => !pool.ready).map((pool) => notReadyReason(pool.profile, pool.status()));
+    const notReady = profiles.all.filter((pool) => !pool.ready);
+    // A group's member without a valid token (a broken refresh-token family, until `login` repairs it)
+    // does not fail readiness: its group serves on the other members, and is itself not ready only
+    // when none of them holds one. It is named under `degraded`.
+    const reasons = notReady.filter((pool) => !groupMembers.has(pool.profile)).map((pool) => notReadyReason(pool.profile, pool.status()));
+    const degraded = notReady.filter((pool) => groupMembers.has(pool.profile)).map((pool) => notReadyReason(pool.profile, pool.status()));
     // Redis down is served around (in-memory lifecycle), so it is reported but does not fail readiness.
-    const body = { ready: reasons.length === 0, reasons, store: { kind: opts.storeKind, available: store.available } };
+    const body = { ready: reasons.length === 0, reasons, ...(degraded.length > 0 && { degraded }), store: { kind: opts.storeKind, available: store.available } };
     return reply.code(reasons.length === 0 ? 200 : 503).send(body);
   });
 
@@ -52,9 +61,11 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     store: { kind: opts.storeKind, available: store.available },
     defaultProfile: config.defaultProfile,
     profiles: profiles.all.map((pool) => {
-      const slots = pool.status();
+      const members = membersOf.get(pool.profile);
+      const slots = members === undefined ? pool.status() : pool.status().map((slot) => ({ ...slot, member: members[slot.slot] }));
       return {
         profile: pool.profile,
+        ...(members !== undefined && { members }),
         state: pool.ready ? 'valid' : slots[0]?.state ?? 'starting',
         poolSize: slots.length,
         pool: pool.poolStatus(),

@@ -101,6 +101,11 @@ export async function runCheck(argv: string[], env: Record<string, string | unde
 
 async function checkProfile(profile: ProfileConfig, checkPath: string | undefined, timeoutMs: number, dispatcher: Agent, io: CheckIo): Promise<boolean> {
   const say = (line: string) => io.stdout(`  ${line}\n`);
+  if (profile.members !== undefined) {
+    io.stdout(`profile "${profile.name}" (group of ${profile.members.join(', ')})\n`);
+    say('skipped: a group has no token of its own; its members are checked as profiles of their own');
+    return true;
+  }
   io.stdout(`profile "${profile.name}" (client ${profile.clientId}, ${profile.grant})\n`);
   if (grantEntry(profile.grant).oneToken !== false) {
     say(`skipped: the ${profile.grant} grant's tokens form one chain (a refresh token may be single use), and a check would spend it`);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readKeyFile } from './files.js';
+import { completeGroup } from './groups.js';
 import type { Io, ReadFile } from './io.js';
 import { completeProfile, type ProfileDefaults, type ProfileDraft } from './profiles.js';
 import { readProfilesFile } from './profiles-file.js';
@@ -128,14 +129,22 @@ function readProfiles(settings: SettingReader, io: Io, purpose: 'serve' | 'login
   const file = configPath === undefined ? undefined : readProfilesFile(configPath, io, purpose);
   const flatGiven = CREDENTIAL_SETTINGS.some((name) => settings.isSet(name));
   const drafts = [...(configPath === undefined || flatGiven ? [flatDraft(settings, io, purpose)] : []), ...(file?.drafts ?? [])];
-  if (file && flatGiven && file.drafts.some((draft) => draft.name === FLAT_PROFILE)) {
+  const groups = file?.groups ?? [];
+  if (file && flatGiven && [...file.drafts, ...groups].some((draft) => draft.name === FLAT_PROFILE)) {
     io.report(`${file.path}: profiles.${FLAT_PROFILE}: conflicts with the profile "${FLAT_PROFILE}" formed by ` +
       `${label('clientId')} and its secret; rename one`);
   }
   const profiles = drafts.flatMap((draft) => completeProfile(draft, inherited, io, purpose) ?? []);
+  // Groups last: their members must be complete profiles of the file (groups.ts).
+  const context = {
+    profileNames: new Set(file?.drafts.map((draft) => draft.name)),
+    groupNames: new Set(groups.map((group) => group.name)),
+    complete: new Map(profiles.filter((profile) => file?.drafts.some((draft) => draft.name === profile.name)).map((profile) => [profile.name, profile])),
+  };
+  profiles.push(...groups.flatMap((group) => completeGroup(group, context, inherited, io) ?? []));
 
   const requested = file?.defaultProfile;
-  if (file && requested !== undefined && !drafts.some((draft) => draft.name === requested)) {
+  if (file && requested !== undefined && ![...drafts, ...groups].some((draft) => draft.name === requested)) {
     io.report(`${file.path}: defaultProfile: no profile named ${JSON.stringify(requested)}`);
   }
   const fallback = drafts.some((draft) => draft.name === FLAT_PROFILE) ? FLAT_PROFILE : drafts[0]?.name;

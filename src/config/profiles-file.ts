@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { readDocument, readKeyFile, readSecretFile } from './files.js';
 import { REPORTED, type Credential, type Io } from './io.js';
 import type { Parsed } from './parsers.js';
+import { GROUP_KEYS, type GroupDraft } from './groups.js';
 import type { PoolSettings, ProfileDraft, ProviderFields } from './profiles.js';
 import type { CredentialFiles } from './rotating-secrets.js';
 import {
@@ -15,8 +16,8 @@ import {
 
 /**
  * The --config profiles file's fields: `{ defaultProfile?, profiles: { <name>: {...} } }` turned
- * into profile drafts, each field checked by the flat setting's own rule, so a profile field and its
- * flag accept the same values. Problems name the file and the path in it. Merging a draft with the
+ * into profile drafts, and group drafts for the profiles that name `members` (groups.ts), each field
+ * checked by the flat setting's own rule, so a profile field and its flag accept the same values. Problems name the file and the path in it. Merging a draft with the
  * flat settings is profiles.ts's; reading the file and the files it names is files.ts's.
  */
 
@@ -24,6 +25,8 @@ export interface ProfilesFile {
   readonly path: string;
   readonly defaultProfile?: string;
   readonly drafts: readonly ProfileDraft[];
+  /** The profiles that name `members` (groups.ts), apart: they are completed from their members. */
+  readonly groups: readonly GroupDraft[];
 }
 
 const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -35,6 +38,8 @@ const PROFILE_KEYS = [
   'injectHeader', 'injectPrefix',
   // A grant's own settings, named like the settings (settings.ts `forGrant`).
   ...GRANT_OPTION_NAMES,
+  // A group of other profiles (groups.ts): then only GROUP_KEYS.
+  'members',
 ];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -61,11 +66,46 @@ export function readProfilesFile(path: string, io: Io, purpose: 'serve' | 'login
     io.report(`${path}: profiles: must map at least one profile name to its settings`);
     return undefined;
   }
+  const entries = Object.entries(profiles);
+  const isGroup = ([, fields]: [string, unknown]) => isRecord(fields) && fields.members !== undefined;
   return {
     path,
     ...(typeof defaultProfile === 'string' && { defaultProfile }),
-    drafts: Object.entries(profiles).flatMap(([name, fields]) => fileDraft(path, name, fields, io, purpose) ?? []),
+    drafts: entries.filter((entry) => !isGroup(entry)).flatMap(([name, fields]) => fileDraft(path, name, fields, io, purpose) ?? []),
+    groups: entries.filter(isGroup).map(([name, fields]) => groupDraft(path, name, fields as Record<string, unknown>, io)),
   };
+}
+
+/**
+ * A profile that names `members`: the list as given (which names exist and fit is groups.ts's, once
+ * every profile is read) and the few settings of its own, each by the flat setting's own rule.
+ */
+function groupDraft(path: string, name: string, fields: Record<string, unknown>, io: Io): GroupDraft {
+  const where = (field?: string) => `${path}: profiles.${name}${field === undefined ? '' : `.${field}`}`;
+  if (!PROFILE_NAME.test(name)) io.report(`${where()}: the name must be 1 to 64 of A-Z a-z 0-9 _ . -`);
+  for (const key of Object.keys(fields).filter((key) => !GROUP_KEYS.includes(key))) {
+    io.report(PROFILE_KEYS.includes(key)
+      ? `${where(key)}: not a field of a group (one with members): its client, URLs and credentials are its members', its pool one token per member; a group may have ${GROUP_KEYS.join(', ')}`
+      : `${where(key)}: unknown key (a group may have ${GROUP_KEYS.join(', ')})`);
+  }
+  const listed = fields.members;
+  let members: string[] = [];
+  if (!Array.isArray(listed) || !listed.every((member) => typeof member === 'string' && member.trim() !== '')) {
+    io.report(`${where('members')}: must be a list of profile names, e.g. [alice, bob, carol]`);
+  } else if (listed.length === 0) {
+    io.report(`${where('members')}: must name at least one profile`);
+  } else {
+    members = listed.map((member: string) => member.trim());
+  }
+  const parsed = fieldParser(fields, where, io);
+  const pool = withoutUndefined({
+    rateLimitPerToken: parsed('rateLimitPerToken', SETTINGS.rateLimitPerToken.parse),
+    rateLimitWindowS: parsed('rateLimitWindowS', SETTINGS.rateLimitWindowS.parse),
+    provider: parsed('provider', SETTINGS.provider.parse),
+    rateLimitPolicy: parsed('rateLimitPolicy', SETTINGS.rateLimitPolicy.parse),
+    rateLimitMaxWaitMs: parsed('rateLimitMaxWaitMs', SETTINGS.rateLimitMaxWaitMs.parse),
+  }) as Partial<PoolSettings>;
+  return { name, members, where: where('members'), pool };
 }
 
 function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose: 'serve' | 'login'): ProfileDraft | undefined {
@@ -88,19 +128,7 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     }
     return value.trim() === '' ? undefined : value.trim();
   };
-  /** Uses the flat setting's own rule, so a profile field and its flag accept the same values. */
-  const parsed = <T>(field: string, parse: (text: string) => Parsed<T>, value = fields[field]): T | undefined => {
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string' && typeof value !== 'number') {
-      io.report(`${where(field)}: must be a string or a number`);
-      return undefined;
-    }
-    const given = String(value).trim();
-    const result = parse(given);
-    if (result.ok) return result.value;
-    io.report(`${where(field)}: ${result.rule}, got ${shownValue(given, false)}`);
-    return undefined;
-  };
+  const parsed = fieldParser(fields, where, io);
   /** The secret files read: the profile follows them when they change (rotating-secrets.ts). */
   const files: CredentialFiles = {};
   /** Relative secret files are found next to the profiles file, wherever the sidecar runs. */
@@ -174,6 +202,22 @@ function fileDraft(path: string, name: string, fields: unknown, io: Io, purpose:
     ...(upstreamUrl !== undefined && { upstreamUrl }),
     ...(tokenUrl !== undefined && { tokenUrl }),
     ...(Object.keys(givenPool).length > 0 && { pool: givenPool }),
+  };
+}
+
+/** Reads a field by the flat setting's own rule, so a profile field and its flag accept the same values. */
+function fieldParser(fields: Record<string, unknown>, where: (field?: string) => string, io: Io): FieldReader['parsed'] {
+  return <T>(field: string, parse: (text: string) => Parsed<T>, value = fields[field]): T | undefined => {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      io.report(`${where(field)}: must be a string or a number`);
+      return undefined;
+    }
+    const given = String(value).trim();
+    const result = parse(given);
+    if (result.ok) return result.value;
+    io.report(`${where(field)}: ${result.rule}, got ${shownValue(given, false)}`);
+    return undefined;
   };
 }
 

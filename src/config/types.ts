@@ -75,6 +75,15 @@ export interface ProfileConfig {
   readonly rateLimitPolicy: RateLimitPolicy;
   /** Longest a request is held under the `wait` policy. */
   readonly rateLimitMaxWaitMs: number;
+  /**
+   * A group profile (README "Many users"): the names of its members, other profiles of the same
+   * profiles file, each a refresh_token profile (one user) of the same client, token URL and
+   * upstream. Its pool is one slot per member, in this order, each on its member's own token
+   * lifecycle (store key, refresh-token family, seed file), routed by each user's budget. A group has
+   * no credentials of its own (no secret, refresh token or key here): its client, URLs, grant and
+   * injection are its members' common ones, its rate-limit settings its own. Absent: not a group.
+   */
+  readonly members?: readonly string[];
 }
 
 /**

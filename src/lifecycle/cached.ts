@@ -42,6 +42,8 @@ export class RefreshAheadCache implements TokenSource {
   private readonly backoff: RetryBackoff;
   private readonly timer: RefreshTimer;
   private unwatch: (() => void) | undefined;
+  /** Starts not yet matched by a stop (see start). */
+  private users = 0;
 
   constructor(
     private readonly source: SharedTokenSource,
@@ -62,15 +64,27 @@ export class RefreshAheadCache implements TokenSource {
     return { held: this.held, refreshing: this.inflight !== undefined, lastError: this.backoff.lastError, nextRetryAt: this.backoff.nextRetryAt, nextRefreshAt: this.timer.dueAt };
   }
 
-  /** Adopts the shared source's publications, then fetches the first token in the background. */
+  /**
+   * Adopts the shared source's publications, then fetches the first token in the background. One
+   * cache may serve several pool slots (a group profile's slot and its member's own, compose.ts):
+   * starts and stops are counted: the first start starts it, and a stop stops it unless another
+   * start is still unmatched.
+   */
   start(): void {
+    if (this.users++ > 0) return;
     this.unwatch = this.source.watch((event) => this.onShared(event));
     this.refresh('initial').catch(() => {});
   }
 
   stop(): void {
+    if (this.users > 1) {
+      this.users--;
+      return;
+    }
+    this.users = 0;
     this.timer.stop();
     this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   /** A fresh token newer than `after`, waiting for a refresh if none is held. Rejects with SidecarError(tokenUnavailable). */

@@ -83,6 +83,9 @@ function planLogin(argv: string[], env: Record<string, string | undefined>): Pla
   const profile = config.profiles.find((candidate) => candidate.name === name);
   if (profile === undefined) {
     problems.push(`--profile: no profile named ${JSON.stringify(name)} (profiles: ${config.profiles.map((p) => p.name).join(', ')})`);
+  } else if (profile.members !== undefined) {
+    // A group has no refresh token of its own: each member is one user, with its own login.
+    problems.push(`--profile: ${JSON.stringify(name)} is a group of ${profile.members.join(', ')}; log each member in with --profile <member>`);
   }
   const toStore = config.redis !== undefined;
   if (!toStore && options.out === undefined) {

@@ -27,8 +27,12 @@ export interface TokenPoolOptions {
   readonly onSize?: (size: number) => void;
   /** The profile's per-token limit, shared with its slots' budgets. */
   readonly tokenLimit?: TokenLimit;
-  /** A user-context profile (refresh_token grant): its one token is one user's budget. */
-  readonly userContext?: boolean;
+  /**
+   * A user-context profile (refresh_token grant), whose budget is its users': `user`, one token and
+   * one user's budget; `group`, a group profile's members, one slot each (compose.ts). What the log
+   * and /token say when requests meet no budget: add users, or add members.
+   */
+  readonly userContext?: 'user' | 'group';
   readonly log?: Logger;
   /**
    * Reads the organisation's per-token limit with a token of the pool (Genesys's Limits API,
@@ -311,9 +315,11 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
         perTokenLimit: this.tokenLimit.describe(),
         growth: this.sizer?.growth ?? null,
       },
-      this.options.userContext
-        ? "requests over one user's rate budget reach the upstream, whose 429s reach the clients: one user's budget is the limit here; add users (profiles) to go faster"
-        : 'requests over the rate budget of every token reach the upstream, whose 429s reach the clients',
+      this.options.userContext === 'group'
+        ? "requests over the rate budget of every user of the group reach the upstream, whose 429s reach the clients: the members' budgets are the limit here; add members to go faster"
+        : this.options.userContext === 'user'
+          ? "requests over one user's rate budget reach the upstream, whose 429s reach the clients: one user's budget is the limit here; add users (profiles) to go faster"
+          : 'requests over the rate budget of every token reach the upstream, whose 429s reach the clients',
     );
     u.loggedAt = now;
     u.passed = 0;
@@ -403,7 +409,11 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
       growth: sizer ? sizer.growth : null,
       rateLimit: this.tokenLimit.describe(),
       ...(overBudgetLately && {
-        overBudget: this.options.userContext ? "one user's budget: add users" : sizer?.canGrow ? 'growing' : 'every token is out of budget',
+        overBudget: this.options.userContext === 'group'
+          ? "the group's users' budget: add members"
+          : this.options.userContext === 'user'
+            ? "one user's budget: add users"
+            : sizer?.canGrow ? 'growing' : 'every token is out of budget',
       }),
     };
   }

@@ -72,6 +72,13 @@ export class PoolSlot implements LeaseSlot {
     private readonly injection: Injection = BEARER_AUTHORIZATION,
     /** The profile's per-token limit (shared by its slots), or RATE_LIMIT_PER_TOKEN for a budget of its own. */
     limit?: TokenLimit | number,
+    /**
+     * Whose budget the slot's requests count against. `token` (client credentials): each token has
+     * its own, so a new token starts a new one. `user` (a user token, refresh_token grant): Genesys
+     * counts per user and client (`org.app.user.rate.per.minute`, docs/genesys.md §5), so a refreshed
+     * token of the same user carries on the user's count, its fleet counter and a 429's wait.
+     */
+    private readonly budgetOf: 'token' | 'user' = 'token',
   ) {
     this.budget = new SlotBudget(limit);
   }
@@ -181,7 +188,10 @@ export class PoolSlot implements LeaseSlot {
 
   private leaseFor(token: Token): Lease {
     if (this.lastLease?.token !== token) {
-      this.budget.resetForNewToken(token.generation);
+      // A user's budget starts once, at its first token, as generation 0 for every token after it:
+      // the fleet's counter of the slot (named by slot and generation, fleet-counts.ts) is the user's.
+      if (this.budgetOf === 'token') this.budget.resetForNewToken(token.generation);
+      else if (this.lastLease === undefined) this.budget.resetForNewToken(0);
       this.lastLease = { token, ...injectionFor(token, this.injection), slot: this };
     }
     return this.lastLease;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runCheck } from '../../src/check/command.js';
 import { startCli } from '../helpers/processes.js';
@@ -76,4 +79,17 @@ test('check exits 2 naming every bad setting, through the CLI', async () => {
   assert.equal(code, 2);
   assert.match(proc.output(), /--check-path: must be a path starting with \//);
   assert.match(proc.output(), /PORT \(--port\): must be an integer/);
+});
+
+test('check skips a group profile, which has no token of its own, and its members, whose refresh tokens it would spend', async (t) => {
+  const { mock } = await mockSettings(t);
+  const dir = mkdtempSync(join(tmpdir(), 'check-group-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const member = { grant: 'refresh_token', clientId: 'demo-client', clientSecret: 'demo-secret', refreshToken: 'demo-refresh-token', upstream: mock.base, tokenUrl: `${mock.base}/oauth/token` };
+  const path = join(dir, 'users.json');
+  writeFileSync(path, JSON.stringify({ defaultProfile: 'team', profiles: { alice: member, bob: member, team: { members: ['alice', 'bob'] } } }));
+  const { code, stdout } = await check(['--config', path]);
+  assert.equal(code, 0, stdout);
+  assert.match(stdout, /profile "team" \(group of alice, bob\)\n {2}skipped: a group has no token of its own; its members are checked as profiles of their own/);
+  assert.equal(mock.stats().tokenRequests.total, 0);
 });

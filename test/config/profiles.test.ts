@@ -41,7 +41,7 @@ function problemsOf(path: string, env: Env = {}): string[] {
 /** What every profile holds when neither it nor the flat settings name a provider setting. */
 const PROVIDER_DEFAULTS = { tokenAuth: 'client_secret_basic', defaultLifetimeS: 300, injectHeader: 'authorization', injectPrefix: 'Bearer ' } as const;
 const PROFILE_KEYS = 'grant, clientId, clientSecret, clientSecretFile, refreshToken, refreshTokenFile, region, upstream, tokenUrl, poolSize, ' +
-  'poolMax, rateLimitPerToken, rateLimitWindowS, provider, rateLimitPolicy, rateLimitMaxWaitMs, tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix, jwtSubject, jwtAudience';
+  'poolMax, rateLimitPerToken, rateLimitWindowS, provider, rateLimitPolicy, rateLimitMaxWaitMs, tokenAuth, privateKeyFile, keyId, certFile, scope, audience, resource, tokenParams, tokenDefaultLifetimeS, injectHeader, injectPrefix, jwtSubject, jwtAudience, members';
 
 function byName(config: Config): Record<string, ProfileConfig> {
   return Object.fromEntries(config.profiles.map((profile) => [profile.name, profile]));

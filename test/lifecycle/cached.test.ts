@@ -132,3 +132,19 @@ test('a token rejected at another instance is dropped here and replaced by one f
   assert.equal(b.cache.current()?.generation, replacement.generation, 'b holds the replacement');
   assert.equal(a.endpoint.calls + b.endpoint.calls, 2, 'one fetch for the first token, one for its replacement');
 });
+
+test('a cache shared by two slots keeps refreshing until the second of them stops it', async () => {
+  // A group profile's slot and its member's own slot run on one cache (compose.ts).
+  const { cache, endpoint, clock } = await oneInstance();
+  cache.start();
+  cache.start();
+  await settle();
+  assert.equal(endpoint.calls, 1, 'a second start fetches nothing');
+  cache.stop();
+  await clock.advance(81_000);
+  assert.equal(endpoint.calls, 2, 'still refreshed ahead of expiry after one of two stops');
+  cache.stop();
+  await clock.advance(100_000);
+  assert.equal(endpoint.calls, 2, 'no refresh after the last stop');
+  assert.equal(cache.current(), undefined);
+});

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { authorizationEndpoint, authorizationUrl } from '../../src/login/authorize-url.js';
+import { runLogin } from '../../src/login/command.js';
+import { systemClock } from '../../src/token/clock.js';
 import { writeRefreshTokenFile } from '../../src/login/destinations.js';
 import { parseLoginArgs } from '../../src/login/options.js';
 import { createPkce, createState, sameState } from '../../src/login/pkce.js';
@@ -59,6 +61,21 @@ test('the refresh token file is written with mode 0600, replacing a file that wa
     assert.equal((await stat(path)).mode & 0o777, 0o600);
     assert.equal(await readFile(path, 'utf8'), 'refresh-token-value\n');
     await assert.rejects(writeRefreshTokenFile(join(dir, 'missing', 'x.rt'), 'v'), /cannot write the refresh token to .*ENOENT/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('login refuses a group profile, naming its members: each member is one user with a login of its own', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'login-group-'));
+  try {
+    const member = (user: string) => ({ grant: 'refresh_token', clientId: 'web', clientSecret: 's', refreshTokenFile: `${user}.rt`, tokenUrl: 'http://127.0.0.1:9/oauth/token', upstream: 'http://127.0.0.1:9' });
+    const path = join(dir, 'users.json');
+    await writeFile(path, JSON.stringify({ defaultProfile: 'team', profiles: { alice: member('alice'), bob: member('bob'), team: { members: ['alice', 'bob'] } } }));
+    let stderr = '';
+    const io = { stdout: () => {}, stderr: (text: string) => void (stderr += text), clock: systemClock, openBrowser: () => assert.fail('no browser for bad settings') };
+    assert.equal(await runLogin(['--config', path, '--out', join(dir, 'x.rt')], {}, io), 2);
+    assert.match(stderr, /--profile: "team" is a group of alice, bob; log each member in with --profile <member>/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

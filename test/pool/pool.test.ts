@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { PoolSlot } from '../../src/pool/slot.js';
+import { TokenLimit } from '../../src/pool/token-limit.js';
 import { settle } from '../helpers/fake-clock.js';
 import { fleet, gate, poolOf } from '../lifecycle/rig.js';
 
@@ -67,4 +69,29 @@ test('status names each slot, its state and token metadata, never the token', as
   const status = pool.status();
   assert.deepEqual(status.map((s) => [s.slot, s.state, s.source]), [[0, 'valid', 'store'], [1, 'valid', 'store']]);
   assert.ok(!JSON.stringify(status).includes(pool.lease()!.token.accessToken));
+});
+
+test("a user token's budget carries over to the user's next token; a client-credentials token's starts over", async () => {
+  // Genesys counts a user token's requests per user and client (docs/genesys.md §5), not per token.
+  const f = fleet();
+  after(() => f.stop());
+  const { cache, metrics } = await f.instance('a');
+  const limit = new TokenLimit(60_000, 10, 'setting');
+  const perUser = new PoolSlot('users', 0, cache, f.clock, metrics.rateLimitCells.cell('users', 0), undefined, limit, 'user');
+  const perToken = new PoolSlot('svc', 0, cache, f.clock, metrics.rateLimitCells.cell('svc', 0), undefined, limit);
+  cache.start();
+  await settle();
+  for (const slot of [perUser, perToken]) {
+    slot.lease();
+    for (let i = 0; i < 4; i++) slot.noteSent();
+  }
+  const left = (slot: PoolSlot) => slot.budget.remaining(f.clock.now(), true);
+  assert.deepEqual([left(perUser), left(perToken)], [6, 6]);
+  const first = perUser.lease()!.token;
+  await cache.forceRefresh();
+  assert.notEqual(perUser.lease()!.token, first);
+  perToken.lease();
+  assert.deepEqual([left(perUser), left(perToken)], [6, 10]);
+  // The fleet's counter of the user's slot keeps its name across tokens (fleet-counts.ts).
+  assert.equal(perUser.budget.generation, 0);
 });
