@@ -15,7 +15,7 @@
  * count) where sent, else `allowed - remaining`. `RateLimit-Reset` and `x-ratelimit-reset` are delta
  * seconds, except that a value of at least 1e9 (2001-09-09 as an epoch second; 31 years as a delta) is
  * an epoch second, as GitHub sends `x-ratelimit-reset` and GitLab `RateLimit-Reset`: the seconds from
- * `now` to it, rounded up, 0 when past.
+ * `now` to it (fractional), 0 when past.
  */
 import { readIetf, type IetfReading } from './ietf-ratelimit.js';
 
@@ -141,11 +141,15 @@ function fromRemaining(allowed: number, remaining: number, used: number, rawHead
   return { allowed, count, resetSeconds: resetAt >= 0 ? resetSeconds(parseCount(rawHeaders[resetAt]!), now) : undefined };
 }
 
-/** A reset in delta seconds, or an epoch second (EPOCH_SECONDS_FROM) as the seconds from `now` to it. */
+/**
+ * A reset in delta seconds, or an epoch second (EPOCH_SECONDS_FROM) as the seconds from `now` to it,
+ * not rounded: the upstream rounded it to a whole second already, and rounding again would put the
+ * end of one window up to two seconds apart from one answer to the next.
+ */
 function resetSeconds(value: number, now: () => number): number | undefined {
   if (Number.isNaN(value)) return undefined;
   if (value < EPOCH_SECONDS_FROM) return value;
-  const seconds = Math.ceil(value - now() / 1000);
+  const seconds = (value * 1000 - now()) / 1000;
   return seconds > 0 ? seconds : 0;
 }
 
