@@ -81,6 +81,7 @@ export function buildServer(config: Config, deps: ServerDeps): Sidecar {
     meter: upstreamMeter(metrics, { serverTiming: config.serverTiming }),
     replayBodyLimitBytes: config.replayBodyLimitBytes,
     mayReplay: () => brakes.mayReplay(),
+    now: () => clock.now(),
   }));
 
   const proxy = Fastify({

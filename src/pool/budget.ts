@@ -42,9 +42,9 @@ const SLOW_START_ANSWERS = 5;
 export const LOCAL_WINDOW_MS = 60_000;
 
 /**
- * `inin-ratelimit-reset` is in whole seconds (rounded up), so two responses of one window may put
- * its end up to a second apart. A reported end later than the known one by more than this is a new
- * window.
+ * Budget headers send their reset in whole seconds (rounded up), so two responses of one window may
+ * put its end up to a second apart. A reported end later than the known one by more than this is a
+ * new window.
  */
 const RESET_ROUNDING_MS = 1_000;
 
@@ -112,8 +112,9 @@ export class SlotBudget {
   suspectFreshAt = 0;
   refusedFresh = false;
   /**
-   * `inin-ratelimit-count` of the first response seen for the current token; -1 before it. A fresh
-   * token that starts near the count of the others shares their limit (see limitLooksShared).
+   * The upstream's count (budget-headers.ts) in the first response seen for the current token; -1
+   * before it. A fresh token that starts near the count of the others shares their limit (see
+   * limitLooksShared).
    */
   firstCount = -1;
   /**
@@ -127,7 +128,7 @@ export class SlotBudget {
   private tickets = 0;
 
   /**
-   * The highest `inin-ratelimit-count` the upstream has answered in the current window: what the
+   * The highest count the upstream has answered in the current window (budget-headers.ts): what the
    * upstream said, without this instance's estimate of the requests still in flight (`used`).
    */
   get observedCount(): number {
@@ -320,8 +321,8 @@ export class SlotBudget {
 
   /**
    * The upstream's counters from the answer to the request of `ticket` (noteSent's; without one, the
-   * answer is taken to cover every request sent so far): `inin-ratelimit-allowed`, `-count`,
-   * `-reset` in seconds. Answers of one window may arrive out of order, so within a window only a
+   * answer is taken to cover every request sent so far), as budget-headers.ts reads them: allowed,
+   * count, reset in seconds. Answers of one window may arrive out of order, so within a window only a
    * higher count than seen is news; a later window starts from its own count. The answer to a
    * request sent before the current window began (or before the slot's token changed) is old news
    * and ignored.

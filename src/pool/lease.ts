@@ -1,4 +1,5 @@
 import type { Token } from '../token/token.js';
+import type { NamedLimit } from './budget-429.js';
 
 /**
  * The seam between the token lifecycle and the proxy: what the proxy may ask of one profile's
@@ -52,12 +53,13 @@ export interface LeaseSlot {
   noteAnswer(statusCode: number): void;
   /**
    * The upstream answered 429 to this slot's token; `allowed`/`count` are its budget counters (NaN
-   * when it sent none). Returns whether it was this token's own budget, which another slot can
-   * relieve: the slot is then spent until `retryAfterSeconds` (or its window's end), and the lifecycle
-   * may learn a limit from it. false: another limit, which more tokens cannot fix (e.g. a fresh token
-   * refused at once: the limit is not per token); the 429 reaches the client.
+   * when it sent none), `named` the limit its body names, if it names one (./budget-429.ts). Returns
+   * whether it was this token's own budget, which another slot can relieve: the slot is then spent
+   * until `retryAfterSeconds` (or its window's end), and the lifecycle may learn a limit from it.
+   * false: another limit, which more tokens cannot fix (e.g. a fresh token refused at once, or a
+   * limit per client named in the body: the limit is not per token); the 429 reaches the client.
    */
-  rateLimited(allowed: number, count: number, retryAfterSeconds: number | undefined): boolean;
+  rateLimited(allowed: number, count: number, retryAfterSeconds: number | undefined, named?: NamedLimit): boolean;
 }
 
 /** A lease whose request is already counted against its slot's budget (LeaseSlot.noteSent). */

@@ -124,21 +124,24 @@ export class PoolSizer {
 
   /**
    * Growth stops for good (`revokes`: a new token revoked the older ones; `shared`: a fresh token was
-   * refused at once, so the limit is not per token): said once in the log, the pool goes back to one
+   * refused at once, or a 429's body named a limit over every token (`namedLimit`, its key), so the
+   * limit is not per token): said once in the log, the pool goes back to one
    * token here at once, and the store's pool-size record carries the reason so every instance does
    * the same at its next poll.
    */
-  stopGrowth(reason: GrowthStop, now: number): void {
+  stopGrowth(reason: GrowthStop, now: number, namedLimit?: string): void {
     if (this.scope === reason && this.stoppedFleetWide) return;
     const before = this.pool.size;
     this.scope = reason;
     this.stoppedFleetWide = true;
     this.probe = -1;
     this.options.log.warn(
-      { from: before, to: 1 },
+      { from: before, to: 1, ...(namedLimit !== undefined && { limitKey: namedLimit }) },
       reason === 'revokes'
         ? 'token pool falls back to one token and stops growing: a 401 came on a token older than another slot\'s new one, so issuing a token revokes the older ones; requests are replayed on the newest token'
-        : 'token pool stops growing and goes back to one token: a fresh token was refused with 429 at once, so the rate limit is per client, user, organisation or resource, not per token; more tokens would not help',
+        : namedLimit !== undefined
+          ? 'token pool stops growing and goes back to one token: a 429\'s body named the limit that refused it, and that limit counts every token of the client, user or organisation; more tokens would not help'
+          : 'token pool stops growing and goes back to one token: a fresh token was refused with 429 at once, so the rate limit is per client, user, organisation or resource, not per token; more tokens would not help',
     );
     this.adopt(1);
     void this.publishStop(reason, now);

@@ -295,6 +295,16 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
   }
 
   /**
+   * A 429 whose body named a limit over every token of the client, user or organisation (SlotOwner;
+   * budget-429.ts limitScope): the upstream says more tokens cannot help, so growth stops and the
+   * pool goes back to one token, as for a fresh token refused at once, without waiting for the
+   * fleet's counts to confirm it.
+   */
+  limitNotPerToken(key: string): void {
+    this.sizer?.stopGrowth('shared', this.clock.now(), key);
+  }
+
+  /**
    * Counts a request that met no budget (`passed` over budget to the upstream, or an upstream 429
    * that reached the client) and says so in the log at most every RATE_LIMIT_LOG_EVERY_MS, with
    * the figures since the last line.

@@ -2,7 +2,7 @@ import type { GaugeCell } from '../metrics/tally.js';
 import type { Clock } from '../token/clock.js';
 import { describeToken, type Token, type TokenMetadata } from '../token/token.js';
 import { SlotBudget } from './budget.js';
-import { classify429 } from './budget-429.js';
+import { classify429, limitScope, perMinuteOf, type NamedLimit } from './budget-429.js';
 import type { TokenLimit } from './token-limit.js';
 import type { RefreshAheadCache } from '../lifecycle/cached.js';
 import type { Lease, LeaseSlot } from './lease.js';
@@ -41,12 +41,14 @@ export function injectionFor(token: Token, injection: Injection): { header: stri
 
 /**
  * The pool a slot belongs to, for the answers whose meaning depends on the other slots: a 401 (did
- * another slot's newer token revoke this one?) and a 429 without budget headers (this token's own
- * budget, a limit that is not per token, or a limit to learn).
+ * another slot's newer token revoke this one?), a 429 without budget headers (this token's own
+ * budget, a limit that is not per token, or a limit to learn), and a 429 whose body names a limit
+ * over every token of the client, user or organisation (more tokens cannot help).
  */
 export interface SlotOwner {
   unauthorized(slot: PoolSlot, sent: Token): Promise<Lease>;
   rateLimited(slot: PoolSlot, retryAfterSeconds: number | undefined): boolean;
+  limitNotPerToken(key: string): void;
 }
 
 /**
@@ -115,7 +117,11 @@ export class PoolSlot implements LeaseSlot {
     else if (statusCode !== 401) budget.accepted++;
   }
 
-  rateLimited(allowed: number, count: number, retryAfterSeconds: number | undefined): boolean {
+  rateLimited(allowed: number, count: number, retryAfterSeconds: number | undefined, named?: NamedLimit): boolean {
+    if (named !== undefined) {
+      const decided = this.rateLimitedBy(named, retryAfterSeconds);
+      if (decided !== undefined) return decided;
+    }
     const now = this.clock.now();
     if (this.budget.fromUpstream || !Number.isNaN(allowed)) {
       // The upstream's counters say whose budget it was.
@@ -124,6 +130,27 @@ export class PoolSlot implements LeaseSlot {
       return true;
     }
     if (this.owner !== undefined) return this.owner.rateLimited(this, retryAfterSeconds);
+    this.markExhausted(retryAfterSeconds);
+    return true;
+  }
+
+  /**
+   * A 429 whose body names its limit (budget-429.ts limitScope): the name says whose budget it was.
+   * - per token: the token's own budget; the limit's value per minute, when given, becomes the
+   *   profile's limit unless a stronger source set it (TokenLimit `429-body`); the slot is spent.
+   *   With no limit known even so (no value, nothing else), undefined: the unnamed path decides,
+   *   which learns a limit from the count;
+   * - per client, user or organisation: more tokens cannot help; the pool stops growing; false;
+   * - anything else (a resource's own limit): false, the 429 reaches the client and nothing changes.
+   */
+  private rateLimitedBy(named: NamedLimit, retryAfterSeconds: number | undefined): boolean | undefined {
+    const scope = limitScope(named.key);
+    if (scope === 'shared') this.owner?.limitNotPerToken(named.key);
+    if (scope !== 'token') return false;
+    const limit = this.budget.tokenLimit;
+    const perMinute = perMinuteOf(named);
+    if (perMinute !== undefined) limit.setIfStronger(perMinute, '429-body', `named in a 429's body: ${named.key} = ${perMinute}`);
+    if (!limit.known && !this.budget.fromUpstream) return undefined;
     this.markExhausted(retryAfterSeconds);
     return true;
   }

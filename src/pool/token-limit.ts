@@ -7,6 +7,9 @@
  * - `setting`: RATE_LIMIT_PER_TOKEN;
  * - `limits-api`: the organisation's effective `client.credentials.token.rate.per.minute`, read at
  *   start where the OAuth client may (Genesys only, docs/genesys.md §10);
+ * - `429-body`: the value of a per-token limit a 429's body named (`limit: {key, value}`, a
+ *   `*.per.minute` key; unconfirmed that Genesys fills it, docs/genesys.md §5): the upstream's own
+ *   figure, so above the documented default, but below the Limits API's, read on purpose;
  * - `genesys-default`: 300/minute, Genesys's documented default for a client-credentials token
  *   (docs/genesys.md §5), when the Limits API could not be read;
  * - `learned`: no limit was known and an upstream 429 came; the fleet's count at that moment, less a
@@ -14,7 +17,10 @@
  * - `unknown`: nothing known yet; the pool does not grow on budget and routes round-robin.
  * Budget headers, where an upstream sends them, win over all of these slot by slot (budget.ts).
  */
-export type LimitSource = 'setting' | 'limits-api' | 'genesys-default' | 'learned' | 'unknown';
+export type LimitSource = 'setting' | 'limits-api' | '429-body' | 'genesys-default' | 'learned' | 'unknown';
+
+/** The sources, strongest first. */
+const STRENGTH: readonly LimitSource[] = ['setting', 'limits-api', '429-body', 'genesys-default', 'learned', 'unknown'];
 
 /**
  * Genesys's default per-token limit of a client-credentials token, `client.credentials.token.rate.per.minute`
@@ -37,6 +43,8 @@ export class TokenLimit {
   source: LimitSource = 'unknown';
   /** Why the limit is what it is, in words, for /token (e.g. the Limits API's failure). */
   note: string | undefined;
+  /** The figure `set` was last given (perMinute is that figure after rounding to the window). */
+  private givenPerMinute = NaN;
   /** Called when perWindow or windowMs change, so slots resize their counts. */
   private readonly listeners: Array<() => void> = [];
 
@@ -68,10 +76,23 @@ export class TokenLimit {
   }
 
   set(perMinute: number, source: LimitSource, note?: string): void {
+    this.givenPerMinute = perMinute;
     this.perWindow = Math.max(1, Math.floor((perMinute * this.windowMs) / 60_000));
     this.source = source;
     this.note = note;
     for (const listener of this.listeners) listener();
+  }
+
+  /**
+   * Sets the limit unless a stronger source set it, or it already is this figure from this source
+   * (then nothing changes, so that a figure repeated on every 429 does not resize every slot's
+   * count). Returns whether it changed.
+   */
+  setIfStronger(perMinute: number, source: LimitSource, note?: string): boolean {
+    if (STRENGTH.indexOf(source) > STRENGTH.indexOf(this.source)) return false;
+    if (source === this.source && perMinute === this.givenPerMinute) return false;
+    this.set(perMinute, source, note);
+    return true;
   }
 
   /**

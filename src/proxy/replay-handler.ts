@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Lease, LeasePool } from '../pool/lease.js';
 import { readRateLimit, readRetryAfter, type RateLimitReading } from '../pool/budget-headers.js';
+import { namedLimitInBody, type NamedLimit } from '../pool/budget-429.js';
 import { appendServerTiming, microsecondsSince, serverTimingValue, sidecarMicroseconds, type RequestTiming } from './server-timing.js';
 
 /** undici's handler callbacks in the form @fastify/reply-from's requests and undici's clients call them. */
@@ -46,6 +47,8 @@ export interface ReplayRequest {
   readonly timing: RequestTiming | undefined;
   /** The run's brakes on a second request to the upstream (RequestGate.mayReplay); absent: always. */
   readonly mayReplay: (() => boolean) | undefined;
+  /** Epoch ms, for budget headers that send their reset as an epoch second (budget-headers.ts). */
+  readonly now: () => number;
 }
 
 /** Why a first answer was held back and the request sent again. */
@@ -55,15 +58,37 @@ type ReplayReason = 'unauthorized' | 'rate_limited';
 const MAX_HELD_BYTES = 64 * 1024;
 
 /**
+ * The largest 429 body read for the limit it names before the 429 is decided (Genesys's normalized
+ * body is about 250 bytes, docs/genesys.md §5). A longer one is decided without its name.
+ */
+export const MAX_429_BODY_BYTES = 4 * 1024;
+
+/** A 429 waiting for its body, with what its headers said. */
+interface Pending429 {
+  readonly statusCode: number;
+  readonly rawHeaders: Buffer[];
+  readonly statusText: string;
+  readonly resume: () => void;
+  readonly limit: RateLimitReading | undefined;
+  /** When its headers came (performance.now()): the sidecar's part of the time ends there. */
+  readonly at: number;
+  readonly chunks: Buffer[];
+  size: number;
+}
+
+/**
  * Handler of one proxied request across at most two attempts (README "What it guarantees" 4 and 5).
  * Everything is forwarded to the client's handler, except on a replayable request:
  * - a first 401: held back; the lease's slot invalidates the token that was sent (compare-and-set,
  *   one refresh fleet-wide) and hands back a lease on a newer one, and the request goes out once
  *   more with it; if no newer token can be had, the held 401 reaches the client;
- * - a first 429 that is the sent token's own budget (its counters at the limit): the slot is marked
- *   exhausted until Retry-After or its window's end, and when another slot has budget the 429 is
- *   held back and the request goes out once more on that slot. Any other 429, or one with no slot
- *   to go to, reaches the client unchanged.
+ * - a first 429 that is the sent token's own budget (the limit its body names is per token, or its
+ *   counters are at the limit): the slot is marked exhausted until Retry-After or its window's end,
+ *   and when another slot has budget the 429 is held back and the request goes out once more on
+ *   that slot. Any other 429, or one with no slot to go to, reaches the client unchanged.
+ * Every 429 (first or replay, replayable or not) is decided only once its body is in, up to
+ * MAX_429_BODY_BYTES, for the limit the body may name (budget-429.ts namedLimitInBody): until then
+ * its headers and body are held. Nothing else is held or read: other answers stream as they come.
  * The replay's answer, whatever it is, reaches the client. A request that cannot be replayed still
  * reports its 401 (or marks its slot exhausted), for the requests that follow.
  *
@@ -88,6 +113,8 @@ export class ReplayHandler implements Handler {
   /** Set when the client gave up or got its answer early: nothing more reaches it. */
   private finished = false;
   private held: { statusCode: number; rawHeaders: Buffer[]; statusText: string; chunks: Buffer[]; size: number } | undefined;
+  /** A 429 whose body is still coming: decided when it is in (or too long to wait for). */
+  private pending: Pending429 | undefined;
   /** MAX_REQUESTS: whether the brakes let this request be sent again; asked once, when first needed. */
   private replayPermit: boolean | undefined;
 
@@ -115,10 +142,22 @@ export class ReplayHandler implements Handler {
     // Server-Timing: the upstream's part, summed over the attempts (server-timing.ts).
     const { timing } = this.request;
     if (timing !== undefined) timing.upstreamUs += Math.round((now - this.startedAt) * 1000);
-    const limit = readRateLimit(statusCode, rawHeaders);
+    const limit = readRateLimit(statusCode, rawHeaders, this.request.now);
     if (limit) this.lease.slot.observeRateLimit(limit.allowed, limit.count, limit.resetSeconds, this.ticket);
     this.lease.slot.noteAnswer(statusCode);
+    if (statusCode === 429) {
+      this.pending = { statusCode, rawHeaders, statusText, resume, limit, at: now, chunks: [], size: 0 };
+      return true;
+    }
+    return this.decide(statusCode, rawHeaders, resume, statusText, limit, undefined, now);
+  }
 
+  /**
+   * What becomes of an answer (final status): held back for a replay (true), or passed to the
+   * client's handler (its answer). `named`: the limit a 429's body names.
+   */
+  private decide(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string, limit: RateLimitReading | undefined, named: NamedLimit | undefined, now: number): boolean {
+    const { handler, meter, timing } = this.request;
     if (this.replayed && this.reason === 'rate_limited' && statusCode === 401 && this.mayReplayAgain()) {
       // The 429's replay went out on another slot's token, which a newer token has since revoked (an
       // endpoint that revokes older tokens on issue, while the pool falls back to one token): one
@@ -129,8 +168,8 @@ export class ReplayHandler implements Handler {
     }
     if (this.replayed) {
       if (this.reason === 'unauthorized') meter.replay(statusCode === 401 ? 'unauthorized' : 'success');
-      else if (statusCode === 429) this.noteOwnBudget429(limit, rawHeaders);
-    } else if ((this.reason = this.replayReason(statusCode, limit, rawHeaders)) !== undefined) {
+      else if (statusCode === 429) this.noteOwnBudget429(limit, rawHeaders, named);
+    } else if ((this.reason = this.replayReason(statusCode, limit, rawHeaders, named)) !== undefined) {
       if (this.replayAllowed()) {
         this.held = { statusCode, rawHeaders, statusText, chunks: [], size: 0 };
         return true;
@@ -142,6 +181,28 @@ export class ReplayHandler implements Handler {
     return handler.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
   }
 
+  /**
+   * The pending 429 is decided, with the limit its body names (undefined: none, or the body is too
+   * long to wait for). Held for a replay, its body so far goes with it; passed on, its headers and
+   * body so far go to the client now and the rest streams. Returns the client's handler's word on
+   * the last chunk (false: pause until it calls resume), true when none went to it.
+   */
+  private settle429(named: NamedLimit | undefined): boolean {
+    const pending = this.pending!;
+    this.pending = undefined;
+    const { statusCode, rawHeaders, statusText, resume, limit, at, chunks, size } = pending;
+    let more = this.decide(statusCode, rawHeaders, resume, statusText, limit, named, at);
+    const held = this.held;
+    if (held !== undefined) {
+      held.chunks = chunks;
+      held.size = size;
+      return true;
+    }
+    const { handler } = this.request;
+    for (const chunk of chunks) more = handler.onData?.(chunk) ?? true;
+    return more;
+  }
+
   /** The answer going to the client: the sidecar's part into the histogram, and the Server-Timing header when on. */
   private stampTiming(timing: RequestTiming, rawHeaders: Buffer[], now: number): void {
     const { meter } = this.request;
@@ -151,6 +212,12 @@ export class ReplayHandler implements Handler {
   }
 
   onData(chunk: Buffer): boolean {
+    const { pending } = this;
+    if (pending) {
+      pending.chunks.push(chunk);
+      pending.size += chunk.length;
+      return pending.size > MAX_429_BODY_BYTES ? this.settle429(undefined) : true;
+    }
     const { held } = this;
     if (held) {
       if (held.size < MAX_HELD_BYTES) {
@@ -163,14 +230,18 @@ export class ReplayHandler implements Handler {
   }
 
   onComplete(trailers: string[] | null): void {
+    const { pending } = this;
+    if (pending) this.settle429(namedLimitInBody(pending.chunks, pending.size));
     if (this.held) this.replay(this.held, trailers);
     else this.request.handler.onComplete?.(trailers);
   }
 
   onError(err: Error): void {
     if (this.finished) return;
-    if (!this.held) this.request.meter.error();
+    // A held or pending answer was counted as one; the error came after it, in its body.
+    if (!this.held && !this.pending) this.request.meter.error();
     this.held = undefined;
+    this.pending = undefined;
     this.request.handler.onError?.(err);
   }
 
@@ -184,12 +255,13 @@ export class ReplayHandler implements Handler {
 
   /**
    * Why a first answer is held back and the request sent again, or undefined to pass it on. `limit`
-   * is the answer's rate-limit reading (for telling the token's own budget from other 429s). A 429
-   * is replayed only when the request is replayable and another slot has budget now.
+   * is the answer's rate-limit reading and `named` the limit a 429's body names (for telling the
+   * token's own budget from other 429s). A 429 is replayed only when the request is replayable and
+   * another slot has budget now.
    */
-  private replayReason(statusCode: number, limit: RateLimitReading | undefined, rawHeaders: Buffer[]): ReplayReason | undefined {
+  private replayReason(statusCode: number, limit: RateLimitReading | undefined, rawHeaders: Buffer[], named: NamedLimit | undefined): ReplayReason | undefined {
     if (statusCode === 401) return 'unauthorized';
-    if (statusCode !== 429 || !this.noteOwnBudget429(limit, rawHeaders) || !this.replayAllowed()) return undefined;
+    if (statusCode !== 429 || !this.noteOwnBudget429(limit, rawHeaders, named) || !this.replayAllowed()) return undefined;
     const { pool } = this.request;
     this.replayLease = pool.leaseForReplay(this.lease.slot);
     // No slot has budget now: wait for one while the pool grows (PoolSizer.canGrow).
@@ -214,9 +286,9 @@ export class ReplayHandler implements Handler {
   }
 
   /** Tells the slot of a 429; returns whether it was the sent token's own budget (the slot is then spent). */
-  private noteOwnBudget429(limit: RateLimitReading | undefined, rawHeaders: Buffer[]): boolean {
+  private noteOwnBudget429(limit: RateLimitReading | undefined, rawHeaders: Buffer[], named: NamedLimit | undefined): boolean {
     const counted = limit !== undefined && limit.allowed > 0;
-    return this.lease.slot.rateLimited(counted ? limit.allowed : NaN, counted ? limit.count : NaN, readRetryAfter(rawHeaders));
+    return this.lease.slot.rateLimited(counted ? limit.allowed : NaN, counted ? limit.count : NaN, readRetryAfter(rawHeaders), named);
   }
 
   /**

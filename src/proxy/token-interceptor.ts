@@ -28,6 +28,8 @@ export interface TokenInterceptorOptions {
   readonly replayBodyLimitBytes: number;
   /** The run's brakes on replays (RequestGate.mayReplay, MAX_REQUESTS); absent: none. */
   readonly mayReplay?: () => boolean;
+  /** Epoch ms (the sidecar's clock), for budget resets sent as epoch seconds; default Date.now. */
+  readonly now?: () => number;
 }
 
 /**
@@ -50,14 +52,14 @@ export interface TokenInterceptorOptions {
  * would convert every response's headers from raw to an object and back: about 3 µs a request.
  */
 export function tokenInterceptor(options: TokenInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
-  const { meter, replayBodyLimitBytes, mayReplay } = options;
+  const { meter, replayBodyLimitBytes, mayReplay, now = Date.now } = options;
 
   function send(dispatch: Dispatch, opts: DispatchOptions, handler: Handler, pool: LeasePool, lease: Lease, ticket: number, replayable: boolean, timing: RequestTiming | undefined): boolean {
     const headers = opts.headers as TokenRequestHeaders;
     // Only the sidecar's credentials go upstream (reply-from passes lower-case names).
     if (lease.header !== 'authorization' && headers.authorization !== undefined) headers.authorization = undefined;
     headers[lease.header] = lease.value;
-    return dispatch(opts, new ReplayHandler({ dispatch, opts, handler, lease, ticket, pool, replayable, meter, timing, mayReplay }));
+    return dispatch(opts, new ReplayHandler({ dispatch, opts, handler, lease, ticket, pool, replayable, meter, timing, mayReplay, now }));
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classify429, limitKeyOf } from '../../src/pool/budget-429.js';
+import { classify429, limitKeyOf, limitScope, namedLimitInBody, namedLimitOf, perMinuteOf } from '../../src/pool/budget-429.js';
 import { LOCAL_WINDOW_MS, pickSlot, SlotBudget } from '../../src/pool/budget.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
@@ -324,5 +324,37 @@ describe('classify429', () => {
     for (const other of [null, 'text', { limit: null }, { limit: { key: 3 } }, { limit: { key: '' } }, { code: 'x' }]) {
       assert.equal(limitKeyOf(other), undefined, JSON.stringify(other));
     }
+  });
+});
+
+describe('the limit a 429 body names', () => {
+  it('per token, per client, user or organisation, or something else (a resource\'s own)', () => {
+    for (const key of ['client.credentials.token.rate.per.minute', 'token.rate.per.minute']) assert.equal(limitScope(key), 'token', key);
+    for (const key of ['org.app.user.rate.per.minute', 'org.user.rate.per.minute', 'mock.client.rate.per.minute', 'mock.org.rate.per.minute']) assert.equal(limitScope(key), 'shared', key);
+    for (const key of ['architect.ivrs.update.rate.per.minute', 'request.bytes.max', 'tokens.rate.per.minute', 'organization.rate.per.minute']) assert.equal(limitScope(key), 'other', key);
+  });
+
+  it('takes the limit object, else a rate limit key spelt in the message; a value only when a positive number', () => {
+    assert.deepEqual(namedLimitOf({ limit: { key: 'token.rate.per.minute', namespace: 'platform.api', value: 300 } }), { key: 'token.rate.per.minute', value: 300 });
+    for (const value of [0, -1, '300', null, Number.POSITIVE_INFINITY]) {
+      assert.deepEqual(namedLimitOf({ limit: { key: 'token.rate.per.minute', value } }), { key: 'token.rate.per.minute', value: undefined }, String(value));
+    }
+    assert.deepEqual(namedLimitOf({ message: 'Rate limit exceeded: org.app.user.rate.per.minute (300). Retry the request in [7] seconds' }), { key: 'org.app.user.rate.per.minute', value: undefined });
+    assert.equal(namedLimitOf({ message: 'Rate limit exceeded the maximum. Retry the request in [42] seconds' }), undefined);
+    assert.equal(namedLimitOf({ message: 'see e.g. the docs' }), undefined);
+    assert.equal(namedLimitOf(null), undefined);
+  });
+
+  it('reads a body in chunks, and nothing from one that is not JSON', () => {
+    const body = Buffer.from(JSON.stringify({ status: 429, limit: { key: 'mock.client.rate.per.minute', value: 300 } }));
+    assert.deepEqual(namedLimitInBody([body.subarray(0, 10), body.subarray(10)], body.length), { key: 'mock.client.rate.per.minute', value: 300 });
+    assert.equal(namedLimitInBody([Buffer.from('Too Many Requests')], 17), undefined);
+    assert.equal(namedLimitInBody([], 0), undefined);
+  });
+
+  it('a value is requests per minute only where the key says per minute', () => {
+    assert.equal(perMinuteOf({ key: 'token.rate.per.minute', value: 300 }), 300);
+    assert.equal(perMinuteOf({ key: 'token.rate.per.hour', value: 300 }), undefined);
+    assert.equal(perMinuteOf({ key: 'token.rate.per.minute', value: undefined }), undefined);
   });
 });

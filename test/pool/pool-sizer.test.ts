@@ -6,6 +6,7 @@ import { CoordinatedTokenSource } from '../../src/lifecycle/coordinated.js';
 import { TokenPool, type TokenPoolOptions } from '../../src/pool/pool.js';
 import { GROWTH_STOPPED_SHARED, PoolSizer } from '../../src/pool/pool-sizer.js';
 import { PoolSlot } from '../../src/pool/slot.js';
+import { TokenLimit } from '../../src/pool/token-limit.js';
 import { SidecarError } from '../../src/errors.js';
 import { LocalRefreshLock } from '../../src/lock/local.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
@@ -41,7 +42,7 @@ function world() {
       void shared.start();
       stops.push(() => shared.stop());
       const cache = new RefreshAheadCache(shared, { report: new CacheReport('default', index, metrics, log), clock, refreshAt: 0.8, random: () => 0 });
-      return new PoolSlot('default', index, cache, clock, metrics.rateLimitCells.cell('default', index));
+      return new PoolSlot('default', index, cache, clock, metrics.rateLimitCells.cell('default', index), undefined, opts.tokenLimit);
     };
     const pool = new TokenPool('default', Array.from({ length: opts.slots ?? 1 }, (_, i) => build(i)), {
       clock,
@@ -214,4 +215,59 @@ test('answers that lag behind the requests (a starved machine) do not grow the p
   const needed = Math.ceil((rate * WINDOW_MS) / 1000 / LIMIT);
   assert.ok(record !== null && record.size <= needed + 2, `pool record ${JSON.stringify(record)} for a demand of ${needed} tokens`);
   assert.ok(over <= LIMIT / 5, `${over} requests over a token's budget`);
+});
+
+test('a 429 whose body names a limit per client, user or organisation stops growth at once, fleet-wide, back to one token', async () => {
+  const { store, instance } = world();
+  const a = instance({ slots: 3 });
+  a.pool.start();
+  await settle();
+  const lease = a.pool.lease()!;
+  assert.equal(lease.slot.rateLimited(Number.NaN, Number.NaN, 7, { key: 'org.app.user.rate.per.minute', value: 300 }), false, 'not the token\'s own budget');
+  assert.equal(a.pool.poolStatus().growth, GROWTH_STOPPED_SHARED);
+  assert.equal(a.pool.size, 1);
+  await settle();
+  assert.equal((await store.getPoolSize(POOL_KEY))?.stopped, 'shared', 'the other instances read it from the store');
+  assert.equal(a.pool.budgets[lease.slot.index]!.exhaustedUntil, 0, 'the slot is not spent: another token would meet the same limit');
+});
+
+test("a 429 whose body names a resource's own limit reaches the client and changes nothing: growth goes on, the slot keeps its budget", async () => {
+  const { instance } = world();
+  const a = instance({ slots: 2 });
+  a.pool.start();
+  await settle();
+  const lease = a.pool.lease()!;
+  assert.equal(lease.slot.rateLimited(Number.NaN, Number.NaN, 7, { key: 'architect.ivrs.update.rate.per.minute', value: 100 }), false);
+  assert.equal(a.pool.poolStatus().growth, 'ok');
+  assert.equal(a.pool.size, 2);
+  assert.equal(a.pool.budgets[lease.slot.index]!.exhaustedUntil, 0);
+});
+
+test("a 429 whose body names the per-token limit spends the slot until Retry-After, and its value becomes the profile's limit unless a stronger source set it", async () => {
+  const { clock, instance } = world();
+  const named = { key: 'client.credentials.token.rate.per.minute', value: 120 };
+  for (const [before, after] of [
+    [new TokenLimit(WINDOW_MS), { perMinute: 120, perWindow: 20, source: '429-body' }],
+    [new TokenLimit(WINDOW_MS, 300, 'genesys-default'), { perMinute: 120, perWindow: 20, source: '429-body' }],
+    [new TokenLimit(WINDOW_MS, 600, 'limits-api'), { perMinute: 600, perWindow: 100, source: 'limits-api' }],
+    [new TokenLimit(WINDOW_MS, 60, 'setting'), { perMinute: 60, perWindow: 10, source: 'setting' }],
+  ] as const) {
+    const a = instance({ slots: 2, tokenLimit: before });
+    a.pool.start();
+    await settle();
+    const lease = a.pool.lease()!;
+    assert.equal(lease.slot.rateLimited(Number.NaN, Number.NaN, 7, named), true, 'the token\'s own budget');
+    const { perMinute, perWindow, source } = a.pool.tokenLimit.describe();
+    assert.deepEqual({ perMinute, perWindow, source }, after);
+    assert.equal(a.pool.budgets[lease.slot.index]!.exhaustedUntil, clock.now() + 7_000);
+    assert.equal(a.pool.poolStatus().growth, 'ok');
+  }
+  // The same figure again changes nothing (no slot's count is resized on every 429).
+  const limit = new TokenLimit(WINDOW_MS);
+  let changes = 0;
+  limit.onChange(() => changes++);
+  assert.equal(limit.setIfStronger(120, '429-body'), true);
+  assert.equal(limit.setIfStronger(120, '429-body'), false);
+  assert.equal(limit.setIfStronger(120, 'learned'), false);
+  assert.equal(changes, 1);
 });

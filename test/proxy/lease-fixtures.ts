@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 import { Agent } from 'undici';
+import type { NamedLimit } from '../../src/pool/budget-429.js';
 import type { Lease, LeasePool, LeaseSlot } from '../../src/pool/lease.js';
 import type { ReplayResult, ResponseMeter } from '../../src/proxy/replay-handler.js';
 import { Intercepted } from '../../src/proxy/intercepted.js';
@@ -42,8 +43,14 @@ export class HandSlot implements LeaseSlot {
     this.answers.push(statusCode);
   }
 
-  rateLimited(): boolean {
-    return false;
+  /** 429s reported with rateLimited: counters, Retry-After, and the limit the body named. */
+  readonly limited: Array<{ allowed: number; count: number; retryAfterSeconds: number | undefined; named: NamedLimit | undefined }> = [];
+  /** What rateLimited answers: whether the 429 was the token's own budget. */
+  ownBudget: (named: NamedLimit | undefined) => boolean = () => false;
+
+  rateLimited(allowed: number, count: number, retryAfterSeconds: number | undefined, named?: NamedLimit): boolean {
+    this.limited.push({ allowed, count, retryAfterSeconds, named });
+    return this.ownBudget(named);
   }
 
   lease(accessToken: string, generation: number, header = 'authorization'): Lease {
@@ -74,8 +81,11 @@ export class HandPool implements LeasePool {
     return { lease, ticket: lease.slot.noteSent() };
   }
 
+  /** What leaseForReplay answers: the lease a 429 of the token's own budget is replayed with. */
+  replayLease: Lease | undefined;
+
   leaseForReplay(): Lease | undefined {
-    return undefined;
+    return this.replayLease;
   }
 
   readonly canWaitForBudget = false;
