@@ -95,9 +95,12 @@ export function fleetRate(budgets: readonly SlotBudget[], size: number, now: num
  *
  * Two rules, the larger wins (`rate` is `fleetRateNow` when the caller measured it, else fleetRate):
  * 1. Steady state: a window's demand (rate × window length) over the per-token limit, rounded up,
- *    plus SPARE_SLOTS. At 200 requests/s against 300/minute that is 40 + 1 slots; a demand measured
- *    a little above a whole number of tokens costs one more, and the spare keeps its whole budget
- *    for bursts and for estimates that lag (answers of another instance not yet seen).
+ *    plus SPARE_SLOTS. The limit and window are those the routing keeps to (SlotBudget.limit and
+ *    windowMs: a counted budget less its margins, over its window and a bucket), so the pool holds
+ *    what the routing will spend rather than a few tokens less, which it then found short as every
+ *    token ran dry and grew past by tenths. At 200 requests/s against 300/minute counted by one
+ *    instance that is 42 + 1 slots; the spare keeps its whole budget for bursts and for estimates
+ *    that lag (answers of another instance not yet seen).
  * 2. Before a token runs out: requests route to the slot with the most budget left, so the slots
  *    drain together and the best slot is the last to run dry. The pool runs dry before any budget
  *    comes back when the budget left in all slots is less than the rate times the time until the
@@ -115,8 +118,8 @@ export function desiredPoolSize(budgets: readonly SlotBudget[], size: number, no
   for (let i = 0; i < size; i++) {
     const b = budgets[i]!;
     if (b.fromUpstream) windows = true;
-    if (b.sizingLimit > limit) limit = b.sizingLimit;
-    if (b.sizingWindowMs > windowMs) windowMs = b.sizingWindowMs;
+    if (b.limit > limit) limit = b.limit;
+    if (b.windowMs > windowMs) windowMs = b.windowMs;
     const remaining = b.remaining(now);
     if (remaining === Number.POSITIVE_INFINITY) return size;
     left += remaining;

@@ -38,6 +38,13 @@ export function freshTokenRequests(perWindow: number): number {
 export const SLOW_START_BURST = 3;
 const SLOW_START_ANSWERS = 5;
 
+/**
+ * How often each instance hands its sends to the store and reads the fleet's (./fleet-counts.ts): 4
+ * store calls a second per profile. What an instance has not heard of the others' sends is at most
+ * about two of these.
+ */
+export const FLEET_COUNT_INTERVAL_MS = 250;
+
 /** The window of a per-token limit when nothing says otherwise: Genesys's is a minute. */
 export const LOCAL_WINDOW_MS = 60_000;
 
@@ -170,7 +177,12 @@ export class SlotBudget {
 
   /** Requests allowed per window: the upstream's where it sends counters, else the profile's limit; 0 = unknown. */
   get limit(): number {
-    return this.byHeaders ? this.headerLimit : this.tokenLimit.usable;
+    return this.byHeaders ? this.headerLimit : this.countedLimit;
+  }
+
+  /** The counted limit this instance routes by: a fleet that shares the token keeps a margin for the sends it has not heard of. */
+  private get countedLimit(): number {
+    return this.fleetFactor > 1 ? this.tokenLimit.usableShared(FLEET_COUNT_INTERVAL_MS) : this.tokenLimit.usable;
   }
 
   /**
@@ -187,20 +199,6 @@ export class SlotBudget {
    */
   get windowMs(): number {
     return this.byHeaders ? this.headerWindowMs : this.tokenLimit.windowMs + this.tokenLimit.bucketMs;
-  }
-
-  /**
-   * The limit and window a pool is sized by. The upstream's where it sends counters; for a counted
-   * budget the profile's own limit and window, not the margins the routing keeps (a fiftieth of the
-   * limit, a bucket more of window): those margins are spare already, and sizing by them on top of
-   * the spare slot would pay for a spare twice.
-   */
-  get sizingLimit(): number {
-    return this.byHeaders ? this.headerLimit : this.tokenLimit.perWindow;
-  }
-
-  get sizingWindowMs(): number {
-    return this.byHeaders ? this.headerWindowMs : this.tokenLimit.windowMs;
   }
 
   /**
@@ -221,8 +219,8 @@ export class SlotBudget {
       if (this.resetAt !== 0 && now >= this.resetAt) return this.headerLimit;
       return this.used >= this.headerLimit ? 0 : this.headerLimit - this.used;
     }
-    const limit = this.tokenLimit.usable;
-    if (limit === 0) return Number.POSITIVE_INFINITY;
+    if (!this.tokenLimit.known) return Number.POSITIVE_INFINITY;
+    const limit = this.countedLimit;
     let left = limit - this.fleetCounted(now);
     if (!fleetWide && this.fleetFactor > 1) {
       // This instance's share of the token: what it sends of the fleet's traffic. The others' sends

@@ -75,6 +75,21 @@ export class TokenLimit {
     return this.perWindow - Math.floor(this.perWindow / 50);
   }
 
+  /**
+   * What the pool budgets against when other instances send with the same tokens (`shared`): also
+   * less the requests the fleet may send with one token in two batch intervals (`batchMs`), the most
+   * the others can have sent that this instance has not heard of, at the per-token rate the limit
+   * allows. Each instance reckons the others' unheard sends from the fleet ratio, which is right on
+   * average but not token by token; without this, as tokens ran dry, the fleet overdrew each by a
+   * request or two. A Genesys minute of 300 keeps its fiftieth (6 requests, more than the 3 the
+   * batches need); a limit kept as a ratio on a shorter window (50 per 10 s) keeps 3, not 1.
+   */
+  usableShared(batchMs: number): number {
+    const unheard = Math.ceil((2 * this.perWindow * batchMs) / this.windowMs);
+    const jitter = Math.floor(this.perWindow / 50);
+    return Math.max(1, this.perWindow - (unheard > jitter ? unheard : jitter));
+  }
+
   set(perMinute: number, source: LimitSource, note?: string): void {
     this.givenPerMinute = perMinute;
     this.perWindow = Math.max(1, Math.floor((perMinute * this.windowMs) / 60_000));
