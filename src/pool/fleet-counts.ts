@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RateCounter, RateCountStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
 import { FLEET_COUNT_INTERVAL_MS, MAX_FLEET_FACTOR, MIN_OWN_FOR_FACTOR, type SlotBudget } from './budget.js';
+import type { FleetArrivals } from './fleet-arrivals.js';
 import { BUCKETS_PER_WINDOW } from './token-limit.js';
 
 
@@ -21,7 +22,12 @@ export const MIN_OWN_FOR_BUDGET_RATIO = 5;
 export interface CountedPool {
   readonly size: number;
   readonly budgets: readonly SlotBudget[];
+  /** An auto pool's arrivals, shared in the same batch for its sizer (./fleet-arrivals.ts). */
+  readonly arrivals?: FleetArrivals | undefined;
 }
+
+/** The counter an auto pool's arrivals are kept under, beside its tokens' (named slot.generation). */
+const ARRIVALS_COUNTER = 'arrivals';
 
 /**
  * How many requests the fleet sends per request of this instance, over the window, from the counts
@@ -100,6 +106,8 @@ export class FleetCounts {
       generations.push(budget.generation);
     }
     if (counters.length === 0) return;
+    const arrivals = this.pool.arrivals;
+    if (arrivals !== undefined) counters.push({ name: ARRIVALS_COUNTER, delta: arrivals.takePending() });
     const { store, key, clock } = this.options;
     const limit = budgets[slots[0]!]!.tokenLimit;
     const bucketMs = limit.bucketMs;
@@ -111,6 +119,7 @@ export class FleetCounts {
         const budget = budgets[slot]!;
         if (budget.generation === generations[j]) budget.applyFleetCount(totals[j] ?? 0, now);
       });
+      if (arrivals !== undefined) arrivals.applyFleet(totals[slots.length] ?? 0, now);
       // What each budget scales its own sends by until the next batch.
       const ratio = fleetRatio(budgets, size, now, MIN_OWN_FOR_BUDGET_RATIO);
       if (ratio !== undefined) for (let i = 0; i < budgets.length; i++) budgets[i]!.fleetFactor = ratio;
@@ -121,6 +130,7 @@ export class FleetCounts {
         const budget = budgets[slot]!;
         if (budget.generation === generations[j]) budget.returnPending(counters[j]!.delta);
       });
+      if (arrivals !== undefined) arrivals.returnPending(counters[slots.length]!.delta);
       if (!this.warned) {
         this.warned = true;
         this.options.log.warn({ err: (err as Error)?.message }, "could not share this instance's request counts through the store; counting its own until the store answers");

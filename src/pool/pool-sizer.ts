@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { PoolSizeRecord, PoolSizeStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
-import { MIN_OWN_FOR_FACTOR, type SlotBudget } from './budget.js';
+import { LOCAL_WINDOW_MS, MIN_OWN_FOR_FACTOR, type SlotBudget } from './budget.js';
+import { TokenLimit } from './token-limit.js';
+import { FleetArrivals } from './fleet-arrivals.js';
 import { fleetRatio } from './fleet-counts.js';
 import { desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
 
@@ -67,6 +69,8 @@ export type GrowthStop = 'shared' | 'revokes';
  */
 export class PoolSizer {
   private readonly meter = new RateMeter();
+  /** This instance's arrivals, and the fleet's as the store batches tell (shared through FleetCounts where the store is). */
+  readonly arrivals: FleetArrivals;
   private nextCheckAt = 0;
   private scope: LimitScope | 'revokes' = 'unknown';
   /** The cap was reached and said so; said again only after the pool was below it. */
@@ -94,7 +98,10 @@ export class PoolSizer {
   constructor(
     private readonly pool: SizablePool,
     private readonly options: PoolSizerOptions,
-  ) {}
+  ) {
+    // The profile's limit, which every slot shares: its window and buckets are the store's for the counts.
+    this.arrivals = new FleetArrivals(pool.budgets[0]?.tokenLimit ?? new TokenLimit(LOCAL_WINDOW_MS));
+  }
 
   get max(): number {
     return this.options.max;
@@ -178,6 +185,7 @@ export class PoolSizer {
   /** One request received. Synchronous and allocation-free except when it starts a store round trip. */
   hit(now: number): void {
     this.meter.hit(now);
+    this.arrivals.add(now);
     if (now >= this.nextCheckAt) this.check(now);
   }
 
@@ -292,7 +300,9 @@ export class PoolSizer {
    * held, which sends alone would understate while requests wait for a growing pool) times how many
    * requests the fleet sends per request this instance sends. Every request is counted on exactly
    * one slot, so the ratio needs no idea of how many instances there are.
-   * - Counted budgets (no budget headers): the store's counts over the window (fleetRatio).
+   * - Where the store is shared: the fleet's arrivals over the window per arrival here
+   *   (./fleet-arrivals.ts), which waiting does not skew as it skews sends.
+   * - Counted budgets (no budget headers) before that is known: the store's counts over the window (fleetRatio).
    * - The upstream's counters: how much they rose between two answers to this instance's requests,
    *   against how many of its requests lay between them (SlotBudget.riseSinceFirstAnswer). Both
    *   ends are answers and the span is whole windows: on a starved machine an instance that falls
@@ -303,6 +313,11 @@ export class PoolSizer {
    */
   private fleetDemand(now: number, local: number): number {
     const { budgets, size } = this.pool;
+    const arrivalRatio = this.arrivals.ratio(now);
+    if (arrivalRatio !== undefined) {
+      this.ratio = arrivalRatio;
+      return local * this.ratio;
+    }
     const countedRatio = fleetRatio(budgets, size, now);
     if (countedRatio !== undefined) {
       this.ratio = countedRatio;

@@ -6,6 +6,7 @@ import { systemClock, type Clock, type TimerHandle } from '../token/clock.js';
 import { isFresh, type Token } from '../token/token.js';
 import { pickSlot, type SlotBudget } from './budget.js';
 import type { Lease, LeasePool, LeaseSlot, SentLease } from './lease.js';
+import type { FleetArrivals } from './fleet-arrivals.js';
 import type { FleetCounts } from './fleet-counts.js';
 import type { LimitsApiResult } from './limits-api.js';
 import type { PoolSizer, SizablePool } from './pool-sizer.js';
@@ -99,6 +100,11 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
     this.clock = options.clock ?? systemClock;
     this.tokenLimit = options.tokenLimit ?? this.slotBudgets[0]?.tokenLimit ?? new TokenLimit(LOCAL_WINDOW_MS);
     for (const slot of this.slots) slot.owner = this;
+  }
+
+  /** An auto pool's arrivals, which FleetCounts shares with the fleet in its batches. */
+  get arrivals(): FleetArrivals | undefined {
+    return this.sizer?.arrivals;
   }
 
   get budgets(): readonly SlotBudget[] {
