@@ -78,11 +78,12 @@ export function sidecarsOn(count: number, env: Record<string, string>): (mockUrl
  * What a per-token scenario must show. With budget headers (the upstream counts for the sidecars):
  * no client error, no upstream 429, a pool within ceil(peak per window / limit) + 2. Counted by the
  * sidecars themselves (no budget headers), what every run here held to on this 2-core machine, with
- * room for the worst seen: at most one client answer in two hundred not 200 (3 of 2,600 seen), never a
- * 401, upstream 429s under 1.5% (0.6% seen; each replayed on a token with budget), a pool within that
- * bound + 10 (+9 seen once, WORKERS=2). The aim is tighter (0 client errors, 0.5%, + 2), which most runs
- * meet (the figures print): the counted pool overshoots when a window's edge or a burst of held
- * requests reads as a step in the load, and a step's first seconds can pass a 429 through.
+ * room for a busy one: at most one client answer in two hundred not 200 (none seen since the fleet
+ * keeps back what it cannot hear of between batches), never a 401, upstream 429s under 1% (0 to
+ * 0.44% seen, the most with another load test running beside it; each replayed on a token with
+ * budget), a pool within that bound + 10. The counted pool is 3 to 5 over the bound by design: of a
+ * token's 50 per 10 s a fleet keeps 3 back, and the edge of the first window, where tokens drained
+ * while the pool grew have no budget yet, makes requests wait and the pool grow a little more.
  * Runaways still fail it: one token's 96% 429s, or a pool grown to its cap.
  */
 function assertServedWithinBound(figures: PoolFigures, minRequests: number, counted: boolean) {
@@ -93,7 +94,7 @@ function assertServedWithinBound(figures: PoolFigures, minRequests: number, coun
   if (counted) assert.ok(figures.requests - ok <= figures.requests * 0.005, `client statuses ${JSON.stringify(figures.clientStatuses)}`);
   else assert.deepEqual(Object.keys(figures.clientStatuses), ['200'], `client statuses ${JSON.stringify(figures.clientStatuses)}`);
   assert.equal(figures.clientStatuses['401'] ?? 0, 0, 'no client ever sees a 401 from the pool');
-  const allowed429 = counted ? figures.upstreamRequests * 0.015 : 0;
+  const allowed429 = counted ? figures.upstreamRequests * 0.01 : 0;
   assert.ok(figures.upstream429 <= allowed429, `${figures.upstream429} upstream 429s of ${figures.upstreamRequests}`);
   for (const size of figures.finalPoolSizes) assert.ok(size <= bound, `pool of ${size} over the bound ${bound}`);
   assert.ok(figures.tokenRequests <= bound, `${figures.tokenRequests} token requests for a pool bounded by ${bound}`);
