@@ -86,7 +86,7 @@ const unitScript = [
   `setTimeout(() => { console.error('unit tests still running after ${UNIT_TIMEOUT_MS} ms'); process.exit(1); }, ${UNIT_TIMEOUT_MS}).unref();`,
   ...unit.map((f) => `await import(${JSON.stringify(pathToFileURL(resolve(f)).href)});`),
 ].join('\n');
-const processArgs = ['--test', '--test-concurrency=2', '--test-timeout=180000', ...withProcesses];
+const processArgs = ['--test', '--test-concurrency=3', '--test-timeout=180000', ...withProcesses];
 
 /** Runs node with `args`; resolves with its exit status and, when `capture`, its output (else it goes straight through). */
 function run(args, capture) {

@@ -9,7 +9,7 @@ import addFormats from 'ajv-formats';
 import { getStatus, runLoad, type LoadResult } from '../../src/demo/load.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 import type { Report } from '../../src/report/report.js';
-import { CLI, freePort, startMock, startSidecar, type MockStatsLike } from '../helpers/processes.js';
+import { CLI, freePort, startMock, startSidecar, type MockStatsLike, type RunningProcess } from '../helpers/processes.js';
 import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 
 // `token-sidecar report` against real processes: two sidecars on one redis-server, the mock with
@@ -47,8 +47,14 @@ function report(...args: string[]): Promise<Run> {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.on('close', (status) => resolve({ status, stdout, stderr: stderr + (/unreachable/.test(stderr) ? sidecarsSaid() : '') }));
   });
+}
+
+/** Started sidecars, so a report that found one gone can say what it last wrote. */
+const sidecarProcs: RunningProcess[] = [];
+function sidecarsSaid(): string {
+  return sidecarProcs.map((proc, i) => `\n--- sidecar ${i}, last output:\n${proc.output().slice(-3_000)}`).join('');
 }
 
 let admins: string;
@@ -74,6 +80,7 @@ before(async () => {
       // Two tokens at most: the load stays far above what they may send, so the upstream answers 429s.
       const sidecar = await startSidecar(mock.url, { REDIS_URL: redis!.url, TOKEN_POOL_MAX: '2' });
       processes.push(sidecar.proc);
+      sidecarProcs.push(sidecar.proc);
       return sidecar;
     }),
   );
