@@ -9,9 +9,11 @@
 // - a file STARTS PROCESSES when it, or a file under test/ it imports, imports `node:child_process`
 //   or the shared process starter src/harness/child-processes.ts (through which tests start
 //   dist/cli.js, the mock CLI and redis-server): the end-to-end, demo, Redis, Prometheus and
-//   container tests among others. They run with `node --test`, one process per file, two at a time.
+//   container tests among others. They run with `node --test`, one process per file.
 // - a file that RUNS A TIMED LOAD in-process (named `*-load.test.ts`, e.g. the OAuth2 providers under
 //   50 clients for 10 s each) goes with them too: it starts no process, but it is not quick.
+//   Both kinds run three files at a time: most wait on their processes (start-up, token rotations, a
+//   browser) more than they compute; on 2 CPUs three at a time took the suite from 5 min 50 s to 4 min 50 s.
 // - every other file is a UNIT test file (`npm run test:unit`, no build needed). They run together
 //   in one Node process: started one process per file, Node and tsx start-up and loading fastify
 //   again cost about 1.2 s of CPU per file (39 s of CPU for 26 files, against 10 s in one process).
@@ -57,6 +59,7 @@ const LONGEST = [
   'test/deploy/docker-replay.test.ts', // two npm installs and a compile
   'test/demo/demo.test.ts',
   'test/e2e/rate-limit-pool.test.ts',
+  'test/e2e/pool-limits.test.ts',
   'test/login/many-users.test.ts',
   'test/e2e/single-instance-load.test.ts',
   'test/e2e/shutdown.test.ts',
