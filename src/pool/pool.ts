@@ -291,9 +291,15 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
       // Other instances may have used the token up before this one heard of it: the next batch tells.
       if (budget.suspectFreshAt === 0) budget.suspectFreshAt = now;
     }
-    if (!limit.known && count > 0) {
+    // The count when the refused request went out, not now: the requests this instance sent after it
+    // are among those still unanswered (all of them taken as later, which errs low), and the others
+    // sent in proportion. On a starved machine, where answers come late, the count now ran a fifth
+    // over the limit and the limit was learnt above the upstream's.
+    const unanswered = budget.sentWithToken - budget.answered;
+    const countAtSend = count - (unanswered > 1 ? unanswered - 1 : 0) * budget.fleetFactor;
+    if (!limit.known && countAtSend > 0) {
       const windowMs = retryAfterSeconds !== undefined && budget.firstSentAt > 0 ? now - budget.firstSentAt + retryAfterSeconds * 1000 : undefined;
-      limit.learn(count, windowMs);
+      limit.learn(countAtSend, windowMs);
       this.options.log?.warn({ perWindow: limit.perWindow, windowSeconds: limit.windowMs / 1000 }, 'rate limit per token learnt from an upstream 429 (no limit was set or known): the pool now counts against it');
     }
     slot.markExhausted(retryAfterSeconds);

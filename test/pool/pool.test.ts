@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { TokenPool } from '../../src/pool/pool.js';
 import { PoolSlot } from '../../src/pool/slot.js';
 import { TokenLimit } from '../../src/pool/token-limit.js';
 import { settle } from '../helpers/fake-clock.js';
@@ -94,4 +95,20 @@ test("a user token's budget carries over to the user's next token; a client-cred
   assert.deepEqual([left(perUser), left(perToken)], [6, 10]);
   // The fleet's counter of the user's slot keeps its name across tokens (fleet-counts.ts).
   assert.equal(perUser.budget.generation, 0);
+});
+
+test('a limit learnt from a 429 is the count when the refused request went out: requests sent after it, still unanswered, are left out', async () => {
+  const { f, instances } = await slots(1);
+  const pool = new TokenPool('default', [instances[0]!.slot], { clock: f.clock });
+  pool.start();
+  await settle();
+  assert.equal(pool.tokenLimit.known, false);
+  const slot = pool.lease()!.slot;
+  for (let i = 0; i < 30; i++) slot.noteSent();
+  // 20 answered; of the 10 still out, the refused one and the 9 sent after it (as a starved machine sees it).
+  for (let i = 0; i < 20; i++) slot.noteAnswer(200);
+  assert.equal(slot.rateLimited(Number.NaN, Number.NaN, 5), true, "the token's own budget: replay elsewhere");
+  // 0.9 of the 21 sent up to the refused one, not of the 30 sent by the time its answer came.
+  assert.equal(pool.tokenLimit.perWindow, 18);
+  assert.equal(pool.tokenLimit.source, 'learned');
 });
