@@ -82,7 +82,7 @@ describe('desiredPoolSize', () => {
   it('sizes the pool for a window of demand plus a spare slot: 200 requests/s at 300/minute is 41', () => {
     const now = new FakeClock().now();
     const budgets = [budgetAt(now, 300, 100, 60_000, 30_000)];
-    assert.equal(desiredPoolSize(budgets, 1, now, 200), Math.ceil((200 * 60) / 300) + SPARE_SLOTS);
+    assert.equal(desiredPoolSize(budgets, 1, now, 200), Math.ceil((200 * 60) / 300 + SPARE_SLOTS));
   });
 
   it('reads the fleet\'s rate from how fast the upstream counts rise against this instance\'s requests', () => {
@@ -91,7 +91,7 @@ describe('desiredPoolSize', () => {
     const budgets = [halfOfTheFleet(now), halfOfTheFleet(now)];
     assert.equal(budgets[0]!.fleetFactor, 2);
     assert.equal(fleetRate(budgets, 2, now, 100), 200);
-    assert.equal(desiredPoolSize(budgets, 2, now, 100), Math.ceil((200 * 60) / 300) + SPARE_SLOTS);
+    assert.equal(desiredPoolSize(budgets, 2, now, 100), Math.ceil((200 * 60) / 300 + SPARE_SLOTS));
   });
 
   it('takes this instance\'s own rate while it has sent too little to measure its share', () => {
@@ -106,7 +106,7 @@ describe('desiredPoolSize', () => {
     const now = new FakeClock().now();
     // 4 slots of 50 per 10 s, 2 s in, 45 used each after a burst: 20 left, 8 s until any comes back.
     const budgets = [0, 1, 2, 3].map(() => budgetAt(now, 50, 45, 10_000, 2_000));
-    assert.equal(desiredPoolSize(budgets, 4, now, 2), 2, 'at 2/s the 20 left last the window');
+    assert.equal(desiredPoolSize(budgets, 4, now, 2), Math.ceil((2 * 10) / 50 + SPARE_SLOTS), 'at 2/s the 20 left last the window: rule 1 alone');
     // At 10/s the window needs 80 more than the 20 left: 60 short, 2 slots more, where rule 1 says 3.
     assert.equal(desiredPoolSize(budgets, 4, now, 10), 4 + 2);
   });
