@@ -7,8 +7,10 @@ import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 // `token-sidecar demo` as a user runs it (from dist), shortened: 50 clients at 1 request/s, 3 s per
 // side. 2 s tokens expire within the phase (so clients on their own see 401s), and each lives
 // through 80 of its client's requests while the mock allows a token 50 per 10 s: one token is not
-// enough, the sidecar's pool has to grow.
-const DEMO_ARGS = ['demo', '--duration', '3', '--clients', '50', '--token-lifetime', '2'];
+// enough, the sidecar's pool has to grow. 4 s, not 3: a client's third request, 2 s after its first,
+// finds its token a few milliseconds short of its 2 s on an idle machine, so only the fourth is sure
+// to meet an expired one (with 3 s the naive side saw no 401 at all now and then).
+const DEMO_ARGS = ['demo', '--duration', '4', '--clients', '50', '--token-lifetime', '2'];
 /** TOKEN_POOL_MAX's default: the demo's sidecars run with default settings. */
 const DEFAULT_POOL_MAX = 64;
 
