@@ -24,8 +24,13 @@ export class FleetArrivals {
   private readonly own: SlidingCount;
   /** Arrivals not yet handed to the store. */
   private pending = 0;
-  /** The fleet's arrivals over the window as of the last batch, and when that was (0: never). */
+  /**
+   * The fleet's arrivals over the window as of the last batch, this instance's own among them (taken
+   * at the same moment: read later, the own count's window would have slid past arrivals the fleet's
+   * figure still holds, and the others' would read high), and when that was (0: never).
+   */
   private fleet = 0;
+  private ownInFleet = 0;
   private fleetAt = 0;
 
   constructor(private readonly limit: TokenLimit) {
@@ -53,6 +58,7 @@ export class FleetArrivals {
   /** The store's answer: the fleet's arrivals over the window. */
   applyFleet(total: number, now: number): void {
     this.fleet = total;
+    this.ownInFleet = this.own.total(now) - this.pending;
     this.fleetAt = now;
   }
 
@@ -64,7 +70,7 @@ export class FleetArrivals {
    */
   ratio(now: number): number | undefined {
     if (this.fleetAt === 0 || now - this.fleetAt > STALE_AFTER_MS) return undefined;
-    const own = this.own.total(now) - this.pending;
+    const own = this.ownInFleet;
     if (own < MIN_OWN_FOR_FACTOR) return undefined;
     const others = this.fleet > own ? this.fleet - own : 0;
     const windowMs = this.limit.windowMs + this.limit.bucketMs;

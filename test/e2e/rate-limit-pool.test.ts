@@ -4,6 +4,8 @@ import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
 import { openLoop, peakPerWindow, poolSize, ramp, type Target } from '../helpers/pool-load.js';
 import { waitFor } from '../../src/harness/wait-for.js';
+import { FLEET_COUNT_INTERVAL_MS } from '../../src/pool/fleet-counts.js';
+import { TokenLimit } from '../../src/pool/token-limit.js';
 
 // The auto pool (TOKEN_POOL_SIZE=auto, the default) against an upstream that behaves like Genesys
 // today: a per-token limit of 300 requests a minute, kept as a ratio on a shorter window (50 per
@@ -81,13 +83,25 @@ export function sidecarsOn(count: number, env: Record<string, string>): (mockUrl
  * room for a busy one: at most one client answer in two hundred not 200 (none seen since the fleet
  * keeps back what it cannot hear of between batches), never a 401, upstream 429s under 1% (0 to
  * 0.44% seen, the most with another load test running beside it; each replayed on a token with
- * budget), a pool within that bound + 10. The counted pool is 3 to 5 over the bound by design: of a
- * token's 50 per 10 s a fleet keeps 3 back, and the edge of the first window, where tokens drained
- * while the pool grew have no budget yet, makes requests wait and the pool grow a little more.
+ * budget), a pool within that bound + 10 + what keeping back costs (marginCost, 3 tokens at 200
+ * requests/s): of a token's 50 per 10 s a fleet keeps 3 back, so the counted pool is 3 to 5 over
+ * the bound by design, and the edge of the first window, where tokens drained while the pool grew
+ * have no budget yet, makes requests wait and the pool grow a little more (up to 52 seen).
  * Runaways still fail it: one token's 96% 429s, or a pool grown to its cap.
  */
+/**
+ * What keeping back costs a counted pool in tokens: the routing spends a token's usable budget
+ * (47 of 50 where a fleet shares it) over its window and a bucket, so the demand needs that many
+ * more tokens than the bare limit says. The slack for a window's edge stays what it was (+10).
+ */
+function marginCost(peakPerWindow: number): number {
+  const limit = new TokenLimit(WINDOW_MS, (LIMIT * 60_000) / WINDOW_MS, 'setting');
+  const spanMs = WINDOW_MS + limit.bucketMs;
+  return Math.ceil((peakPerWindow * spanMs) / WINDOW_MS / limit.usableShared(FLEET_COUNT_INTERVAL_MS)) - Math.ceil(peakPerWindow / LIMIT);
+}
+
 function assertServedWithinBound(figures: PoolFigures, minRequests: number, counted: boolean) {
-  const bound = Math.ceil(figures.peakPerWindow / LIMIT) + (counted ? 10 : 2);
+  const bound = Math.ceil(figures.peakPerWindow / LIMIT) + (counted ? 10 + marginCost(figures.peakPerWindow) : 2);
   assert.equal(figures.skipped, 0, 'the open loop never hit its in-flight cap');
   assert.ok(figures.requests >= minRequests, `${figures.requests} requests offered`);
   const ok = figures.clientStatuses['200'] ?? 0;

@@ -40,13 +40,34 @@ async function untilAnswering(url: string, proc: RunningProcess): Promise<void> 
   }
 }
 
+/**
+ * Starts a process on ports picked by freePort, again on new ports when it could not listen because
+ * another process took one in between: freePort closes the port it found before the child binds it,
+ * and with test files running side by side an outgoing connection of another process may be given
+ * that port meanwhile (the kernel draws ephemeral ports from the same range). Anything else that
+ * stops the start fails at once.
+ */
+async function onFreePorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 3 || !/already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 export interface MockStatsLike {
   tokenRequests: { total: number; ok: number; failed: number; rateLimited: number };
   api: { total: number; byStatus: Record<string, number> };
 }
 
 /** Starts the mock upstream CLI on a free port and waits until it answers. */
-export async function startMock(args: string[] = []): Promise<{ proc: RunningProcess; url: string; stats: () => Promise<MockStatsLike> }> {
+export function startMock(args: string[] = []): Promise<{ proc: RunningProcess; url: string; stats: () => Promise<MockStatsLike> }> {
+  return onFreePorts(() => startMockOnce(args));
+}
+
+async function startMockOnce(args: string[]): Promise<{ proc: RunningProcess; url: string; stats: () => Promise<MockStatsLike> }> {
   const port = await freePort();
   const proc = startCli(['mock', '--host', '127.0.0.1', '--port', String(port), ...args]);
   const url = `http://127.0.0.1:${port}`;
@@ -55,10 +76,18 @@ export async function startMock(args: string[] = []): Promise<{ proc: RunningPro
 }
 
 /** Starts the sidecar CLI against an upstream, on free ports; waits for /readyz. */
-export async function startSidecar(
+export function startSidecar(
   upstreamUrl: string,
   env: Record<string, string> = {},
   opts: { waitReady?: boolean } = {},
+): Promise<{ proc: RunningProcess; url: string; adminUrl: string }> {
+  return onFreePorts(() => startSidecarOnce(upstreamUrl, env, opts));
+}
+
+async function startSidecarOnce(
+  upstreamUrl: string,
+  env: Record<string, string>,
+  opts: { waitReady?: boolean },
 ): Promise<{ proc: RunningProcess; url: string; adminUrl: string }> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const proc = startCli([], {
