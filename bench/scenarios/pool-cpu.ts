@@ -1,11 +1,10 @@
 import { request } from 'undici';
 import { parseSamples } from '../../src/demo/sidecar-metrics.js';
-import { openLoop, type OpenLoopResult } from '../lib/open-loop.js';
-import { cpuMillisecondsOfTree } from '../lib/process-stats.js';
+import { measureCpuTogether, type CpuRound } from '../lib/cpu-together.js';
 import type { Scenario } from '../lib/scenario.js';
 import { median, sum } from '../lib/statistics.js';
 import { formatNumber } from '../lib/table.js';
-import { LOAD_HEADERS, LOAD_PATH, startFastUpstream, startSidecar, type SidecarTarget, type Upstream } from '../lib/targets.js';
+import { LOAD_PATH, startFastUpstream, startSidecar, type SidecarTarget, type Upstream } from '../lib/targets.js';
 
 /**
  * The rate each sidecar gets. CPU per request depends on the rate (at a higher one, more answers
@@ -38,7 +37,7 @@ export interface PoolCpuRow {
   readonly errors: number;
   /** Slots whose token_sidecar_rate_limit_remaining the sidecar reported at the end: the slots that served. */
   readonly slotsReporting: number;
-  readonly rounds: readonly (OpenLoopResult & { cpuMs: number })[];
+  readonly rounds: readonly CpuRound[];
 }
 
 export interface PoolCpuFigures {
@@ -73,7 +72,7 @@ export const poolCpuScenario: Scenario<PoolCpuFigures> = {
 
       const rounds = new Map(targets.map(([id]) => [id, [] as PoolCpuRow['rounds'][number][]]));
       for (let round = 1; round <= ROUNDS; round++) {
-        const measured = await measureTogether(targets.map(([, target]) => target));
+        const measured = await measureCpuTogether(targets.map(([, target]) => target), { requestsPerSecond: RATE, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS });
         targets.forEach(([id, target], i) => {
           rounds.get(id)!.push(measured[i]!);
           ctx.log(`pool-cpu round ${round}/${ROUNDS}: ${target.name}: ${formatNumber((measured[i]!.cpuMs * 1000) / measured[i]!.sent, 1)} µs/request`);
@@ -110,19 +109,6 @@ export const poolCpuScenario: Scenario<PoolCpuFigures> = {
     }
   },
 };
-
-/** One round: every sidecar under the same open-loop load at the same time; CPU of each over the measured part. */
-async function measureTogether(targets: readonly SidecarTarget[]): Promise<(OpenLoopResult & { cpuMs: number })[]> {
-  const load = (target: SidecarTarget, durationSeconds: number) =>
-    openLoop({ origin: target.url, path: LOAD_PATH, requestsPerSecond: RATE, connections: CONNECTIONS, headers: LOAD_HEADERS, durationSeconds });
-  await Promise.all(targets.map((target) => load(target, WARMUP_SECONDS)));
-  const cpuBefore = targets.map((target) => cpuMillisecondsOfTree(target.pid));
-  const results = await Promise.all(targets.map((target) => load(target, MEASURE_SECONDS)));
-  return targets.map((target, i) => {
-    target.assertAlive();
-    return { ...results[i]!, cpuMs: cpuMillisecondsOfTree(target.pid) - cpuBefore[i]! };
-  });
-}
 
 /** How many slots the sidecar reports a remaining budget for: with headers, the slots that served requests. */
 async function slotsReporting(target: SidecarTarget): Promise<number> {

@@ -1,9 +1,8 @@
-import { openLoop, type OpenLoopResult } from '../lib/open-loop.js';
-import { cpuMillisecondsOfTree } from '../lib/process-stats.js';
+import { measureCpuTogether, type CpuRound } from '../lib/cpu-together.js';
 import type { Scenario } from '../lib/scenario.js';
 import { median, sum } from '../lib/statistics.js';
 import { formatNumber } from '../lib/table.js';
-import { LOAD_HEADERS, LOAD_PATH, startSidecar, type SidecarTarget } from '../lib/targets.js';
+import { LOAD_PATH, startSidecar, type SidecarTarget } from '../lib/targets.js';
 
 /** Same method as pool-cpu: every sidecar at the same fixed rate, all loaded at the same time. */
 const RATE = 500;
@@ -23,7 +22,7 @@ export interface ServerTimingCpuRow {
   readonly p99Ms: number;
   readonly non2xx: number;
   readonly errors: number;
-  readonly rounds: readonly (OpenLoopResult & { cpuMs: number })[];
+  readonly rounds: readonly CpuRound[];
 }
 
 export interface ServerTimingCpuFigures {
@@ -53,7 +52,7 @@ export const serverTimingCpuScenario: Scenario<ServerTimingCpuFigures> = {
       }
       const rounds = new Map(targets.map(([id]) => [id, [] as ServerTimingCpuRow['rounds'][number][]]));
       for (let round = 1; round <= ROUNDS; round++) {
-        const measured = await measureTogether(targets.map(([, target]) => target));
+        const measured = await measureCpuTogether(targets.map(([, target]) => target), { requestsPerSecond: RATE, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS });
         targets.forEach(([id, target], i) => {
           rounds.get(id)!.push(measured[i]!);
           ctx.log(`server-timing-cpu round ${round}/${ROUNDS}: ${target.name}: ${formatNumber((measured[i]!.cpuMs * 1000) / measured[i]!.sent, 1)} µs/request`);
@@ -88,18 +87,6 @@ export const serverTimingCpuScenario: Scenario<ServerTimingCpuFigures> = {
     }
   },
 };
-
-async function measureTogether(targets: readonly SidecarTarget[]): Promise<(OpenLoopResult & { cpuMs: number })[]> {
-  const load = (target: SidecarTarget, durationSeconds: number) =>
-    openLoop({ origin: target.url, path: LOAD_PATH, requestsPerSecond: RATE, connections: CONNECTIONS, headers: LOAD_HEADERS, durationSeconds });
-  await Promise.all(targets.map((target) => load(target, WARMUP_SECONDS)));
-  const cpuBefore = targets.map((target) => cpuMillisecondsOfTree(target.pid));
-  const results = await Promise.all(targets.map((target) => load(target, MEASURE_SECONDS)));
-  return targets.map((target, i) => {
-    target.assertAlive();
-    return { ...results[i]!, cpuMs: cpuMillisecondsOfTree(target.pid) - cpuBefore[i]! };
-  });
-}
 
 function section(figures: ServerTimingCpuFigures) {
   const off = figures.rows.find((row) => row.id === 'off')!.cpuMicrosecondsPerRequest;
