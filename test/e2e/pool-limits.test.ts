@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
-import { openLoop, poolSize, ramp, type Target } from '../helpers/pool-load.js';
+import { poolStatus, ramp, runPoolScenario, sidecarsOn, type ScenarioLimit } from '../helpers/pool-load.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 
 // The auto pool where more tokens do not help, or hurt: an endpoint that revokes older tokens on
@@ -15,42 +15,9 @@ const COUNTED = { RATE_LIMIT_PER_TOKEN: '300', RATE_LIMIT_WINDOW_S: String(WINDO
 
 after(() => stopAllRedisNodes());
 
-interface TokenAnswer {
-  profiles: { pool: { size: number; growth: string; rateLimit: { perMinute: number | null; perWindow: number | null; windowSeconds: number; source: string; note?: string } } }[];
-}
-
-async function tokenStatus(adminUrl: string): Promise<TokenAnswer['profiles'][0]['pool']> {
-  return ((await (await fetch(`${adminUrl}/token`)).json()) as TokenAnswer).profiles[0]!.pool;
-}
-
-async function scenario(mockArgs: string[], count: number, env: Record<string, string>, rate: (ms: number) => number, durationMs: number, limit = { perWindow: LIMIT, windowMs: WINDOW_MS }) {
-  const mock = await startMock(['--per-token-limit', String(limit.perWindow), '--per-token-window', String(limit.windowMs), ...mockArgs]);
-  after(() => mock.proc.stop('SIGKILL'));
-  const started = performance.now();
-  const sidecars: Target[] = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const sidecar = await startSidecar(mock.url, env);
-      after(() => sidecar.proc.stop('SIGKILL'));
-      return sidecar;
-    }),
-  );
-  const before = await mock.stats();
-  const load = await openLoop(sidecars, rate, durationMs, async () => (await mock.stats()).tokenRequests.total);
-  const afterRun = await mock.stats();
-  return {
-    requests: load.sent.length,
-    clientStatuses: load.statuses,
-    clientBySecond: load.bySecond,
-    upstreamRequests: afterRun.api.total - before.api.total,
-    upstream401: (afterRun.api.byStatus['401'] ?? 0) - (before.api.byStatus['401'] ?? 0),
-    upstream429: (afterRun.api.byStatus['429'] ?? 0) - (before.api.byStatus['429'] ?? 0),
-    tokenRequests: afterRun.tokenRequests.total,
-    /** Since the first sidecar was started: what the one-token ideal is counted over. */
-    elapsedMs: performance.now() - started,
-    finalPoolSizes: await Promise.all(sidecars.map((s) => poolSize(s.adminUrl))),
-    pool: await tokenStatus(sidecars[0]!.adminUrl),
-    timeline: load.timeline.map(({ atS, poolSizes, tokenRequests }) => `${atS}s:${poolSizes.join('/')}:${tokenRequests}`).join(' '),
-  };
+/** One scenario against the mock's per-token limit (50 per 10 s unless given): `count` sidecars with `env`. */
+function scenario(mockArgs: string[], count: number, env: Record<string, string>, rate: (ms: number) => number, durationMs: number, limit: ScenarioLimit = { perWindow: LIMIT, windowMs: WINDOW_MS }) {
+  return runPoolScenario(limit, mockArgs, sidecarsOn(count, env), rate, durationMs);
 }
 
 /**
@@ -114,10 +81,10 @@ test('Genesys: the per-token limit comes from the Limits API where the client ma
   after(() => Promise.all([readable.proc.stop('SIGKILL'), forbidden.proc.stop('SIGKILL')]));
   const [a, b] = await Promise.all([startSidecar(readable.url, { OAUTH_PROVIDER: 'genesys' }), startSidecar(forbidden.url, { OAUTH_PROVIDER: 'genesys' })]);
   after(() => Promise.all([a.proc.stop('SIGKILL'), b.proc.stop('SIGKILL')]));
-  await waitFor(async () => (await tokenStatus(a.adminUrl)).rateLimit.source === 'limits-api', { timeoutMs: 10_000 });
-  assert.deepEqual((await tokenStatus(a.adminUrl)).rateLimit, { perMinute: 600, perWindow: 600, windowSeconds: 60, source: 'limits-api' });
-  await waitFor(async () => (await tokenStatus(b.adminUrl)).rateLimit.note !== undefined, { timeoutMs: 10_000 });
-  const fallback = (await tokenStatus(b.adminUrl)).rateLimit;
+  await waitFor(async () => (await poolStatus(a.adminUrl)).rateLimit.source === 'limits-api', { timeoutMs: 10_000 });
+  assert.deepEqual((await poolStatus(a.adminUrl)).rateLimit, { perMinute: 600, perWindow: 600, windowSeconds: 60, source: 'limits-api' });
+  await waitFor(async () => (await poolStatus(b.adminUrl)).rateLimit.note !== undefined, { timeoutMs: 10_000 });
+  const fallback = (await poolStatus(b.adminUrl)).rateLimit;
   assert.equal(fallback.source, 'genesys-default');
   assert.equal(fallback.perMinute, 300);
   assert.match(fallback.note!, /^Limits API: .*403/);

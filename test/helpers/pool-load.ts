@@ -1,5 +1,8 @@
+import { after } from 'node:test';
 import { Agent } from 'undici';
 import { getStatus } from '../../src/demo/load.js';
+import { waitFor } from '../../src/harness/wait-for.js';
+import { startMock, startSidecar } from './processes.js';
 
 /**
  * An open-loop load for the pool's end-to-end tests: requests offered at a rate that is a function
@@ -99,3 +102,76 @@ export function peakPerWindow(sent: readonly number[], windowMs: number): number
 
 /** A rate that rises linearly from 0 to `rate` over `rampMs`, then holds. */
 export const ramp = (rate: number, rampMs: number) => (ms: number) => (ms < rampMs ? (rate * ms) / rampMs : rate);
+
+/** The per-token limit the pool scenarios give the mock: 300 a minute, kept as a ratio on a shorter window. */
+export interface ScenarioLimit {
+  readonly perWindow: number;
+  readonly windowMs: number;
+}
+
+interface TokenAnswer {
+  profiles: { pool: { size: number; growth: string; rateLimit: { perMinute: number | null; perWindow: number | null; windowSeconds: number; source: string; note?: string } } }[];
+}
+
+/** What an admin port's GET /token says of the default profile's pool (the first worker's with WORKERS). */
+export async function poolStatus(adminUrl: string): Promise<TokenAnswer['profiles'][0]['pool']> {
+  const answer = (await (await fetch(`${adminUrl}/token`)).json()) as TokenAnswer & { workers?: TokenAnswer[] };
+  return (answer.workers?.[0] ?? answer).profiles[0]!.pool;
+}
+
+/**
+ * One pool scenario of the end-to-end tests: the mock with `limit` per token (and `mockArgs`), the
+ * sidecars `sidecarsFor` starts on it, an open loop at `rate` for `durationMs`; then the figures
+ * (client answers, the mock's counts, each instance's pool and the pool each second). Processes
+ * stop when the test file ends.
+ */
+export async function runPoolScenario(
+  limit: ScenarioLimit,
+  mockArgs: string[],
+  sidecarsFor: (mockUrl: string) => Promise<Target[]>,
+  rate: (ms: number) => number,
+  durationMs: number,
+) {
+  const mock = await startMock(['--per-token-limit', String(limit.perWindow), '--per-token-window', String(limit.windowMs), ...mockArgs]);
+  after(() => mock.proc.stop('SIGKILL'));
+  const started = performance.now();
+  const sidecars = await sidecarsFor(mock.url);
+  const before = await mock.stats();
+  const load = await openLoop(sidecars, rate, durationMs, async () => (await mock.stats()).tokenRequests.total);
+  const afterRun = await mock.stats();
+  // Instances adopt the fleet's size at their next poll of the store (each second): the last growth
+  // may be a poll away on some of them when the load ends.
+  const sizes = () => Promise.all(sidecars.map((s) => poolSize(s.adminUrl)));
+  await waitFor(async () => new Set(await sizes()).size === 1, { timeoutMs: 5_000 }).catch(() => {});
+  const byStatus = (stats: typeof before, status: string) => stats.api.byStatus[status] ?? 0;
+  return {
+    requests: load.sent.length,
+    skipped: load.skipped,
+    clientStatuses: load.statuses,
+    clientBySecond: load.bySecond,
+    upstreamRequests: afterRun.api.total - before.api.total,
+    upstream429: byStatus(afterRun, '429') - byStatus(before, '429'),
+    upstream401: byStatus(afterRun, '401') - byStatus(before, '401'),
+    tokenRequests: afterRun.tokenRequests.total,
+    /** Since the first sidecar was started: what a one-token ideal is counted over. */
+    elapsedMs: performance.now() - started,
+    peakPerWindow: peakPerWindow(load.sent, limit.windowMs),
+    finalPoolSizes: await sizes(),
+    pool: await poolStatus(sidecars[0]!.adminUrl),
+    timeline: load.timeline.map(({ atS, poolSizes, tokenRequests }) => `${atS}s:${poolSizes.join('/')}:${tokenRequests}`).join(' '),
+  };
+}
+
+export type PoolFigures = Awaited<ReturnType<typeof runPoolScenario>>;
+
+/** Starts `count` sidecars with `env` on the mock, stopped when the test file ends. */
+export function sidecarsOn(count: number, env: Record<string, string>): (mockUrl: string) => Promise<Target[]> {
+  return (mockUrl) =>
+    Promise.all(
+      Array.from({ length: count }, async () => {
+        const sidecar = await startSidecar(mockUrl, env);
+        after(() => sidecar.proc.stop('SIGKILL'));
+        return sidecar;
+      }),
+    );
+}
