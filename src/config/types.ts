@@ -2,7 +2,7 @@
  * The validated, frozen configuration. Produced once by `loadConfig()` (src/config/load.ts) from
  * flags, env and an optional profiles file; the sidecar takes its settings from nowhere else.
  */
-import type { GrantOptions, HostPort, RateLimitPolicy } from './settings.js';
+import type { GrantOptions, RateLimitPolicy } from './settings.js';
 import type { TestWindow } from './test-window.js';
 
 export type { GrantName as Grant } from '../token/grants/index.js';

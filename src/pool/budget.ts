@@ -95,9 +95,8 @@ export class SlotBudget {
   readonly tokenLimit: TokenLimit;
   /** This instance's sends with the current token over the limit's window. */
   private readonly own: SlidingCount;
-  /** The other instances' sends with the token in the window, as of the last batch (fleet-counts.ts), and when. */
+  /** The other instances' sends with the token in the window, as of the last batch (fleet-counts.ts). */
   private others = 0;
-  private othersAt = 0;
   /** Own sends not yet handed to the store, and those handed over in the last batch. */
   private pending = 0;
   private lastTaken = 0;
@@ -295,7 +294,6 @@ export class SlotBudget {
       this.refusedFresh = total <= Math.max(freshTokenRequests(this.tokenLimit.perWindow), SLOW_START_BURST * Math.ceil(this.fleetFactor) + 1);
       this.suspectFreshAt = 0;
     }
-    this.othersAt = now;
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RateCounter, RateCountStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
-import { FLEET_COUNT_INTERVAL_MS, MAX_FLEET_FACTOR, MIN_OWN_FOR_FACTOR, type SlotBudget } from './budget.js';
+import { FLEET_COUNT_INTERVAL_MS, MAX_FLEET_FACTOR, type SlotBudget } from './budget.js';
 import type { FleetArrivals } from './fleet-arrivals.js';
 import { BUCKETS_PER_WINDOW } from './token-limit.js';
 
@@ -10,7 +10,7 @@ export { FLEET_COUNT_INTERVAL_MS };
 
 /**
  * Own sends over the window from which the budgets take the fleet ratio to reckon the others' sends
- * between batches. Lower than what the pool's sizing waits for (MIN_OWN_FOR_FACTOR): at a load's
+ * between batches. Lower than what the pool's sizing waits for (MIN_OWN_FOR_FACTOR in ./budget.ts): at a load's
  * start every instance draws on the one token, and until the ratio is known each reckons the others
  * sent nothing since the last batch; at 200 requests/s over two instances that overdrew the first
  * token by a fifth of its budget in the first second. Early ratios read low (the others' sends come a
@@ -35,10 +35,10 @@ const ARRIVALS_COUNTER = 'arrivals';
  * the store last told) over this instance's own. The others' sends are filed under the bucket of the
  * batch that handed them over, half a batch late on average, so they stay in the window that much
  * longer than this instance's own: counted for the ratio over the window's length, not over that
- * longer span. undefined while this instance has sent fewer than `minOwn` to measure by.
+ * longer span. undefined while this instance has sent fewer than MIN_OWN_FOR_BUDGET_RATIO to measure by.
  * Bounded to [1, MAX_FLEET_FACTOR]. O(size), no allocation.
  */
-export function fleetRatio(budgets: readonly SlotBudget[], size: number, now: number, minOwn = MIN_OWN_FOR_FACTOR): number | undefined {
+export function fleetRatio(budgets: readonly SlotBudget[], size: number, now: number): number | undefined {
   let own = 0;
   let others = 0;
   let windowMs = 0;
@@ -50,7 +50,7 @@ export function fleetRatio(budgets: readonly SlotBudget[], size: number, now: nu
     others += b.storeCounted(now) - mine;
     windowMs = b.windowMs;
   }
-  if (own < minOwn) return undefined;
+  if (own < MIN_OWN_FOR_BUDGET_RATIO) return undefined;
   const lateness = windowMs > 0 ? windowMs / (windowMs + FLEET_COUNT_INTERVAL_MS / 2) : 1;
   return Math.min(MAX_FLEET_FACTOR, Math.max(1, (own + others * lateness) / own));
 }
@@ -121,7 +121,7 @@ export class FleetCounts {
       });
       if (arrivals !== undefined) arrivals.applyFleet(totals[slots.length] ?? 0, now);
       // What each budget scales its own sends by until the next batch.
-      const ratio = fleetRatio(budgets, size, now, MIN_OWN_FOR_BUDGET_RATIO);
+      const ratio = fleetRatio(budgets, size, now);
       if (ratio !== undefined) for (let i = 0; i < budgets.length; i++) budgets[i]!.fleetFactor = ratio;
       this.warned = false;
     } catch (err) {

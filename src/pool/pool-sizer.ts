@@ -4,7 +4,6 @@ import type { Clock, TimerHandle } from '../token/clock.js';
 import { LOCAL_WINDOW_MS, MIN_OWN_FOR_FACTOR, type SlotBudget } from './budget.js';
 import { TokenLimit } from './token-limit.js';
 import { FleetArrivals } from './fleet-arrivals.js';
-import { fleetRatio } from './fleet-counts.js';
 import { desiredPoolSize, limitLooksShared, nextPoolSize, RateMeter, type LimitScope } from './budget-growth.js';
 
 /** What the sizer asks of the pool it sizes. */
@@ -302,8 +301,9 @@ export class PoolSizer {
    * one slot, so the ratio needs no idea of how many instances there are.
    * - Where the store is shared: the fleet's arrivals over the window per arrival here
    *   (./fleet-arrivals.ts), which waiting does not skew as it skews sends.
-   * - Counted budgets (no budget headers) before that is known: the store's counts over the window (fleetRatio).
-   * - The upstream's counters: how much they rose between two answers to this instance's requests,
+   *   The tokens' counts (fleetRatio) are not read here: they are sends, known no sooner than the
+   *   arrivals of the same batch, and while arrivals are too few to measure by, so are sends.
+   * - Without a shared store, the upstream's counters: how much they rose between two answers to this instance's requests,
    *   against how many of its requests lay between them (SlotBudget.riseSinceFirstAnswer). Both
    *   ends are answers and the span is whole windows: on a starved machine an instance that falls
    *   behind sees, second by second, few of its own requests answered while the others' are counted
@@ -316,11 +316,6 @@ export class PoolSizer {
     const arrivalRatio = this.arrivals.ratio(now);
     if (arrivalRatio !== undefined) {
       this.ratio = arrivalRatio;
-      return local * this.ratio;
-    }
-    const countedRatio = fleetRatio(budgets, size, now);
-    if (countedRatio !== undefined) {
-      this.ratio = countedRatio;
       return local * this.ratio;
     }
     let counted = 0;
