@@ -1,8 +1,7 @@
 import { request } from 'undici';
 import { parseSamples } from '../../src/demo/sidecar-metrics.js';
-import { measureCpuTogether, type CpuRound } from '../lib/cpu-together.js';
+import { compareCpu, cpuCells, cpuColumns, type CpuRow } from '../lib/cpu-together.js';
 import type { Scenario } from '../lib/scenario.js';
-import { median, sum } from '../lib/statistics.js';
 import { formatNumber } from '../lib/table.js';
 import { LOAD_PATH, startFastUpstream, startSidecar, type SidecarTarget, type Upstream } from '../lib/targets.js';
 
@@ -24,20 +23,9 @@ const MEASURE_SECONDS = 8;
 
 export type PoolCpuTargetId = 'single' | 'single-headers' | 'pool';
 
-export interface PoolCpuRow {
-  readonly id: PoolCpuTargetId;
-  readonly name: string;
-  /** CPU time (user + system) of the sidecar's processes over every measured round, per request. */
-  readonly cpuMicrosecondsPerRequest: number;
-  /** Answers per second completed, median over the rounds (RATE unless the machine fell behind). */
-  readonly requestsPerSecond: number;
-  /** Median over the rounds of the rounds' p99, ms. */
-  readonly p99Ms: number;
-  readonly non2xx: number;
-  readonly errors: number;
+export interface PoolCpuRow extends CpuRow<PoolCpuTargetId> {
   /** Slots whose token_sidecar_rate_limit_remaining the sidecar reported at the end: the slots that served. */
   readonly slotsReporting: number;
-  readonly rounds: readonly CpuRound[];
 }
 
 export interface PoolCpuFigures {
@@ -70,29 +58,12 @@ export const poolCpuScenario: Scenario<PoolCpuFigures> = {
       await start('single-headers', 'one token, rate-limit headers', withHeaders, 1);
       await start('pool', `pool of ${POOL_SLOTS}, rate-limit headers`, withHeaders, POOL_SLOTS);
 
-      const rounds = new Map(targets.map(([id]) => [id, [] as PoolCpuRow['rounds'][number][]]));
-      for (let round = 1; round <= ROUNDS; round++) {
-        const measured = await measureCpuTogether(targets.map(([, target]) => target), { requestsPerSecond: RATE, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS });
-        targets.forEach(([id, target], i) => {
-          rounds.get(id)!.push(measured[i]!);
-          ctx.log(`pool-cpu round ${round}/${ROUNDS}: ${target.name}: ${formatNumber((measured[i]!.cpuMs * 1000) / measured[i]!.sent, 1)} µs/request`);
-        });
-      }
+      const compared = await compareCpu(targets, {
+        requestsPerSecond: RATE, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS,
+        rounds: ROUNDS, label: 'pool-cpu', log: ctx.log,
+      });
       const rows: PoolCpuRow[] = [];
-      for (const [id, target] of targets) {
-        const measured = rounds.get(id)!;
-        rows.push({
-          id,
-          name: target.name,
-          cpuMicrosecondsPerRequest: (sum(measured.map((r) => r.cpuMs)) * 1000) / sum(measured.map((r) => r.sent)),
-          requestsPerSecond: median(measured.map((r) => r.achievedRate)),
-          p99Ms: median(measured.map((r) => r.p99Ms)),
-          non2xx: sum(measured.map((r) => r.non2xx)),
-          errors: sum(measured.map((r) => r.errors)),
-          slotsReporting: await slotsReporting(target),
-          rounds: measured,
-        });
-      }
+      for (const [i, row] of compared.entries()) rows.push({ ...row, slotsReporting: await slotsReporting(targets[i]![1]) });
       const cpu = (id: PoolCpuTargetId) => rows.find((row) => row.id === id)!.cpuMicrosecondsPerRequest;
       const figures: PoolCpuFigures = {
         requestsPerSecond: RATE,
@@ -131,18 +102,8 @@ function section(figures: PoolCpuFigures) {
       'no run reaches, so every request is routed by budget and none meets a 429.',
     tables: [
       {
-        columns: ['sidecar', 'CPU µs/request', '× one token', 'rounds µs/request', 'req/s', 'p99 ms', 'non-2xx', 'errors', 'slots reporting budget'],
-        rows: figures.rows.map((row) => [
-          row.name,
-          formatNumber(row.cpuMicrosecondsPerRequest, 1),
-          formatNumber(row.cpuMicrosecondsPerRequest / single, 3),
-          row.rounds.map((r) => formatNumber((r.cpuMs * 1000) / r.sent)).join(' / '),
-          formatNumber(row.requestsPerSecond),
-          formatNumber(row.p99Ms, 1),
-          formatNumber(row.non2xx),
-          formatNumber(row.errors),
-          String(row.slotsReporting),
-        ]),
+        columns: [...cpuColumns('one token'), 'slots reporting budget'],
+        rows: figures.rows.map((row) => [...cpuCells(row, single), String(row.slotsReporting)]),
       },
     ],
     notes: [],

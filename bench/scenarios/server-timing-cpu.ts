@@ -1,6 +1,6 @@
-import { measureCpuTogether, type CpuRound } from '../lib/cpu-together.js';
+import { compareCpu, cpuCells, cpuColumns, type CpuRow } from '../lib/cpu-together.js';
 import type { Scenario } from '../lib/scenario.js';
-import { median, sum } from '../lib/statistics.js';
+import { median } from '../lib/statistics.js';
 import { formatNumber } from '../lib/table.js';
 import { LOAD_PATH, startSidecar, type SidecarTarget } from '../lib/targets.js';
 
@@ -13,17 +13,7 @@ const MEASURE_SECONDS = 8;
 
 export type ServerTimingTargetId = 'on' | 'off';
 
-export interface ServerTimingCpuRow {
-  readonly id: ServerTimingTargetId;
-  readonly name: string;
-  /** CPU time (user + system) of the sidecar over every measured round, per request. */
-  readonly cpuMicrosecondsPerRequest: number;
-  readonly requestsPerSecond: number;
-  readonly p99Ms: number;
-  readonly non2xx: number;
-  readonly errors: number;
-  readonly rounds: readonly CpuRound[];
-}
+export type ServerTimingCpuRow = CpuRow<ServerTimingTargetId>;
 
 export interface ServerTimingCpuFigures {
   readonly requestsPerSecond: number;
@@ -50,26 +40,9 @@ export const serverTimingCpuScenario: Scenario<ServerTimingCpuFigures> = {
       for (const id of ['on', 'off'] as const) {
         targets.push([id, await startSidecar({ upstreamUrl: ctx.upstream.url, workers: '1', poolSize: '1', name: `SERVER_TIMING=${id}`, env: { SERVER_TIMING: id } })]);
       }
-      const rounds = new Map(targets.map(([id]) => [id, [] as ServerTimingCpuRow['rounds'][number][]]));
-      for (let round = 1; round <= ROUNDS; round++) {
-        const measured = await measureCpuTogether(targets.map(([, target]) => target), { requestsPerSecond: RATE, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS });
-        targets.forEach(([id, target], i) => {
-          rounds.get(id)!.push(measured[i]!);
-          ctx.log(`server-timing-cpu round ${round}/${ROUNDS}: ${target.name}: ${formatNumber((measured[i]!.cpuMs * 1000) / measured[i]!.sent, 1)} µs/request`);
-        });
-      }
-      const rows: ServerTimingCpuRow[] = targets.map(([id, target]) => {
-        const measured = rounds.get(id)!;
-        return {
-          id,
-          name: target.name,
-          cpuMicrosecondsPerRequest: (sum(measured.map((r) => r.cpuMs)) * 1000) / sum(measured.map((r) => r.sent)),
-          requestsPerSecond: median(measured.map((r) => r.achievedRate)),
-          p99Ms: median(measured.map((r) => r.p99Ms)),
-          non2xx: sum(measured.map((r) => r.non2xx)),
-          errors: sum(measured.map((r) => r.errors)),
-          rounds: measured,
-        };
+      const rows: ServerTimingCpuRow[] = await compareCpu(targets, {
+        requestsPerSecond: RATE, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS,
+        rounds: ROUNDS, label: 'server-timing-cpu', log: ctx.log,
       });
       const cpu = (id: ServerTimingTargetId) => rows.find((row) => row.id === id)!;
       const perRequest = (r: { cpuMs: number; sent: number }) => r.cpuMs / r.sent;
@@ -99,17 +72,8 @@ function section(figures: ServerTimingCpuFigures) {
       'of each sidecar over all its measured requests, from /proc. Both measure the parts (the added-latency histogram); off only leaves the header out.',
     tables: [
       {
-        columns: ['sidecar', 'CPU µs/request', '× off', 'rounds µs/request', 'req/s', 'p99 ms', 'non-2xx', 'errors'],
-        rows: figures.rows.map((row) => [
-          row.name,
-          formatNumber(row.cpuMicrosecondsPerRequest, 1),
-          formatNumber(row.cpuMicrosecondsPerRequest / off, 3),
-          row.rounds.map((r) => formatNumber((r.cpuMs * 1000) / r.sent)).join(' / '),
-          formatNumber(row.requestsPerSecond),
-          formatNumber(row.p99Ms, 1),
-          formatNumber(row.non2xx),
-          formatNumber(row.errors),
-        ]),
+        columns: cpuColumns('off'),
+        rows: figures.rows.map((row) => cpuCells(row, off)),
       },
     ],
     notes: [`Median of the rounds' on/off ratios: ${formatNumber(figures.medianRoundRatio, 3)}.`],
