@@ -54,14 +54,27 @@ export interface ReplayRequest {
 /** Why a first answer was held back and the request sent again. */
 type ReplayReason = 'unauthorized' | 'rate_limited';
 
-/** The largest 401 body kept aside in case the replay cannot happen and it must reach the client. */
-const MAX_HELD_BYTES = 64 * 1024;
+/**
+ * The largest body of an answer held for a replay (kept aside in case the replay cannot happen and it
+ * must reach the client). A longer one is not replayed: it reaches the client whole, as it streams.
+ */
+export const MAX_HELD_BYTES = 64 * 1024;
 
 /**
  * The largest 429 body read for the limit it names before the 429 is decided (Genesys's normalized
  * body is about 250 bytes, docs/genesys.md §5). A longer one is decided without its name.
  */
 export const MAX_429_BODY_BYTES = 4 * 1024;
+
+/** A first answer held back for a replay, and its body so far. */
+interface HeldAnswer {
+  readonly statusCode: number;
+  readonly rawHeaders: Buffer[];
+  readonly statusText: string;
+  readonly resume: () => void;
+  chunks: Buffer[];
+  size: number;
+}
 
 /** A 429 waiting for its body, with what its headers said. */
 interface Pending429 {
@@ -112,7 +125,7 @@ export class ReplayHandler implements Handler {
   private replayed = false;
   /** Set when the client gave up or got its answer early: nothing more reaches it. */
   private finished = false;
-  private held: { statusCode: number; rawHeaders: Buffer[]; statusText: string; chunks: Buffer[]; size: number } | undefined;
+  private held: HeldAnswer | undefined;
   /** A 429 whose body is still coming: decided when it is in (or too long to wait for). */
   private pending: Pending429 | undefined;
   /** MAX_REQUESTS: whether the brakes let this request be sent again; asked once, when first needed. */
@@ -163,7 +176,7 @@ export class ReplayHandler implements Handler {
       // endpoint that revokes older tokens on issue, while the pool falls back to one token): one
       // 401 replay more, so the pool never costs the client a 401 (README "What it guarantees" 8).
       this.reason = 'unauthorized';
-      this.held = { statusCode, rawHeaders, statusText, chunks: [], size: 0 };
+      this.held = { statusCode, rawHeaders, statusText, resume, chunks: [], size: 0 };
       return true;
     }
     if (this.replayed) {
@@ -171,7 +184,7 @@ export class ReplayHandler implements Handler {
       else if (statusCode === 429) this.noteOwnBudget429(limit, rawHeaders, named);
     } else if ((this.reason = this.replayReason(statusCode, limit, rawHeaders, named)) !== undefined) {
       if (this.replayAllowed()) {
-        this.held = { statusCode, rawHeaders, statusText, chunks: [], size: 0 };
+        this.held = { statusCode, rawHeaders, statusText, resume, chunks: [], size: 0 };
         return true;
       }
       meter.replay('not_replayable');
@@ -220,13 +233,33 @@ export class ReplayHandler implements Handler {
     }
     const { held } = this;
     if (held) {
-      if (held.size < MAX_HELD_BYTES) {
-        held.chunks.push(chunk);
-        held.size += chunk.length;
-      }
-      return true;
+      held.chunks.push(chunk);
+      held.size += chunk.length;
+      return held.size > MAX_HELD_BYTES ? this.passHeldOn() : true;
     }
     return this.request.handler.onData?.(chunk) ?? true;
+  }
+
+  /**
+   * A held answer whose body outgrew MAX_HELD_BYTES is not replayed: holding more would cost memory
+   * without bound and dropping it would hand the client a cut body under the upstream's
+   * Content-Length. Its headers and body so far go to the client now and the rest streams; a 401's
+   * token is still reported, so the requests that follow get a newer one. Returns the client's
+   * handler's word on the last chunk.
+   */
+  private passHeldOn(): boolean {
+    const held = this.held!;
+    this.held = undefined;
+    this.replayLease = undefined;
+    const { handler, meter, timing } = this.request;
+    if (this.reason === 'unauthorized') {
+      meter.replay('not_replayable');
+      this.lease.slot.onUnauthorized(this.lease.token).catch(() => {});
+    }
+    if (timing !== undefined) this.stampTiming(timing, held.rawHeaders, performance.now());
+    let more = handler.onHeaders?.(held.statusCode, held.rawHeaders, held.resume, held.statusText) ?? true;
+    for (const chunk of held.chunks) more = handler.onData?.(chunk) ?? true;
+    return more;
   }
 
   onComplete(trailers: string[] | null): void {

@@ -5,6 +5,7 @@ import Fastify from 'fastify';
 import { Agent } from 'undici';
 import { SidecarError } from '../../src/errors.js';
 import { proxyPlugin } from '../../src/proxy/plugin.js';
+import { MAX_HELD_BYTES } from '../../src/proxy/replay-handler.js';
 import { carryPool, tokenInterceptor } from '../../src/proxy/token-interceptor.js';
 import { testConfig, waitUntil } from '../helpers/in-process.js';
 import { HandPool, ListMeter, startUpstream, tokenAgent } from './lease-fixtures.js';
@@ -87,6 +88,25 @@ test('a second 401 reaches the client unchanged, headers and body', async () => 
   assert.deepEqual(await response.body.json(), { ok: false, body: '' });
   assert.equal(upstream.seen.length, 2, 'replayed once, not twice');
   assert.deepEqual(meter.replays, ['unauthorized']);
+});
+
+test('a 401 whose body outgrows what is held for a replay reaches the client whole, not replayed, and its token is still reported', async () => {
+  // A body of MAX_HELD_BYTES and then some, with its Content-Length: what arrives must be all of it.
+  const body = Buffer.alloc(MAX_HELD_BYTES * 3 + 17, 'x');
+  const upstream = await startUpstream((seen, response) => {
+    if (seen.headers.authorization === 'Bearer new') return response.end('replayed');
+    response.writeHead(401, { 'content-type': 'text/plain', 'content-length': String(body.length), 'x-from': 'upstream' });
+    response.end(body);
+  });
+  const { pool } = rotatingPool();
+  const meter = new ListMeter();
+  const response = await tokenAgent(meter).request({ origin: upstream.origin, path: '/r', method: 'GET', headers: carryPool({}, pool) });
+  assert.equal(response.statusCode, 401);
+  assert.equal(response.headers['x-from'], 'upstream');
+  assert.ok(Buffer.from(await response.body.arrayBuffer()).equals(body), 'the whole body, byte for byte');
+  assert.equal(upstream.seen.length, 1, 'not replayed');
+  assert.deepEqual(pool.slot.unauthorized.map((t) => t.accessToken), ['old']);
+  assert.deepEqual(meter.replays, ['not_replayable']);
 });
 
 test('when the slot has no newer token, the held 401 reaches the client as the upstream sent it', async () => {
