@@ -20,7 +20,7 @@ export class IpcCaller<Reply extends { t: string; id: number }> {
 
   constructor(
     private readonly channel: IpcChannel,
-    private readonly replyType: Reply['t'],
+    replyType: Reply['t'],
     private readonly timeoutMs: number,
   ) {
     channel.on('message', (message) => {
