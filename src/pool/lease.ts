@@ -76,6 +76,11 @@ export interface LeasePool {
    * allocation in steady state. undefined when no slot holds a valid token right now.
    */
   lease(): Lease | undefined;
+  /**
+   * The same choice as `lease()` for a request that `lease()` already counted (its body was read
+   * meanwhile): the pool's sizer counts each request once.
+   */
+  leaseAgain(): Lease | undefined;
   /** For when `lease()` had nothing: waits for a token. Rejects with a SidecarError. */
   leaseWaiting(): Promise<Lease>;
   /** True while at least one slot holds a valid token. */

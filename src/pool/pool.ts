@@ -118,6 +118,10 @@ export class TokenPool implements LeasePool, SizablePool, SlotOwner {
     return this.choose(now);
   }
 
+  leaseAgain(): Lease | undefined {
+    return this.choose(this.clock.now());
+  }
+
   /** The choice itself; also for a request chosen again (held, replayed), which the sizer counted once. */
   private choose(now: number): Lease | undefined {
     const size = this.size;

@@ -84,7 +84,7 @@ export function tokenInterceptor(options: TokenInterceptorOptions): Dispatcher.D
       if (timing !== undefined) timing.budgetUs += microsecondsSince(heldAt);
       return { opts: ready, replayable, ...sent };
     }
-    let chosen = lease ?? pool.lease();
+    let chosen = lease ?? pool.leaseAgain();
     if (chosen === undefined) {
       const waitedAt = performance.now();
       chosen = await pool.leaseWaiting();

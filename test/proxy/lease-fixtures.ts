@@ -68,7 +68,15 @@ export class HandPool implements LeasePool {
 
   readonly outOfBudget = false;
 
+  /** How often lease() was asked: once per request. */
+  leases = 0;
+
   lease(): Lease | undefined {
+    this.leases++;
+    return this.current;
+  }
+
+  leaseAgain(): Lease | undefined {
     return this.current;
   }
 

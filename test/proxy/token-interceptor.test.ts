@@ -78,6 +78,18 @@ test('a body streamed with a Content-Length within the limit is buffered, so its
   assert.deepEqual(await response.body.json(), { ok: true, body: 'abcdef' });
 });
 
+test('a request with a body that comes before any token is counted by the pool once, though it is chosen again once its body is read', async () => {
+  const upstream = await acceptOnly('Bearer first');
+  const pool = new HandPool();
+  const first = pool.slot.lease('first', 1);
+  pool.waiting = async () => first;
+  const response = await tokenAgent(new ListMeter(), 100).request({
+    origin: upstream.origin, path: '/post', method: 'POST', body: Readable.from([Buffer.from('abc')]), headers: carryPool({ 'content-length': '3' }, pool),
+  });
+  assert.deepEqual(await response.body.json(), { ok: true, body: 'abc' });
+  assert.equal(pool.leases, 1, 'lease() (which the sizer counts demand by) asked once for one request');
+});
+
 test('a second 401 reaches the client unchanged, headers and body', async () => {
   const upstream = await acceptOnly();
   const { pool, newer } = rotatingPool();
