@@ -6,6 +6,7 @@ import { buildMockUpstream } from '../../src/mock/app.js';
 import { loadDuring } from '../helpers/load-during.js';
 import { startRedisNodes, stopAllRedisNodes, type RedisNode } from '../helpers/redis-server.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
+import { API_LATENCY_ARGS } from '../helpers/api-latency.js';
 
 // Several sidecar processes share one token lifecycle through real
 // redis-server processes (Redlock quorum), against the mock with 4 s tokens and revoke-on-issue,
@@ -28,7 +29,7 @@ const REFRESH_WAIT = { timeoutMs: 20_000, intervalMs: 100 };
 after(() => stopAllRedisNodes());
 
 async function fleet(instances: number, nodes: RedisNode[], opts: { revokeOnIssue?: boolean } = {}) {
-  const mock = await startMock(['--token-lifetime', String(LIFETIME_S), ...(opts.revokeOnIssue === false ? [] : ['--revoke-on-issue'])]);
+  const mock = await startMock(['--token-lifetime', String(LIFETIME_S), ...API_LATENCY_ARGS, ...(opts.revokeOnIssue === false ? [] : ['--revoke-on-issue'])]);
   after(() => mock.proc.stop('SIGKILL'));
   // Started together, as a deployment rolls them out: they agree on the first token through the store.
   const sidecars = await Promise.all(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { getStatus, runLoad } from '../../src/demo/load.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
+import { API_LATENCY_ARGS } from '../helpers/api-latency.js';
 
 // One instance under load: dist/cli.js against the mock with 4 s tokens and revoke-on-issue,
 // 200 concurrent keep-alive clients for 8 s (three refresh intervals: a rotation under load, and
@@ -18,7 +19,7 @@ const DURATION_MS = 8_000;
 const CLIENTS = 200;
 
 test('200 clients for 8 s through one sidecar see no error while 4 s tokens rotate with revoke-on-issue', async (t) => {
-  const mock = await startMock(['--token-lifetime', String(LIFETIME_S), '--revoke-on-issue']);
+  const mock = await startMock(['--token-lifetime', String(LIFETIME_S), '--revoke-on-issue', ...API_LATENCY_ARGS]);
   after(() => mock.proc.stop('SIGKILL'));
   const sidecar = await startSidecar(mock.url, { REFRESH_AT: String(REFRESH_AT) });
   after(() => sidecar.proc.stop('SIGKILL'));

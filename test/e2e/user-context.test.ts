@@ -3,6 +3,7 @@ import { after, test } from 'node:test';
 import { getStatus, runLoad } from '../../src/demo/load.js';
 import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
+import { API_LATENCY_ARGS } from '../helpers/api-latency.js';
 
 // GET /api/v2/users/me needs a user-context token (docs/genesys.md §4): the refresh_token grant, whose
 // refresh tokens are single use and rotate on every refresh. Two instances must share the rotation
@@ -11,7 +12,7 @@ after(() => stopAllRedisNodes());
 
 test('two instances on the refresh_token grant serve /api/v2/users/me while single-use refresh tokens rotate', async (t) => {
   const [node] = await startRedisNodes(1);
-  const mock = await startMock(['--token-lifetime', '2', '--rotate-refresh-tokens']);
+  const mock = await startMock(['--token-lifetime', '2', '--rotate-refresh-tokens', ...API_LATENCY_ARGS]);
   after(() => mock.proc.stop('SIGKILL'));
   // Refresh halfway through each 2 s token so a CPU-starved CI machine has a second to rotate it.
   const env = { REFRESH_AT: '0.5', OAUTH_GRANT: 'refresh_token', OAUTH_REFRESH_TOKEN: 'demo-refresh-token', REDIS_URL: node!.url };

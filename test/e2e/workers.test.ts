@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { getStatus, runLoad } from '../../src/demo/load.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
+import { API_LATENCY_ARGS } from '../helpers/api-latency.js';
 
 // WORKERS > 1 without Redis: the workers share one token lifecycle through the primary's in-memory
 // store, like instances sharing Redis; the primary's admin port speaks for all of them.
@@ -17,7 +18,7 @@ const REFRESH_AT = 0.6;
 const DURATION_S = 8;
 
 test('two workers on the in-memory store share one token lifecycle under 200 clients with no error', async (t) => {
-  const mock = await startMock(['--token-lifetime', String(LIFETIME_S), '--revoke-on-issue']);
+  const mock = await startMock(['--token-lifetime', String(LIFETIME_S), '--revoke-on-issue', ...API_LATENCY_ARGS]);
   after(() => mock.proc.stop('SIGKILL'));
   const sidecar = await startSidecar(mock.url, { WORKERS: '2', REFRESH_AT: String(REFRESH_AT) });
   after(() => sidecar.proc.stop('SIGKILL'));

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createLocalJWKSet, createRemoteJWKSet, exportJWK, exportPKCS8, generateKeyPair, jwtVerify, type JWK } from 'jose';
 import Provider, { errors, type ClientMetadata } from 'oidc-provider';
 import { waitFor } from '../../src/harness/wait-for.js';
@@ -174,7 +175,8 @@ export interface VerifyingUpstream {
  */
 export async function startVerifyingUpstream(
   provider: TestProvider,
-  opts: { header?: string; prefix?: string; forbiddenHeaders?: string[] } = {},
+  /** latencyMs: how long each answer takes (test/helpers/api-latency.ts); none by default. */
+  opts: { header?: string; prefix?: string; forbiddenHeaders?: string[]; latencyMs?: number } = {},
 ): Promise<VerifyingUpstream> {
   const header = opts.header ?? 'authorization';
   const prefix = opts.prefix ?? 'Bearer ';
@@ -203,7 +205,9 @@ export async function startVerifyingUpstream(
 
   const server = createServer((req, res) => {
     req.resume();
-    check(req).then((status) => {
+    const checked = check(req);
+    const answer = opts.latencyMs ? Promise.all([checked, delay(opts.latencyMs)]).then(([status]) => status) : checked;
+    answer.then((status) => {
       answered.set(status, (answered.get(status) ?? 0) + 1);
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
     }, () => res.writeHead(500).end());

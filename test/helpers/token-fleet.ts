@@ -13,6 +13,7 @@ import { getStatus } from '../../src/demo/load.js';
 import { waitFor } from '../../src/harness/wait-for.js';
 import { buildMockUpstream } from '../../src/mock/app.js';
 import type { MockOptions } from '../../src/mock/options.js';
+import { API_LATENCY_MS } from './api-latency.js';
 import { startSidecar, type RunningProcess } from './processes.js';
 
 /** As the fleet test: a rotation every 2.4 s, with a second of slack for a starved machine. */
@@ -63,7 +64,7 @@ export interface TokenFleetOptions {
 export async function startTokenFleet(env: Record<string, string>, opts: TokenFleetOptions = {}): Promise<TokenFleet> {
   const lifetimeS = opts.lifetimeS ?? LIFETIME_S;
   const refreshAt = opts.refreshAt ?? REFRESH_AT;
-  const mock = buildMockUpstream({ tokenLifetimeSeconds: lifetimeS, revokeOnIssue: true, ...opts.mock });
+  const mock = buildMockUpstream({ tokenLifetimeSeconds: lifetimeS, revokeOnIssue: true, apiLatencyMs: API_LATENCY_MS, ...opts.mock });
   const tokenRequests: TokenRequestSeen[] = [];
   mock.app.addHook('onResponse', async (request, reply) => {
     if (request.url.startsWith('/oauth/token')) tokenRequests.push({ at: performance.now(), status: reply.statusCode });

@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { runLoad } from '../../src/demo/load.js';
 import { callbackPort, loginAs, startLogin } from '../helpers/login.js';
 import { startMock, startSidecar } from '../helpers/processes.js';
+import { API_LATENCY_ARGS } from '../helpers/api-latency.js';
 import { startRedisNodes, stopAllRedisNodes } from '../helpers/redis-server.js';
 
 // Many users in one load test: a profiles file with one refresh_token profile per user, each filled
@@ -23,7 +24,7 @@ test('three users logged in one after another; 60 clients over them through two 
   after(() => rm(dir, { recursive: true, force: true }));
   const [node] = await startRedisNodes(1);
   const { port, redirectUris } = await callbackPort();
-  const mock = await startMock([...redirectUris, '--token-lifetime', '4']);
+  const mock = await startMock([...redirectUris, '--token-lifetime', '4', ...API_LATENCY_ARGS]);
   after(() => mock.proc.stop('SIGKILL'));
 
   const profilesFile = join(dir, 'profiles.json');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { API_LATENCY_MS } from '../helpers/api-latency.js';
 import { non2xx, runLoad, startOAuthSidecar } from '../helpers/oauth-sidecar.js';
 import {
   CLIENTS,
@@ -11,7 +12,7 @@ import {
 
 // Each client authentication method, and the JWT bearer grant, against a real authorization server
 // (oidc-provider), under load:
-// 50 clients for 5 s through the sidecar, with JWT access tokens that live 2 s (so the run spans two
+// 50 clients for 5 s through the sidecar to an upstream answering in API_LATENCY_MS, with JWT access tokens that live 2 s (so the run spans two
 // and a half lifetimes and at least two refreshes), to an upstream that checks every token's
 // signature, audience and scope. Not one request may fail, every client averages at least one
 // request a second, and the token endpoint sees one request per token lifetime: at most
@@ -26,7 +27,7 @@ const REFRESH_AT = 0.8;
 
 // Top level, so they live (and are closed) with the test file.
 const provider = await startProvider({ tokenTtlS: TOKEN_TTL_S });
-const upstream = await startVerifyingUpstream(provider);
+const upstream = await startVerifyingUpstream(provider, { latencyMs: API_LATENCY_MS });
 
 const BEARER_SUBJECT = 'load-test-user';
 
