@@ -11,9 +11,11 @@
 //   dist/cli.js, the mock CLI and redis-server): the end-to-end, demo, Redis, Prometheus and
 //   container tests among others. They run with `node --test`, one process per file.
 // - a file that RUNS A TIMED LOAD in-process (named `*-load.test.ts`, e.g. the OAuth2 providers under
-//   50 clients for 10 s each) goes with them too: it starts no process, but it is not quick.
-//   Both kinds run three files at a time: most wait on their processes (start-up, token rotations, a
-//   browser) more than they compute; on 2 CPUs three at a time took the suite from 5 min 50 s to 4 min 50 s.
+//   50 clients for 5 s each) goes with them too: it starts no process, but it is not quick.
+//   Both kinds run five files at a time: they mostly wait (start-up, token rotations, rate windows,
+//   a browser), since their loads go to an upstream that answers in 200 ms as a remote API does
+//   (test/helpers/api-latency.ts) instead of spinning the CPUs. On the 2-core machine: one at a time
+//   6.5 min; three 2 min 50 s (the same with the loads spinning, then CPU-bound); five 2 min 15 s.
 // - every other file is a UNIT test file (`npm run test:unit`, no build needed). They run together
 //   in one Node process: started one process per file, Node and tsx start-up and loading fastify
 //   again cost about 1.2 s of CPU per file (39 s of CPU for 26 files, against 10 s in one process).
@@ -55,17 +57,19 @@ const unit = files.filter((f) => !startsProcesses(resolve(f)) && !runsLoad(f));
 // Scheduling only: the files that take longest, longest first (as measured alone), so they start
 // first instead of running alone at the end while the other slots sit idle.
 const LONGEST = [
-  'test/e2e/fleet.test.ts', // a 4-instance fleet under load, four times
-  'test/deploy/docker-replay.test.ts', // two npm installs and a compile
-  'test/demo/demo.test.ts',
-  'test/e2e/rate-limit-pool.test.ts',
+  'test/e2e/rate-limit-pool.test.ts', // 10 s rate windows, scenario after scenario: about a minute
   'test/e2e/pool-limits.test.ts',
+  'test/e2e/fleet.test.ts', // a 4-instance fleet under load, four times
+  'test/e2e/redis-sentinel.test.ts',
+  'test/demo/demo.test.ts',
+  'test/e2e/redis-cluster.test.ts',
+  'test/oauth2/provider-load.test.ts',
+  'test/deploy/docker-replay.test.ts', // two npm installs and a compile
   'test/login/many-users.test.ts',
   'test/e2e/single-instance-load.test.ts',
   'test/e2e/shutdown.test.ts',
   'test/e2e/workers.test.ts',
   'test/e2e/user-context.test.ts',
-  'test/oauth2/provider-load.test.ts',
   'test/login/failures.test.ts',
   'test/login/store.test.ts',
   'test/login/browser.test.ts',
@@ -89,7 +93,7 @@ const unitScript = [
   `setTimeout(() => { console.error('unit tests still running after ${UNIT_TIMEOUT_MS} ms'); process.exit(1); }, ${UNIT_TIMEOUT_MS}).unref();`,
   ...unit.map((f) => `await import(${JSON.stringify(pathToFileURL(resolve(f)).href)});`),
 ].join('\n');
-const processArgs = ['--test', '--test-concurrency=3', '--test-timeout=180000', ...withProcesses];
+const processArgs = ['--test', '--test-concurrency=5', '--test-timeout=180000', ...withProcesses];
 
 /** Runs node with `args`; resolves with its exit status and, when `capture`, its output (else it goes straight through). */
 function run(args, capture) {
