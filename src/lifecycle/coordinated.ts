@@ -24,6 +24,14 @@ export interface CoordinatedDeps {
 const POLL_MS = 250;
 
 /**
+ * How often a loser tries the lock again while it waits: a holder that let go without publishing
+ * (its fetch failed, or its token could not be stored and stayed its own) is followed then, instead
+ * of after the rest of the lock's TTL with the fleet's token going stale meanwhile. While the holder
+ * still holds the lock, the try finds it held and the wait goes on.
+ */
+const HOLDER_RECHECK_MS = 1_000;
+
+/**
  * How long before the held token stops being fresh a refresh stops waiting for the store and fetches
  * a token of its own: room for that fetch. How often it looks whether the store is back meanwhile.
  */
@@ -40,7 +48,8 @@ const STORE_UNREACHABLE: unique symbol = Symbol('store unreachable');
  * Protocol: read the store; try-lock; double-check the store; reserve a generation; fetch (budget
  * below the lock TTL); compare-and-set write, which publishes; release. A loser does not fetch: it
  * waits for the publication (it subscribes to the store itself, see `start()`), re-reading the store
- * every POLL_MS, and tries the lock again if the holder vanished (lock TTL elapsed, no new token).
+ * every POLL_MS and trying the lock again every HOLDER_RECHECK_MS: it takes over once the holder let
+ * go without publishing, or vanished (its lock's TTL elapsed).
  *
  * Concurrency: each call runs the protocol on its own; the caller (the refresh-ahead cache) makes it
  * one call per slot per process. Across processes the lock makes it one fetch per store, and the
@@ -88,13 +97,13 @@ export class CoordinatedTokenSource implements SharedTokenSource {
   async token({ after, heldFreshUntil }: TokenRequest): Promise<Token> {
     const { store, lock, clock, metrics, profile, key } = this.deps;
     const waitStarted = clock.now();
-    let lockAttempts = 0;
+    /** Set while this call waits on one holder: its rechecks that find the lock held are not new contention. */
+    let waiting = false;
     for (;;) {
       let acquired;
       try {
         const stored = await store.get(key);
         if (this.isUsable(stored, after)) return stored;
-        lockAttempts++;
         acquired = await lock.tryAcquire(key, this.deps.lockTtlMs);
       } catch (err) {
         metrics.lockAcquisitions.inc({ profile, result: 'failed' });
@@ -112,8 +121,11 @@ export class CoordinatedTokenSource implements SharedTokenSource {
         }
       }
 
-      metrics.lockAcquisitions.inc({ profile, result: 'contended' });
-      if (lockAttempts === 1) this.deps.log.info({ profile }, 'refresh lock contended: waiting for the holder to publish');
+      if (!waiting) {
+        metrics.lockAcquisitions.inc({ profile, result: 'contended' });
+        this.deps.log.info({ profile }, 'refresh lock contended: waiting for the holder to publish');
+        waiting = true;
+      }
       const published = await this.waitForHolder(after);
       if (published === STORE_UNREACHABLE) {
         if (await this.storeBackBefore(heldFreshUntil)) continue;
@@ -123,7 +135,7 @@ export class CoordinatedTokenSource implements SharedTokenSource {
         metrics.lockWait.observe({ profile }, (clock.now() - waitStarted) / 1000);
         return published;
       }
-      // The holder's lock expired without a publication (it stalled or died): try again ourselves.
+      // No publication within HOLDER_RECHECK_MS: read the store and try the lock again.
     }
   }
 
@@ -168,13 +180,13 @@ export class CoordinatedTokenSource implements SharedTokenSource {
   }
 
   /**
-   * Waits up to one lock TTL for the holder's token: by publication, or found by polling. Gives up at
-   * once when the store stops answering: the holder cannot publish then, and waiting out its lock
-   * would let the held token expire.
+   * Waits up to HOLDER_RECHECK_MS for the holder's token: by publication, or found by polling (null:
+   * none yet). Gives up at once when the store stops answering: the holder cannot publish then, and
+   * waiting out its lock would let the held token expire.
    */
   private async waitForHolder(after: number): Promise<Token | null | typeof STORE_UNREACHABLE> {
     const { store, key, clock } = this.deps;
-    const deadline = clock.now() + this.deps.lockTtlMs;
+    const deadline = clock.now() + Math.min(HOLDER_RECHECK_MS, this.deps.lockTtlMs);
     while (clock.now() < deadline) {
       const published = await this.waiters.newerThan(after, Math.min(POLL_MS, deadline - clock.now()));
       if (this.isUsable(published, after)) return published;

@@ -55,6 +55,30 @@ test('a holder that vanished is overtaken once its lock TTL has passed', async (
   assert.equal((await f.store.get(KEY))?.fetchedBy, 'b');
 });
 
+test('a holder that lets go without publishing (its fetch failed) is followed within a second, not after its lock TTL', async () => {
+  const f = fleet();
+  after(() => f.stop());
+  const [a, b] = [await f.instance('a'), await f.instance('b')];
+  const started = f.clock.now();
+  // A's fetch hangs, holding the lock, then fails: A lets go of the lock with nothing published.
+  let fail!: (err: Error) => void;
+  a.endpoint.steps.push({ hang: new Promise<void>((_resolve, reject) => (fail = reject)) });
+  const fromA = a.shared.token({ after: 0 }).catch((err: Error) => err);
+  await settle();
+  let fromB: Token | undefined;
+  void b.shared.token({ after: 0 }).then((token) => (fromB = token));
+  await f.clock.advance(300);
+  assert.equal(b.endpoint.calls, 0, 'B waits while A holds the lock');
+  fail(new Error('token endpoint answered 503'));
+  assert.ok((await fromA) instanceof Error);
+  await f.clock.advance(1_000);
+  await waitFor(() => fromB !== undefined, { what: "B's own token" });
+  assert.equal(b.endpoint.calls, 1, 'B fetched once the lock was free');
+  assert.ok(f.clock.now() - started < LOCK_TTL_MS, `followed after ${f.clock.now() - started} ms, before the lock's TTL (${LOCK_TTL_MS} ms)`);
+  assert.equal((await f.store.get(KEY))?.fetchedBy, 'b', 'and published it');
+  assert.equal(await sample(b.metrics, 'token_sidecar_lock_acquisitions_total', { result: 'contended' }), 1, 'one wait, counted once');
+});
+
 test('the vanished holder\'s late token does not land: it returns the newer one', async () => {
   const { f, stalled, fromA, fromB } = await vanishedHolder();
   await f.clock.advance(LOCK_TTL_MS + 500);
