@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -121,13 +122,45 @@ export async function stopAllProcesses(graceMs = DEFAULT_STOP_GRACE_MS): Promise
   await Promise.all([...running].map((proc) => proc.stop('SIGTERM', graceMs)));
 }
 
-/** A loopback port that was free a moment ago (bind to 0, read, close). */
-export async function freePort(): Promise<number> {
+/**
+ * Where freePort draws from: below the kernel's ephemeral range (Linux's
+ * /proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by default), so no outgoing connection of
+ * another process is given the port between the check and the child's bind; and at random, because
+ * the kernel's own pick (bind to port 0) hands a port just released to the next caller, so two
+ * processes starting servers at once were given the same port, and one test's readiness check was
+ * answered by another test's sidecar.
+ */
+const PORT_RANGE = ((): readonly [number, number] => {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 12_000) return [10_000, low - 1];
+  } catch {
+    // Not Linux: the range IANA leaves to the system for ephemeral ports starts at 49152.
+  }
+  return [10_000, 32_767];
+})();
+
+/** Whether a server can listen on `port` on the loopback now. */
+async function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
+  const listening = once(server, 'listening').then(() => true, () => false);
+  server.listen(port, '127.0.0.1');
+  if (!(await listening)) return false;
   server.close();
   await once(server, 'close');
-  return port;
+  return true;
+}
+
+/**
+ * A loopback port that was free a moment ago, for a child process to listen on: drawn at random from
+ * PORT_RANGE until one can be listened on. A start that still meets a taken port (another process
+ * drew it in between) fails with "already in use", which the test harness starts again on new ports.
+ */
+export async function freePort(): Promise<number> {
+  const [low, high] = PORT_RANGE;
+  for (let tries = 0; tries < 1_000; tries++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no port between ${low} and ${high} could be listened on in 1,000 tries`);
 }
