@@ -54,17 +54,17 @@ const filters = args.filter((arg) => !arg.startsWith('--'));
 const files = walk('test').sort().filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 const runsLoad = (file) => /-load\.test\.ts$/.test(file);
 const unit = files.filter((f) => !startsProcesses(resolve(f)) && !runsLoad(f));
-// Scheduling only: the files that take longest, longest first (as measured alone), so they start
+// Scheduling only: the files that take longest, longest first (as measured in the suite), so they start
 // first instead of running alone at the end while the other slots sit idle.
 const LONGEST = [
+  'test/deploy/docker-replay.test.ts', // two npm installs and a compile: about a minute beside the others
   'test/e2e/rate-limit-pool.test.ts', // 10 s rate windows, scenario after scenario: about a minute
   'test/e2e/pool-limits.test.ts',
+  'test/oauth2/provider-load.test.ts', // four 10 s loads
   'test/e2e/fleet.test.ts', // a 4-instance fleet under load, four times
   'test/e2e/redis-sentinel.test.ts',
   'test/demo/demo.test.ts',
   'test/e2e/redis-cluster.test.ts',
-  'test/oauth2/provider-load.test.ts',
-  'test/deploy/docker-replay.test.ts', // two npm installs and a compile
   'test/login/many-users.test.ts',
   'test/e2e/single-instance-load.test.ts',
   'test/e2e/shutdown.test.ts',
