@@ -34,13 +34,16 @@ if (WORKERS) env.WORKERS = WORKERS;
 else env.REDIS_URL = (await startRedisNodes(1))[0]!.url;
 const sidecars = await Promise.all(Array.from({ length: WORKERS ? 1 : 2 }, () => startSidecar(url, env)));
 try {
-  const load = await openLoop(sidecars, ramp(200, 1_000), DURATION_S * 1000, async () => mock.stats().tokenRequests.total);
+  const load = await openLoop(sidecars, ramp(200, 1_000), DURATION_S * 1000, async () => {
+    const stats = mock.stats();
+    return { tokenRequests: stats.tokenRequests.total, upstream429: stats.api.byStatus['429'] ?? 0 };
+  });
   const peak = peakPerWindow(load.sent, WINDOW_S * 1000);
   const stats = mock.stats();
   console.log(`${WORKERS ? `one sidecar, WORKERS=${WORKERS}` : 'two sidecars on one redis-server'}, ${LIMIT} per ${WINDOW_S} s, 200 requests/s for ${DURATION_S} s`);
   console.log(`client answers: ${JSON.stringify(load.statuses)}; upstream 429s: ${refused.length} of ${stats.api.total}; token requests: ${stats.tokenRequests.total}`);
   console.log(`pool at the end: ${load.timeline.at(-1)?.poolSizes.join('/')}; aim: ceil(${peak} / ${LIMIT}) + 2 = ${Math.ceil(peak / LIMIT) + 2}`);
-  console.log(`pool by second (s:sizes:token requests): ${load.timeline.map(({ atS, poolSizes, tokenRequests }) => `${atS}:${poolSizes.join('/')}:${tokenRequests}`).join(' ')}`);
+  console.log(`pool by second (s:sizes:token requests:upstream 429s so far): ${load.timeline.map(({ atS, poolSizes, tokenRequests, upstream429 }) => `${atS}:${poolSizes.join('/')}:${tokenRequests}:${upstream429}`).join(' ')}`);
 } finally {
   await Promise.all(sidecars.map((sidecar) => sidecar.proc.stop('SIGKILL')));
   await stopAllRedisNodes();

@@ -28,7 +28,10 @@ async function run(mock: Partial<MockOptions>, profile: Partial<ProfileConfig>, 
     logStream: { write: (line) => void lines.push(line) },
   });
   const target = { url: rig.proxyUrl, adminUrl: rig.adminUrl };
-  const load = await openLoop([target], ramp(RATE, 500), durationMs, async () => rig.mock.stats().tokenRequests.total);
+  const load = await openLoop([target], ramp(RATE, 500), durationMs, async () => {
+    const stats = rig.mock.stats();
+    return { tokenRequests: stats.tokenRequests.total, upstream429: stats.api.byStatus['429'] ?? 0 };
+  });
   const stats = rig.mock.stats();
   const answer = (await (await fetch(`${rig.adminUrl}/token`)).json()) as PoolAnswer;
   return {
@@ -39,7 +42,7 @@ async function run(mock: Partial<MockOptions>, profile: Partial<ProfileConfig>, 
     peakPerWindow: peakPerWindow(load.sent, WINDOW_MS),
     poolSize: await poolSize(rig.adminUrl),
     pool: answer.profiles[0]!.pool,
-    timeline: load.timeline.map(({ atS, poolSizes, tokenRequests }) => `${atS}s:${poolSizes.join('/')}:${tokenRequests}`).join(' '),
+    timeline: load.timeline.map(({ atS, poolSizes, tokenRequests, upstream429 }) => `${atS}s:${poolSizes.join('/')}:${tokenRequests}:${upstream429}`).join(' '),
     log: lines.join(''),
   };
 }

@@ -14,8 +14,8 @@ export interface PoolLoadRun {
   /** When each request was offered (ms from the start). */
   sent: number[];
   statuses: Record<string, number>;
-  /** Upstream 429s seen by the clients, by second from the start. */
-  timeline: { atS: number; poolSizes: number[]; tokenRequests: number }[];
+  /** Each second: the instances' pool sizes, and the upstream's token requests and 429s so far. */
+  timeline: { atS: number; poolSizes: number[]; tokenRequests: number; upstream429: number }[];
   skipped: number;
   /** Client answers by status, per second of offering. */
   bySecond: Record<string, number>[];
@@ -35,11 +35,14 @@ export async function poolSize(adminUrl: string): Promise<number> {
   return Number(match?.[1]);
 }
 
+/** What the upstream has counted so far, read once a second for the timeline. */
+export type UpstreamCounts = () => Promise<{ tokenRequests: number; upstream429: number }>;
+
 /**
  * Offers requests for `durationMs` at `ratePerSecond(ms since start)`: the count due by each moment
  * is the integral of the rate, taken in 5 ms steps.
  */
-export async function openLoop(targets: readonly Target[], ratePerSecond: (ms: number) => number, durationMs: number, tokenRequests: () => Promise<number>, path = '/api/v2/tokens/me'): Promise<PoolLoadRun> {
+export async function openLoop(targets: readonly Target[], ratePerSecond: (ms: number) => number, durationMs: number, upstreamCounts: UpstreamCounts, path = '/api/v2/tokens/me'): Promise<PoolLoadRun> {
   const agent = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
   const run: PoolLoadRun = { sent: [], statuses: {}, timeline: [], skipped: 0, bySecond: [] };
   const started = performance.now();
@@ -77,8 +80,8 @@ export async function openLoop(targets: readonly Target[], ratePerSecond: (ms: n
     }
     if (elapsed >= nextSample) {
       nextSample += 1_000;
-      void Promise.all([Promise.all(targets.map((s) => poolSize(s.adminUrl))), tokenRequests()]).then(
-        ([poolSizes, tokens]) => run.timeline.push({ atS: Math.round(elapsed / 1000), poolSizes, tokenRequests: tokens }),
+      void Promise.all([Promise.all(targets.map((s) => poolSize(s.adminUrl))), upstreamCounts()]).then(
+        ([poolSizes, counts]) => run.timeline.push({ atS: Math.round(elapsed / 1000), poolSizes, ...counts }),
         () => {},
       );
     }
@@ -137,7 +140,10 @@ export async function runPoolScenario(
   const started = performance.now();
   const sidecars = await sidecarsFor(mock.url);
   const before = await mock.stats();
-  const load = await openLoop(sidecars, rate, durationMs, async () => (await mock.stats()).tokenRequests.total);
+  const load = await openLoop(sidecars, rate, durationMs, async () => {
+    const stats = await mock.stats();
+    return { tokenRequests: stats.tokenRequests.total, upstream429: stats.api.byStatus['429'] ?? 0 };
+  });
   const afterRun = await mock.stats();
   // Instances adopt the fleet's size at their next poll of the store (each second): the last growth
   // may be a poll away on some of them when the load ends.
@@ -158,7 +164,8 @@ export async function runPoolScenario(
     peakPerWindow: peakPerWindow(load.sent, limit.windowMs),
     finalPoolSizes: await sizes(),
     pool: await poolStatus(sidecars[0]!.adminUrl),
-    timeline: load.timeline.map(({ atS, poolSizes, tokenRequests }) => `${atS}s:${poolSizes.join('/')}:${tokenRequests}`).join(' '),
+    /** Each second as `<s>s:<pool sizes>:<token requests so far>:<upstream 429s so far>`. */
+    timeline: load.timeline.map(({ atS, poolSizes, tokenRequests, upstream429 }) => `${atS}s:${poolSizes.join('/')}:${tokenRequests}:${upstream429}`).join(' '),
   };
 }
 
