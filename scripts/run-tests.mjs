@@ -60,7 +60,8 @@ const LONGEST = [
   'test/deploy/docker-replay.test.ts', // two npm installs and a compile: about a minute beside the others
   'test/e2e/rate-limit-pool.test.ts', // 10 s rate windows, scenario after scenario: about a minute
   'test/e2e/pool-limits.test.ts',
-  'test/oauth2/provider-load.test.ts', // four 10 s loads
+  'test/oauth2/provider-load.test.ts', // two 10 s loads each
+  'test/oauth2/provider-key-load.test.ts',
   'test/e2e/fleet.test.ts', // a 4-instance fleet under load, four times
   'test/e2e/redis-sentinel.test.ts',
   'test/demo/demo.test.ts',
