@@ -64,6 +64,19 @@ export const MIN_OWN_FOR_FACTOR = 20;
 export const MAX_FLEET_FACTOR = 16;
 
 /**
+ * How many the fleet counted per one of this instance's over a window of `windowMs` (sends, or
+ * arrivals), from this instance's own count and the others' as the store last told. The others' are
+ * filed under the bucket of the batch that handed them over, half a batch late on average, so they
+ * stay in the window that much longer than this instance's own: counted over the window's length,
+ * not over that longer span. Bounded to [1, MAX_FLEET_FACTOR]; `own` must be positive.
+ */
+export function fleetFactorOf(own: number, others: number, windowMs: number): number {
+  const lateness = windowMs > 0 ? windowMs / (windowMs + FLEET_COUNT_INTERVAL_MS / 2) : 1;
+  const factor = (own + others * lateness) / own;
+  return factor < 1 ? 1 : factor > MAX_FLEET_FACTOR ? MAX_FLEET_FACTOR : factor;
+}
+
+/**
  * One slot's budget in the current rate window. `used` is the best estimate of requests counted
  * against the token in that window: the upstream's count from the freshest answer, plus the
  * requests sent after the request that answer was for (still in flight, or counted after the answer

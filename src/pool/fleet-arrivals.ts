@@ -12,7 +12,7 @@
  *
  * Single-threaded; `add` is O(1) and allocation-free (the request path calls it).
  */
-import { FLEET_COUNT_INTERVAL_MS, MAX_FLEET_FACTOR, MIN_OWN_FOR_FACTOR } from './budget.js';
+import { FLEET_COUNT_INTERVAL_MS, fleetFactorOf, MIN_OWN_FOR_FACTOR } from './budget.js';
 import { SlidingCount } from './sliding-count.js';
 import { BUCKETS_PER_WINDOW, type TokenLimit } from './token-limit.js';
 
@@ -64,18 +64,13 @@ export class FleetArrivals {
 
   /**
    * The fleet's arrivals per arrival here over the window, as of the last batch; undefined before a
-   * batch, when it is stale, or while this instance has had too few arrivals to measure by. The
-   * others' arrivals sit half a batch longer in the window than this instance's own (filed when
-   * handed over), as fleetRatio allows for. Bounded to [1, MAX_FLEET_FACTOR].
+   * batch, when it is stale, or while this instance has had too few arrivals to measure by
+   * (fleetFactorOf, as the tokens' sends are reckoned).
    */
   ratio(now: number): number | undefined {
     if (this.fleetAt === 0 || now - this.fleetAt > STALE_AFTER_MS) return undefined;
     const own = this.ownInFleet;
     if (own < MIN_OWN_FOR_FACTOR) return undefined;
-    const others = this.fleet > own ? this.fleet - own : 0;
-    const windowMs = this.limit.windowMs + this.limit.bucketMs;
-    const lateness = windowMs / (windowMs + FLEET_COUNT_INTERVAL_MS / 2);
-    const ratio = (own + others * lateness) / own;
-    return ratio < 1 ? 1 : ratio > MAX_FLEET_FACTOR ? MAX_FLEET_FACTOR : ratio;
+    return fleetFactorOf(own, this.fleet > own ? this.fleet - own : 0, this.limit.windowMs + this.limit.bucketMs);
   }
 }

@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import type { RateCounter, RateCountStore } from '../store/store.js';
 import type { Clock, TimerHandle } from '../token/clock.js';
-import { FLEET_COUNT_INTERVAL_MS, MAX_FLEET_FACTOR, type SlotBudget } from './budget.js';
+import { FLEET_COUNT_INTERVAL_MS, fleetFactorOf, type SlotBudget } from './budget.js';
 import type { FleetArrivals } from './fleet-arrivals.js';
 import { BUCKETS_PER_WINDOW } from './token-limit.js';
-
 
 export { FLEET_COUNT_INTERVAL_MS };
 
@@ -32,11 +31,8 @@ const ARRIVALS_COUNTER = 'arrivals';
 /**
  * How many requests the fleet sends per request of this instance, over the window, from the counts
  * of the first `size` counted budgets: their fleet counts (this instance's own plus the others' as
- * the store last told) over this instance's own. The others' sends are filed under the bucket of the
- * batch that handed them over, half a batch late on average, so they stay in the window that much
- * longer than this instance's own: counted for the ratio over the window's length, not over that
- * longer span. undefined while this instance has sent fewer than MIN_OWN_FOR_BUDGET_RATIO to measure by.
- * Bounded to [1, MAX_FLEET_FACTOR]. O(size), no allocation.
+ * the store last told) against this instance's own (fleetFactorOf). undefined while this instance
+ * has sent fewer than MIN_OWN_FOR_BUDGET_RATIO to measure by. O(size), no allocation.
  */
 export function fleetRatio(budgets: readonly SlotBudget[], size: number, now: number): number | undefined {
   let own = 0;
@@ -50,9 +46,7 @@ export function fleetRatio(budgets: readonly SlotBudget[], size: number, now: nu
     others += b.storeCounted(now) - mine;
     windowMs = b.windowMs;
   }
-  if (own < MIN_OWN_FOR_BUDGET_RATIO) return undefined;
-  const lateness = windowMs > 0 ? windowMs / (windowMs + FLEET_COUNT_INTERVAL_MS / 2) : 1;
-  return Math.min(MAX_FLEET_FACTOR, Math.max(1, (own + others * lateness) / own));
+  return own < MIN_OWN_FOR_BUDGET_RATIO ? undefined : fleetFactorOf(own, others, windowMs);
 }
 
 /**
