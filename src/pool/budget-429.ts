@@ -47,24 +47,17 @@ export function perMinuteOf(named: NamedLimit): number | undefined {
 }
 
 /**
- * Classifies an upstream 429. `allowed` and `count` are the response's budget counters (NaN when
- * absent); `limitKey` is the limit the 429's body names, if it names one (docs/genesys.md §5, §6:
- * whether 429s do is unconfirmed, so it decides only when present).
- * - a per-token limit key, or counters at or over the limit: the token's own budget, which another
- *   slot (or a new one) can relieve;
- * - another key (per user, per OAuth client and user, per resource, org), or counters with budget
- *   left: a different limit tripped; the 429 reaches the client unchanged;
- * - neither key nor counters: the token's own budget only if the local count (RATE_LIMIT_PER_TOKEN)
- *   of `budget` says it is spent at `now`, otherwise another limit.
+ * Classifies an upstream 429 whose body names no limit (one that does is decided by the name alone:
+ * limitScope, in PoolSlot.rateLimited). `allowed` and `count` are the response's budget counters
+ * (NaN when absent).
+ * - counters at or over the limit: the token's own budget, which another slot (or a new one) can
+ *   relieve;
+ * - counters with budget left: a different limit tripped (per user, per OAuth client and user, per
+ *   resource, org); the 429 reaches the client unchanged;
+ * - no counters: the token's own budget only if the local count (RATE_LIMIT_PER_TOKEN) of `budget`
+ *   says it is spent at `now`, otherwise another limit.
  */
-export function classify429(
-  allowed: number,
-  count: number,
-  limitKey?: string,
-  budget?: SlotBudget,
-  now = 0,
-): RateLimitCause {
-  if (limitKey !== undefined) return limitScope(limitKey) === 'token' ? 'token_budget' : 'other';
+export function classify429(allowed: number, count: number, budget?: SlotBudget, now = 0): RateLimitCause {
   if (allowed > 0 && count >= 0) return count >= allowed ? 'token_budget' : 'other';
   if (budget !== undefined && !budget.fromUpstream && budget.limit > 0 && budget.remaining(now, true) === 0) return 'token_budget';
   return 'other';

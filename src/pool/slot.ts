@@ -125,7 +125,7 @@ export class PoolSlot implements LeaseSlot {
     const now = this.clock.now();
     if (this.budget.fromUpstream || !Number.isNaN(allowed)) {
       // The upstream's counters say whose budget it was.
-      if (classify429(allowed, count, undefined, this.budget, now) !== 'token_budget') return false;
+      if (classify429(allowed, count, this.budget, now) !== 'token_budget') return false;
       this.markExhausted(retryAfterSeconds);
       return true;
     }

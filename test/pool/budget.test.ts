@@ -297,20 +297,13 @@ describe('classify429', () => {
     assert.equal(classify429(300, 12), 'other');
   });
 
-  it('a limit key in the body decides when present', () => {
-    assert.equal(classify429(300, 12, 'client.credentials.token.rate.per.minute'), 'token_budget');
-    assert.equal(classify429(Number.NaN, Number.NaN, 'token.rate.per.minute'), 'token_budget');
-    assert.equal(classify429(300, 300, 'org.app.user.rate.per.minute'), 'other');
-    assert.equal(classify429(300, 300, 'org.user.rate.per.minute'), 'other');
-  });
-
   it('no counters and no key: another limit, unless the local count says the token is spent', () => {
     assert.equal(classify429(Number.NaN, Number.NaN), 'other');
     const local = new SlotBudget(2);
     local.noteSent(0);
-    assert.equal(classify429(Number.NaN, Number.NaN, undefined, local, 0), 'other');
+    assert.equal(classify429(Number.NaN, Number.NaN, local, 0), 'other');
     local.noteSent(0);
-    assert.equal(classify429(Number.NaN, Number.NaN, undefined, local, 0), 'token_budget');
+    assert.equal(classify429(Number.NaN, Number.NaN, local, 0), 'token_budget');
   });
 
   it('reads the limit key of a Genesys error body, and nothing from anything else', () => {

@@ -231,6 +231,21 @@ test('a 429 whose body names a limit per client, user or organisation stops grow
   assert.equal(a.pool.budgets[lease.slot.index]!.exhaustedUntil, 0, 'the slot is not spent: another token would meet the same limit');
 });
 
+test('a limit the 429 names decides over the budget counters the answer carries', async () => {
+  const { instance } = world();
+  const a = instance({ slots: 2, tokenLimit: new TokenLimit(WINDOW_MS, 300, 'setting') });
+  a.pool.start();
+  await settle();
+  const lease = a.pool.lease()!;
+  // Counters with budget left would say another limit; the name says the token's own.
+  assert.equal(lease.slot.rateLimited(300, 12, 7, { key: 'client.credentials.token.rate.per.minute', value: undefined }), true);
+  assert.equal(lease.slot.rateLimited(Number.NaN, Number.NaN, 7, { key: 'token.rate.per.minute', value: undefined }), true);
+  // Counters at the limit would say the token's own; the name says a limit over every token.
+  const other = a.pool.lease()!;
+  assert.equal(other.slot.rateLimited(300, 300, 7, { key: 'org.app.user.rate.per.minute', value: undefined }), false);
+  assert.equal(other.slot.rateLimited(300, 300, 7, { key: 'org.user.rate.per.minute', value: undefined }), false);
+});
+
 test("a 429 whose body names a resource's own limit reaches the client and changes nothing: growth goes on, the slot keeps its budget", async () => {
   const { instance } = world();
   const a = instance({ slots: 2 });
