@@ -104,6 +104,10 @@ export function readIetf(rawHeaders: readonly Buffer[], limitAt: readonly number
   let dictLimit = NaN;
   let dictRemaining = NaN;
   let dictReset = NaN;
+  // Which policy lines are well-formed (bit l), checked once here rather than for every service
+  // limit looked up in them.
+  let policyOk = 0;
+  for (let l = 0; l < policyLines && l < 31; l++) if (wellFormed(rawHeaders[policyAt[l]!]!, policyItem, false)) policyOk |= 1 << l;
   for (let l = 0; l < limitLines; l++) {
     const buf = rawHeaders[limitAt[l]!]!;
     if (!wellFormed(buf, limitItem, true)) continue;
@@ -117,7 +121,7 @@ export function readIetf(rawHeaders: readonly Buffer[], limitAt: readonly number
         else if (sameBytes(buf, limitItem.nameStart, limitItem.nameEnd, 'remaining')) dictRemaining = limitItem.value;
         else if (sameBytes(buf, limitItem.nameStart, limitItem.nameEnd, 'reset')) dictReset = limitItem.value;
       } else if (!Number.isNaN(limitItem.r)) {
-        const q = quotaOf(rawHeaders, policyAt, policyLines, buf, limitItem.nameStart, limitItem.nameEnd);
+        const q = quotaOf(rawHeaders, policyAt, policyOk, buf, limitItem.nameStart, limitItem.nameEnd);
         if (q > 0) consider(q, limitItem.r, limitItem.t);
       }
     }
@@ -142,11 +146,14 @@ function consider(q: number, r: number, t: number): void {
   }
 }
 
-/** The `q` of the request-counting policy named buf[start, end), among the RateLimit-Policy lines; 0 when none. */
-function quotaOf(rawHeaders: readonly Buffer[], policyAt: readonly number[], policyLines: number, name: Buffer, start: number, end: number): number {
-  for (let l = 0; l < policyLines; l++) {
+/**
+ * The `q` of the request-counting policy named name[start, end), among the well-formed RateLimit-Policy
+ * lines (`policyOk`: bit l for line l); 0 when none.
+ */
+function quotaOf(rawHeaders: readonly Buffer[], policyAt: readonly number[], policyOk: number, name: Buffer, start: number, end: number): number {
+  for (let l = 0; policyOk >> l !== 0; l++) {
+    if ((policyOk & (1 << l)) === 0) continue;
     const buf = rawHeaders[policyAt[l]!]!;
-    if (!wellFormed(buf, policyItem, false)) continue;
     let pos = skipSpaces(buf, 0);
     while (pos < buf.length) {
       pos = scanMember(buf, pos, policyItem, false);
