@@ -10,7 +10,7 @@
  *   WINDOW_S=10 DURATION_S=14 node --import tsx bench/pool-at-scale.ts    the tests' scale
  */
 import { buildMockUpstream } from '../src/mock/app.js';
-import { openLoop, peakPerWindow, ramp } from '../test/helpers/pool-load.js';
+import { countsOf, openLoop, peakPerWindow, ramp } from '../test/helpers/pool-load.js';
 import { startSidecar } from '../test/helpers/processes.js';
 import { startRedisNodes, stopAllRedisNodes } from '../test/helpers/redis-server.js';
 
@@ -34,10 +34,7 @@ if (WORKERS) env.WORKERS = WORKERS;
 else env.REDIS_URL = (await startRedisNodes(1))[0]!.url;
 const sidecars = await Promise.all(Array.from({ length: WORKERS ? 1 : 2 }, () => startSidecar(url, env)));
 try {
-  const load = await openLoop(sidecars, ramp(200, 1_000), DURATION_S * 1000, async () => {
-    const stats = mock.stats();
-    return { tokenRequests: stats.tokenRequests.total, upstream429: stats.api.byStatus['429'] ?? 0 };
-  });
+  const load = await openLoop(sidecars, ramp(200, 1_000), DURATION_S * 1000, async () => countsOf(mock.stats()));
   const peak = peakPerWindow(load.sent, WINDOW_S * 1000);
   const stats = mock.stats();
   console.log(`${WORKERS ? `one sidecar, WORKERS=${WORKERS}` : 'two sidecars on one redis-server'}, ${LIMIT} per ${WINDOW_S} s, 200 requests/s for ${DURATION_S} s`);

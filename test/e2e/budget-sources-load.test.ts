@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { ProfileConfig } from '../../src/config/types.js';
 import type { MockOptions } from '../../src/mock/options.js';
 import { startRig } from '../helpers/in-process.js';
-import { openLoop, peakPerWindow, poolSize, ramp } from '../helpers/pool-load.js';
+import { countsOf, openLoop, peakPerWindow, poolSize, ramp } from '../helpers/pool-load.js';
 
 // The auto pool's other sources of budget, under load: budget headers other than Genesys's old
 // inin-ratelimit-* (the IETF RateLimit fields, x-ratelimit-*), and a 429 whose body names its limit
@@ -28,10 +28,7 @@ async function run(mock: Partial<MockOptions>, profile: Partial<ProfileConfig>, 
     logStream: { write: (line) => void lines.push(line) },
   });
   const target = { url: rig.proxyUrl, adminUrl: rig.adminUrl };
-  const load = await openLoop([target], ramp(RATE, 500), durationMs, async () => {
-    const stats = rig.mock.stats();
-    return { tokenRequests: stats.tokenRequests.total, upstream429: stats.api.byStatus['429'] ?? 0 };
-  });
+  const load = await openLoop([target], ramp(RATE, 500), durationMs, async () => countsOf(rig.mock.stats()));
   const stats = rig.mock.stats();
   const answer = (await (await fetch(`${rig.adminUrl}/token`)).json()) as PoolAnswer;
   return {

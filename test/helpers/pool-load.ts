@@ -38,6 +38,11 @@ export async function poolSize(adminUrl: string): Promise<number> {
 /** What the upstream has counted so far, read once a second for the timeline. */
 export type UpstreamCounts = () => Promise<{ tokenRequests: number; upstream429: number }>;
 
+/** The timeline's counts from the mock's /__stats (or its in-process stats()). */
+export function countsOf(stats: { tokenRequests: { total: number }; api: { byStatus: Record<string, number> } }) {
+  return { tokenRequests: stats.tokenRequests.total, upstream429: stats.api.byStatus['429'] ?? 0 };
+}
+
 /**
  * Offers requests for `durationMs` at `ratePerSecond(ms since start)`: the count due by each moment
  * is the integral of the rate, taken in 5 ms steps.
@@ -140,10 +145,7 @@ export async function runPoolScenario(
   const started = performance.now();
   const sidecars = await sidecarsFor(mock.url);
   const before = await mock.stats();
-  const load = await openLoop(sidecars, rate, durationMs, async () => {
-    const stats = await mock.stats();
-    return { tokenRequests: stats.tokenRequests.total, upstream429: stats.api.byStatus['429'] ?? 0 };
-  });
+  const load = await openLoop(sidecars, rate, durationMs, async () => countsOf(await mock.stats()));
   const afterRun = await mock.stats();
   // Instances adopt the fleet's size at their next poll of the store (each second): the last growth
   // may be a poll away on some of them when the load ends.
