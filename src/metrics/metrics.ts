@@ -65,7 +65,7 @@ export function createMetrics(registry: Registry, opts: { defaultMetrics?: boole
     }),
     lockAcquisitions: new Counter({
       name: 'token_sidecar_lock_acquisitions_total',
-      help: 'Refresh lock attempts: acquired, contended (another instance holds it) or failed (lock service unreachable).',
+      help: 'Refresh lock attempts: acquired, contended (another instance holds it: once per wait, however often the waiter looks again) or failed (lock service unreachable).',
       labelNames: ['profile', 'result'] as const,
       registers,
     }),
