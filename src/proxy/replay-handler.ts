@@ -251,13 +251,21 @@ export class ReplayHandler implements Handler {
     const held = this.held!;
     this.held = undefined;
     this.replayLease = undefined;
-    const { handler, meter, timing } = this.request;
     if (this.reason === 'unauthorized') {
-      meter.replay('not_replayable');
+      this.request.meter.replay('not_replayable');
       this.lease.slot.onUnauthorized(this.lease.token).catch(() => {});
     }
+    return this.deliver(held, held.resume);
+  }
+
+  /**
+   * Hands a held answer to the client's handler: Server-Timing stamped, its headers, its body so far.
+   * Returns the handler's word on the last chunk (false: pause until it calls `resume`).
+   */
+  private deliver(held: HeldAnswer, resume: () => void): boolean {
+    const { handler, timing } = this.request;
     if (timing !== undefined) this.stampTiming(timing, held.rawHeaders, performance.now());
-    let more = handler.onHeaders?.(held.statusCode, held.rawHeaders, held.resume, held.statusText) ?? true;
+    let more = handler.onHeaders?.(held.statusCode, held.rawHeaders, resume, held.statusText) ?? true;
     for (const chunk of held.chunks) more = handler.onData?.(chunk) ?? true;
     return more;
   }
@@ -335,7 +343,7 @@ export class ReplayHandler implements Handler {
     return this.lease.slot.onUnauthorized(this.lease.token).then((lease) => ({ lease }));
   }
 
-  private replay(held: NonNullable<ReplayHandler['held']>, trailers: string[] | null): void {
+  private replay(held: HeldAnswer, trailers: string[] | null): void {
     this.replayed = true;
     const { timing } = this.request;
     const waitStartedAt = performance.now();
@@ -359,15 +367,10 @@ export class ReplayHandler implements Handler {
         this.held = undefined;
         if (this.reason === 'unauthorized') this.request.meter.replay('no_token');
         if (this.finished) return;
-        const { handler } = this.request;
-        if (timing !== undefined) {
-          timing.tokenUs += microsecondsSince(waitStartedAt);
-          this.stampTiming(timing, held.rawHeaders, performance.now());
-        }
-        handler.onHeaders?.(held.statusCode, held.rawHeaders, () => {}, held.statusText);
-        for (const chunk of held.chunks) handler.onData?.(chunk);
+        if (timing !== undefined) timing.tokenUs += microsecondsSince(waitStartedAt);
+        this.deliver(held, () => {});
         // Its own trailers (undici's request handler reads them: null would throw there).
-        handler.onComplete?.(trailers);
+        this.request.handler.onComplete?.(trailers);
       },
     );
   }
