@@ -71,7 +71,6 @@ export class RateMeter {
  */
 export const SPARE_SLOTS = 0.5;
 
-
 /**
  * Requests per second the whole fleet sends: this instance's rate (`localRate`, a RateMeter over the
  * requests it received, sent or not) times how many requests the fleet sends per request of this
