@@ -262,6 +262,18 @@ export class SlotBudget {
     return this.own.total(now);
   }
 
+  /**
+   * This instance's own sends with the token over the window up to the batch before the last one it
+   * handed over: what the others' count from the store is compared with to tell the fleet's ratio
+   * (fleet-counts.ts fleetRatio). The others hand their sends over on their own beat, so the count
+   * the store gave back holds theirs up to a batch (and a store round trip) ago; this instance's
+   * own up to now would outrun them while the load rises.
+   */
+  ownBeforeLastBatch(now: number): number {
+    const settled = this.own.total(now) - this.pending - this.lastTaken;
+    return settled > 0 ? settled : 0;
+  }
+
   /** The fleet's sends with the token over the window as far as the store has told (no estimate of the others' latest). */
   storeCounted(now: number): number {
     return this.own.total(now) + this.others;

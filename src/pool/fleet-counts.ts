@@ -12,10 +12,20 @@ export { FLEET_COUNT_INTERVAL_MS };
  * between batches. Lower than what the pool's sizing waits for (MIN_OWN_FOR_FACTOR in ./budget.ts): at a load's
  * start every instance draws on the one token, and until the ratio is known each reckons the others
  * sent nothing since the last batch; at 200 requests/s over two instances that overdrew the first
- * token by a fifth of its budget in the first second. Early ratios read low (the others' sends come a
- * batch late), never high, so they cannot starve an instance of its share.
+ * token by a fifth of its budget in the first second.
  */
 export const MIN_OWN_FOR_BUDGET_RATIO = 5;
+
+/**
+ * The fleet ratio each budget takes until fleetRatio has measured one: one other instance sending as
+ * much as this one. An instance on a shared store cannot know before its batches come back whether
+ * it is alone, and the first token is the one every instance draws on at once: reckoned alone, two
+ * instances on a starved machine sent 28 and 36 with a token of 50 before either heard of the other.
+ * Alone, the prior holds this instance to half its first token for its first two batches (half a
+ * second; the pool grows meanwhile if the load needs it); with more instances than two it still
+ * halves what they overdraw.
+ */
+export const UNMEASURED_FLEET_FACTOR = 2;
 
 /** What the batcher asks of the pool whose budgets it shares. */
 export interface CountedPool {
@@ -30,9 +40,18 @@ const ARRIVALS_COUNTER = 'arrivals';
 
 /**
  * How many requests the fleet sends per request of this instance, over the window, from the counts
- * of the first `size` counted budgets: their fleet counts (this instance's own plus the others' as
- * the store last told) against this instance's own (fleetFactorOf). undefined while this instance
- * has sent fewer than MIN_OWN_FOR_BUDGET_RATIO to measure by. O(size), no allocation.
+ * of the first `size` counted budgets: the others' sends as the store last told, against this
+ * instance's own up to its batch before last (SlotBudget.ownBeforeLastBatch), then fleetFactorOf.
+ * undefined while this instance has sent fewer than MIN_OWN_FOR_BUDGET_RATIO to measure by. O(size),
+ * no allocation.
+ *
+ * Why not this instance's own up to now: the others' sends reach the store a batch and a round
+ * trip late, so while the load or the pool is growing (every token's first window) that ratio read
+ * low, and each instance took more than its share of a fresh token. On a starved machine (batches
+ * 0.4-0.9 s apart) two instances read 1.6-1.85 for 2 and overdrew tokens 52 to 56 of 50. Against
+ * own sends a batch older the ratio reads a little high while the load rises (an instance holds
+ * back from part of its share, which the pool's growth makes up), and right in a steady load, where
+ * the window's count no longer rises.
  */
 export function fleetRatio(budgets: readonly SlotBudget[], size: number, now: number): number | undefined {
   let own = 0;
@@ -41,9 +60,8 @@ export function fleetRatio(budgets: readonly SlotBudget[], size: number, now: nu
   for (let i = 0; i < size; i++) {
     const b = budgets[i]!;
     if (b.fromUpstream) continue;
-    const mine = b.ownCounted(now);
-    own += mine;
-    others += b.storeCounted(now) - mine;
+    own += b.ownBeforeLastBatch(now);
+    others += b.storeCounted(now) - b.ownCounted(now);
     windowMs = b.windowMs;
   }
   return own < MIN_OWN_FOR_BUDGET_RATIO ? undefined : fleetFactorOf(own, others, windowMs);
@@ -68,6 +86,8 @@ export class FleetCounts {
   private busy = false;
   private warned = false;
   private stopped = true;
+  /** fleetRatio has measured a ratio once: the prior (UNMEASURED_FLEET_FACTOR) no longer stands. */
+  private measured = false;
 
   constructor(
     private readonly pool: CountedPool,
@@ -76,7 +96,18 @@ export class FleetCounts {
 
   start(): void {
     this.stopped = false;
+    if (!this.measured) this.setFleetFactor(UNMEASURED_FLEET_FACTOR);
     this.schedule();
+  }
+
+  /**
+   * The counted budgets' fleet ratio (new slots take slot 0's: LeasePool). A budget on the upstream's
+   * counters measures its own from them (SlotBudget.observe).
+   */
+  private setFleetFactor(factor: number | undefined): void {
+    if (factor === undefined) return;
+    const { budgets } = this.pool;
+    for (let i = 0; i < budgets.length; i++) if (!budgets[i]!.fromUpstream) budgets[i]!.fleetFactor = factor;
   }
 
   stop(): void {
@@ -116,7 +147,8 @@ export class FleetCounts {
       if (arrivals !== undefined) arrivals.applyFleet(totals[slots.length] ?? 0, now);
       // What each budget scales its own sends by until the next batch.
       const ratio = fleetRatio(budgets, size, now);
-      if (ratio !== undefined) for (let i = 0; i < budgets.length; i++) budgets[i]!.fleetFactor = ratio;
+      if (ratio !== undefined) this.measured = true;
+      this.setFleetFactor(ratio ?? (this.measured ? undefined : UNMEASURED_FLEET_FACTOR));
       this.warned = false;
     } catch (err) {
       // Not lost: the next batch hands them over.
