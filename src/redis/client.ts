@@ -57,8 +57,16 @@ export function nodeLabel(url: string): string {
   }
 }
 
+/** Connections closeClient was asked to close: their `end` is this process's doing, not ioredis giving up. */
+const closedOnPurpose = new WeakSet<Redis | Cluster>();
+
+export function isClosedOnPurpose(client: Redis | Cluster): boolean {
+  return closedOnPurpose.has(client);
+}
+
 /** Closes a connection politely when it is up, at once when it is not (QUIT would wait for it). */
 export async function closeClient(client: Redis | Cluster): Promise<void> {
+  closedOnPurpose.add(client);
   if (client.status === 'ready') {
     try {
       await client.quit();

@@ -14,7 +14,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
-import { COMMAND_TIMEOUT_MS, CONNECT_TIMEOUT_MS, nodeLabel, reconnectDelay } from './client.js';
+import { COMMAND_TIMEOUT_MS, CONNECT_TIMEOUT_MS, isClosedOnPurpose, nodeLabel, reconnectDelay } from './client.js';
 
 /** A value read when it is used (structurally a SecretFile). */
 export interface Current<T> {
@@ -124,7 +124,7 @@ function openSentinelPrimary(target: Extract<RedisTarget, { mode: 'sentinel' }>,
     ...(connection.tls && { tls: tlsOptions(connection.tls), enableTLSForSentinelMode: true }),
     ...(target.sentinelTls && { sentinelTLS: tlsOptions(target.sentinelTls) }),
   });
-  return handled(
+  return restartedWhenEnded(handled(
     withFreshSecrets(
       (retry) =>
         new Redis({
@@ -136,6 +136,9 @@ function openSentinelPrimary(target: Extract<RedisTarget, { mode: 'sentinel' }>,
           ...(target.sentinelPassword !== undefined && { sentinelPassword: target.sentinelPassword }),
           // Each sentinel asked is tried once per round; the round repeats with the reconnect backoff.
           sentinelRetryStrategy: reconnectDelay,
+          // A sentinel that does not answer (stalled, starved) is given up on like a node, and the
+          // next one asked; without it the question waits for ever and the primary is never found.
+          sentinelCommandTimeout: COMMAND_TIMEOUT_MS,
           // Hears +switch-master from the sentinels and reconnects at once, instead of when the old
           // primary's socket finally fails.
           failoverDetector: true,
@@ -143,7 +146,30 @@ function openSentinelPrimary(target: Extract<RedisTarget, { mode: 'sentinel' }>,
         }),
       (options) => Object.assign(options, fresh()),
     ),
-  );
+  ));
+}
+
+/**
+ * Starts a Sentinel-found connection again when ioredis has given it up (status `end`) without this
+ * process closing it. ioredis (5.x) does so when the sentinels' failover notice (+switch-master, which
+ * `failoverDetector` listens for) comes while the connection is still asking the sentinels where the
+ * primary is: the notice cancels that attempt, and a cancelled attempt ends the connection for good
+ * instead of retrying. Seen on a starved machine, where asking a sentinel is slow: a sidecar's store
+ * stayed unreachable after a failover until it was restarted. Retries with the reconnect backoff.
+ */
+function restartedWhenEnded(client: Redis): Redis {
+  let attempts = 0;
+  client.on('ready', () => {
+    attempts = 0;
+  });
+  client.on('end', () => {
+    if (isClosedOnPurpose(client)) return;
+    const timer = setTimeout(() => {
+      if (client.status === 'end' && !isClosedOnPurpose(client)) client.connect().catch(() => {});
+    }, reconnectDelay(++attempts));
+    timer.unref();
+  });
+  return client;
 }
 
 function openCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, connection: RedisConnection, role: 'command' | 'subscriber'): Cluster {

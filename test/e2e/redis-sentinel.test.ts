@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { waitFor } from '../../src/harness/wait-for.js';
 import { loadDuring } from '../helpers/load-during.js';
-import { RedisNode, stopAllRedisNodes } from '../helpers/redis-server.js';
+import { stopAllRedisNodes } from '../helpers/redis-server.js';
+import { startSentinelSetup } from '../helpers/redis-sentinel.js';
 import { FAILOVER_TOKENS, REFRESH_WAIT, startTokenFleet } from '../helpers/token-fleet.js';
 
 // Sentinel as teams run it: a primary, a replica and three sentinels (quorum 2). Two sidecars find
@@ -17,42 +14,8 @@ const NAME = 'sidecar-primary';
 
 after(() => stopAllRedisNodes());
 
-async function sentinelSetup() {
-  const dir = mkdtempSync(join(tmpdir(), 'sidecar-sentinel-'));
-  const primary = await RedisNode.start({ dir });
-  const replica = await RedisNode.start({ dir, args: ['--replicaof', '127.0.0.1', String(primary.port)] });
-  const admin = new Redis(primary.url);
-  after(() => admin.disconnect());
-  await waitFor(async () => /connected_slaves:1/.test(await admin.info('replication')), { what: 'the replica connected to the primary' });
-  const sentinels = await Promise.all(
-    [0, 1, 2].map(() =>
-      RedisNode.start({
-        dir,
-        sentinelConfig: (port) =>
-          [`port ${port}`, 'bind 127.0.0.1', `sentinel monitor ${NAME} 127.0.0.1 ${primary.port} 2`,
-            `sentinel down-after-milliseconds ${NAME} 1000`, `sentinel failover-timeout ${NAME} 5000`].join('\n') + '\n',
-      }),
-    ),
-  );
-  const asked = sentinels.map((sentinel) => new Redis(sentinel.url));
-  after(() => asked.forEach((client) => client.disconnect()));
-  // Every sentinel knows the replica and the two other sentinels: a failover can be agreed on.
-  await waitFor(
-    async () => {
-      const known = await Promise.all(asked.map(async (client) => [
-        ((await client.call('SENTINEL', 'REPLICAS', NAME)) as unknown[]).length,
-        ((await client.call('SENTINEL', 'SENTINELS', NAME)) as unknown[]).length,
-      ]));
-      return known.every(([replicas, others]) => replicas === 1 && others === 2);
-    },
-    { timeoutMs: 20_000, intervalMs: 200, what: 'the sentinels knowing the replica and each other' },
-  );
-  const primaryPort = async () => Number(((await asked[0]!.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME)) as [string, string])[1]);
-  return { primary, replica, sentinels, primaryPort };
-}
-
 test('two sidecars through Sentinel: the primary killed under load, no client error and at most one extra token request', async (t) => {
-  const { primary, replica, sentinels, primaryPort } = await sentinelSetup();
+  const { primary, replica, sentinels, primaryPort } = await startSentinelSetup(NAME);
   const fleet = await startTokenFleet({
     REDIS_SENTINELS: sentinels.map((sentinel) => `127.0.0.1:${sentinel.port}`).join(','),
     REDIS_SENTINEL_NAME: NAME,
