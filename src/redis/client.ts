@@ -64,13 +64,18 @@ export function isClosedOnPurpose(client: Redis | Cluster): boolean {
   return closedOnPurpose.has(client);
 }
 
-/** Closes a connection politely when it is up, at once when it is not (QUIT would wait for it). */
+/**
+ * Closes a connection politely when it is up (QUIT), at once when it is not (QUIT would wait for it).
+ * A node's connection (not a cluster's) ends with disconnect() either way: only that closes what it
+ * holds beside its socket, the sentinel connections a Sentinel-found one listens on for failovers,
+ * which would otherwise reconnect to the sentinels once a minute and keep the process alive.
+ */
 export async function closeClient(client: Redis | Cluster): Promise<void> {
   closedOnPurpose.add(client);
   if (client.status === 'ready') {
     try {
       await client.quit();
-      return;
+      if (client.isCluster) return;
     } catch {
       // the node went away between the check and QUIT: drop the socket below
     }
