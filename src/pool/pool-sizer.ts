@@ -48,6 +48,12 @@ const PROBE_ACCEPTED = 5;
 const PROBE_MS = 1_000;
 /** Answers a probe's token must have had before it is judged. */
 const PROBE_ANSWERS = 10;
+/**
+ * How far past one token's limit the fleet must have been served before a counted probe's success
+ * says the limit is per token: the fleet's figure is this instance's answers times the fleet ratio,
+ * which read 51.7 for the 50 a client-wide limit let through.
+ */
+const PAST_ONE_TOKEN = 1.25;
 
 /** Why growth stopped for good, if it did. */
 export type GrowthStop = 'shared' | 'revokes';
@@ -409,10 +415,19 @@ export class PoolSizer {
       // once stops growth through the pool's rateLimited instead.)
       const answers = budget.accepted + budget.refused;
       if (budget.firstSentAt === 0 || now - budget.firstSentAt < PROBE_MS || answers < PROBE_ANSWERS) return;
+      const served = budget.refused <= answers / 10 && budget.accepted >= Math.max(PROBE_ACCEPTED, budget.limit / 10);
+      // A probe served while the fleet has had no more served than one token's limit proves nothing:
+      // a limit over every token (per client) with budget left when the probe began serves it just
+      // as well, and once it is spent, requests wait instead of being refused on the probe. Watch on
+      // while the probe is never refused; refused before the fleet got past one token's limit, it
+      // says nothing.
+      const pastOneToken = this.fleetAccepted() > PAST_ONE_TOKEN * budget.tokenLimit.perWindow;
+      if (served && !pastOneToken && budget.refused === 0) return;
       this.probe = -1;
-      // Mostly served: per token (a few 429s are other instances' overdraw). Mostly refused: this
-      // probe says nothing; the next growth adds one token at a time and probes again.
-      if (budget.refused <= answers / 10 && budget.accepted >= Math.max(PROBE_ACCEPTED, budget.limit / 10)) this.scope = 'per_token';
+      // Mostly served past one token's limit: per token (a few 429s are other instances' overdraw).
+      // Otherwise this probe says nothing; the next growth adds one token at a time and probes again
+      // (a fresh token refused at once then stops growth).
+      if (served && pastOneToken) this.scope = 'per_token';
       return;
     }
     if (budget.firstCount < 0) return;
@@ -430,6 +445,17 @@ export class PoolSizer {
         'token pool stops growing: a new token started with the counts of the others, so the rate limit is per client or user, not per token; more tokens would not help',
       );
     }
+  }
+
+  /**
+   * Answers the fleet has had that were not 429s (nor 401s), over the slots' current tokens: this
+   * instance's own times the fleet's requests per request of its own (its budgets' fleetFactor).
+   */
+  private fleetAccepted(): number {
+    const { budgets, size } = this.pool;
+    let accepted = 0;
+    for (let i = 0; i < size; i++) accepted += budgets[i]!.accepted * budgets[i]!.fleetFactor;
+    return accepted;
   }
 
   private warnStore(err: unknown): void {

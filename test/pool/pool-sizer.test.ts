@@ -4,6 +4,7 @@ import { CacheReport } from '../../src/lifecycle/cache-report.js';
 import { RefreshAheadCache } from '../../src/lifecycle/cached.js';
 import { CoordinatedTokenSource } from '../../src/lifecycle/coordinated.js';
 import { TokenPool, type TokenPoolOptions } from '../../src/pool/pool.js';
+import { FleetCounts } from '../../src/pool/fleet-counts.js';
 import { GROWTH_STOPPED_SHARED, PoolSizer } from '../../src/pool/pool-sizer.js';
 import { PoolSlot } from '../../src/pool/slot.js';
 import { TokenLimit } from '../../src/pool/token-limit.js';
@@ -119,6 +120,38 @@ test('a limit shared by every token of the client stops growth within 3 extra to
   const record = await store.getPoolSize(POOL_KEY);
   assert.ok((record?.size ?? 1) - 1 <= 3, `pool record ${JSON.stringify(record)}`);
   assert.equal(a.pool.poolStatus().growth, GROWTH_STOPPED_SHARED);
+});
+
+test('counted, two instances, a per-client limit: a probe served out of what the client had left does not prove a per-token limit', async () => {
+  const { clock, store, endpoint, instance } = world();
+  const limit = () => new TokenLimit(WINDOW_MS, (LIMIT * 60_000) / WINDOW_MS, 'setting');
+  const pools = [instance({ tokenLimit: limit() }).pool, instance({ tokenLimit: limit() }).pool];
+  for (const pool of pools) {
+    pool.counts = new FleetCounts(pool, { store, key: 'sizer-test:{k}:default:rate', clock, log: quietLog() });
+    pool.start();
+  }
+  await settle();
+  // One window of LIMIT for every token of the client; answers carry no counters, as Genesys's today.
+  // A request finding every token out of budget is dropped (the proxy holds it), not sent.
+  const client = { start: Number.NEGATIVE_INFINITY, hits: 0 };
+  const every = 1000 / 40;
+  for (let t = 0, i = 0; t < 8_000; t += every, i++) {
+    const pool = pools[i % 2]!;
+    const lease = pool.lease();
+    if (lease !== undefined && !pool.outOfBudget) {
+      lease.slot.noteSent();
+      const now = clock.now();
+      if (now >= client.start + WINDOW_MS) Object.assign(client, { start: now, hits: 0 });
+      const refused = ++client.hits > LIMIT;
+      lease.slot.noteAnswer(refused ? 429 : 200);
+      if (refused) lease.slot.rateLimited(Number.NaN, Number.NaN, Math.ceil((client.start + WINDOW_MS - now) / 1000));
+    }
+    await clock.advance(every);
+  }
+  await clock.advance(1_000); // a poll: both instances on the record
+  const record = await store.getPoolSize(POOL_KEY);
+  for (const pool of pools) assert.equal(pool.poolStatus().growth, GROWTH_STOPPED_SHARED, `pool record ${JSON.stringify(record)}`);
+  assert.ok(endpoint.calls - 1 <= 3, `${endpoint.calls} token requests`);
 });
 
 test('the pool shrinks after the demand has stayed below its size for the quiet period; slots leave rotation', async () => {
