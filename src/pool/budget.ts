@@ -274,9 +274,9 @@ export class SlotBudget {
     return settled > 0 ? settled : 0;
   }
 
-  /** The fleet's sends with the token over the window as far as the store has told (no estimate of the others' latest). */
-  storeCounted(now: number): number {
-    return this.own.total(now) + this.others;
+  /** The other instances' sends with the token over the window, as the store last told (no estimate of their latest). */
+  get othersCounted(): number {
+    return this.others;
   }
 
   /** When this slot has budget again: `now` if it has some, else the end of its exhaustion or window. */

@@ -61,7 +61,7 @@ export function fleetRatio(budgets: readonly SlotBudget[], size: number, now: nu
     const b = budgets[i]!;
     if (b.fromUpstream) continue;
     own += b.ownBeforeLastBatch(now);
-    others += b.storeCounted(now) - b.ownCounted(now);
+    others += b.othersCounted;
     windowMs = b.windowMs;
   }
   return own < MIN_OWN_FOR_BUDGET_RATIO ? undefined : fleetFactorOf(own, others, windowMs);
