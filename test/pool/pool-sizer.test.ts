@@ -58,12 +58,16 @@ function world() {
   return { clock, store, endpoint, instance };
 }
 
-/** The upstream's fixed windows: one per token (per-token) or one for all (per-client). */
-function upstream(clock: FakeClock, mode: 'per-token' | 'per-client') {
+/**
+ * The upstream's fixed windows: one per token (per-token) or one for all (per-client). Its answers
+ * carry the window's counters, or with `counters: false` none (Genesys today): then each answer is a
+ * 200 or, over the limit, a 429 with the window's end as Retry-After.
+ */
+function upstream(clock: FakeClock, mode: 'per-token' | 'per-client', { counters = true } = {}) {
   const windows = new Map<string, { start: number; hits: number }>();
   return {
     over: 0,
-    /** Sends one request through `pool` and answers it with the counters, at once. */
+    /** Sends one request through `pool` and answers it, at once. */
     send(pool: TokenPool, lease = pool.lease()!): void {
       const ticket = lease.slot.noteSent();
       const key = mode === 'per-token' ? lease.token.accessToken : 'client';
@@ -72,7 +76,13 @@ function upstream(clock: FakeClock, mode: 'per-token' | 'per-client') {
       if (!window || now >= window.start + WINDOW_MS) windows.set(key, (window = { start: now, hits: 0 }));
       const count = ++window.hits;
       if (count > LIMIT) this.over++;
-      lease.slot.observeRateLimit(LIMIT, count, Math.ceil((window.start + WINDOW_MS - now) / 1000), ticket);
+      const resetSeconds = Math.ceil((window.start + WINDOW_MS - now) / 1000);
+      if (counters) {
+        lease.slot.observeRateLimit(LIMIT, count, resetSeconds, ticket);
+        return;
+      }
+      lease.slot.noteAnswer(count > LIMIT ? 429 : 200);
+      if (count > LIMIT) lease.slot.rateLimited(Number.NaN, Number.NaN, resetSeconds);
     },
   };
 }
@@ -131,23 +141,7 @@ test('counted, two instances, a per-client limit: a probe served out of what the
     pool.start();
   }
   await settle();
-  // One window of LIMIT for every token of the client; answers carry no counters, as Genesys's today.
-  // A request finding every token out of budget is dropped (the proxy holds it), not sent.
-  const client = { start: Number.NEGATIVE_INFINITY, hits: 0 };
-  const every = 1000 / 40;
-  for (let t = 0, i = 0; t < 8_000; t += every, i++) {
-    const pool = pools[i % 2]!;
-    const lease = pool.lease();
-    if (lease !== undefined && !pool.outOfBudget) {
-      lease.slot.noteSent();
-      const now = clock.now();
-      if (now >= client.start + WINDOW_MS) Object.assign(client, { start: now, hits: 0 });
-      const refused = ++client.hits > LIMIT;
-      lease.slot.noteAnswer(refused ? 429 : 200);
-      if (refused) lease.slot.rateLimited(Number.NaN, Number.NaN, Math.ceil((client.start + WINDOW_MS - now) / 1000));
-    }
-    await clock.advance(every);
-  }
+  await load(clock, pools, upstream(clock, 'per-client', { counters: false }), 40, 8_000);
   await clock.advance(1_000); // a poll: both instances on the record
   const record = await store.getPoolSize(POOL_KEY);
   for (const pool of pools) assert.equal(pool.poolStatus().growth, GROWTH_STOPPED_SHARED, `pool record ${JSON.stringify(record)}`);
