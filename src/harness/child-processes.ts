@@ -135,7 +135,7 @@ const PORT_RANGE = ((): readonly [number, number] => {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
     if (Number.isInteger(low) && low > 12_000) return [10_000, low - 1];
   } catch {
-    // Not Linux: the range IANA leaves to the system for ephemeral ports starts at 49152.
+    // Not Linux: below Linux's default range, which is also below the one IANA suggests (49152 on).
   }
   return [10_000, 32_767];
 })();
